@@ -1,0 +1,149 @@
+"""netsky: store and query what AI coding agents do.
+
+    >>> import netsky_core
+    >>> with netsky_core.open_storage("memory://") as store:
+    ...     ...
+
+Names are imported lazily, so ``import netsky_core`` stays cheap for the hook path.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS: dict[str, str] = {
+    # opening and configuration
+    "open_storage": "._open",
+    "Config": "._config",
+    "Setting": "._config",
+    "load_config": "._config",
+    "resolve_machine_id": "._config",
+    "default_storage_url": "._config",
+    "mask_url": "._urls",
+    "parse_duration": "._durations",
+    "format_duration": "._durations",
+    # plugins
+    "BackendSpec": "._plugins",
+    "PluginInfo": "._plugins",
+    "PluginRegistry": "._plugins",
+    "list_plugins": "._api",
+    # protocol
+    "Storage": "._storage",
+    "iter_events": "._storage",
+    # rules
+    "fold_session": "._aggregate",
+    "version_rank": "._aggregate",
+    "aggregate_events": "._aggregate",
+    # records
+    "Capability": "._records",
+    "Event": "._records",
+    "EventSource": "._records",
+    "EventType": "._records",
+    "FilePosition": "._records",
+    "GcResult": "._records",
+    "GitBranchInfo": "._records",
+    "GitContext": "._records",
+    "InsertResult": "._records",
+    "MigrationResult": "._records",
+    "Session": "._records",
+    "SessionStatus": "._records",
+    "StorageInfo": "._records",
+    "StorageStats": "._records",
+    # queries
+    "ApiFilter": "._queries",
+    "EventOrder": "._queries",
+    "EventQuery": "._queries",
+    "Order": "._queries",
+    "SessionOrder": "._queries",
+    "SessionQuery": "._queries",
+    "StorageStatsQuery": "._queries",
+    # serialization
+    "converter": "._convert",
+    # errors
+    "BackendNotFoundError": "._errors",
+    "ConfigError": "._errors",
+    "DurationError": "._errors",
+    "InvalidURLError": "._errors",
+    "NetskyError": "._errors",
+    "NotANetskyStoreError": "._errors",
+    "PluginError": "._errors",
+    "PluginLoadError": "._errors",
+    "ReadOnlyStorageError": "._errors",
+    "RecordError": "._errors",
+    "SchemaVersionError": "._errors",
+    "StorageConnectionError": "._errors",
+    "StorageError": "._errors",
+    "StorageIntegrityError": "._errors",
+    "StorageQueryError": "._errors",
+}
+
+__all__ = sorted([*_EXPORTS, "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'netsky_core' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ._aggregate import aggregate_events, fold_session, version_rank
+    from ._api import list_plugins
+    from ._config import Config, Setting, default_storage_url, load_config, resolve_machine_id
+    from ._convert import converter
+    from ._durations import format_duration, parse_duration
+    from ._errors import (
+        BackendNotFoundError,
+        ConfigError,
+        DurationError,
+        InvalidURLError,
+        NetskyError,
+        NotANetskyStoreError,
+        PluginError,
+        PluginLoadError,
+        ReadOnlyStorageError,
+        RecordError,
+        SchemaVersionError,
+        StorageConnectionError,
+        StorageError,
+        StorageIntegrityError,
+        StorageQueryError,
+    )
+    from ._open import open_storage
+    from ._plugins import BackendSpec, PluginInfo, PluginRegistry
+    from ._queries import (
+        ApiFilter,
+        EventOrder,
+        EventQuery,
+        Order,
+        SessionOrder,
+        SessionQuery,
+        StorageStatsQuery,
+    )
+    from ._records import (
+        Capability,
+        Event,
+        EventSource,
+        EventType,
+        FilePosition,
+        GcResult,
+        GitBranchInfo,
+        GitContext,
+        InsertResult,
+        MigrationResult,
+        Session,
+        SessionStatus,
+        StorageInfo,
+        StorageStats,
+    )
+    from ._storage import Storage, iter_events

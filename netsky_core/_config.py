@@ -1,0 +1,229 @@
+"""Configuration: where each setting comes from.
+
+Order for the storage URL: explicit argument / ``--db`` flag, then
+``NETSKY_DATABASE_URL``, then ``[storage] url`` in the config file, then the default
+SQLite file in the user data dir. The config file is ``--config PATH``, else
+``NETSKY_CONFIG``, else ``config.toml`` in the user config dir (optional).
+
+Recognised keys (anything else in the file is an error, so typos do not go unseen)::
+
+    machine_id = "laptop-3f2a"          # default: generated once, kept in the data dir
+
+    [storage]
+    url = "sqlite:////home/me/netsky.db"
+    retention = "90d"                   # default for `netsky gc`
+    [storage.sqlite]                    # options for one backend, by URL scheme
+    synchronous = "NORMAL"
+
+    [plugins]
+    disabled = ["some-plugin"]
+
+    [ingest]
+    claude_dirs = ["~/.claude"]         # extra roots; CLAUDE_CONFIG_DIR etc. still apply
+    codex_dirs = ["~/.codex"]
+    redact = false                      # redact credentials in payloads at ingest
+    redact_patterns = []                # extra regular expressions to redact
+    store_payloads = true
+
+    [hooks]
+    ingest_transcripts = true           # ingest transcript_path on Stop/SubagentStop/...
+    git_context = true
+
+    [pricing.models."model-name"]       # $ per million tokens, overrides the shipped table
+    input = 3.0
+    output = 15.0
+    cache_write = 3.75
+    cache_write_1h = 6.0
+    cache_read = 0.3
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from ._errors import ConfigError
+from ._paths import config_dir, data_dir, ensure_private_dir
+
+__all__ = ["Config", "Setting", "default_storage_url", "load_config", "resolve_machine_id"]
+
+ENV_URL = "NETSKY_DATABASE_URL"
+ENV_CONFIG = "NETSKY_CONFIG"
+ENV_MACHINE = "NETSKY_MACHINE_ID"
+ENV_DISABLE = "NETSKY_DISABLE_PLUGINS"
+
+_SCHEMA: dict[str, Any] = {
+    "machine_id": str,
+    "storage": {"url": str, "retention": str, "*": dict},
+    "plugins": {"disabled": list},
+    "ingest": {
+        "claude_dirs": list,
+        "codex_dirs": list,
+        "redact": bool,
+        "redact_patterns": list,
+        "store_payloads": bool,
+    },
+    "hooks": {"ingest_transcripts": bool, "git_context": bool, "spool_dir": str, "log_file": str},
+    "pricing": {"models": dict, "file": str},
+    "report": {"timezone": str},
+}
+
+
+@attrs.frozen
+class Setting:
+    """A resolved setting and where it came from (``flag``, ``env``, ``file``, ``default``)."""
+
+    name: str
+    value: Any
+    origin: str
+    source: str
+
+
+def default_storage_url() -> str:
+    """``sqlite:///`` URL of the default store in the user data dir."""
+    return "sqlite:///" + str(data_dir() / "netsky.db")
+
+
+def _check(data: Mapping[str, Any], schema: Mapping[str, Any], where: str, path: Path) -> None:
+    for key, value in data.items():
+        expected = schema.get(key, schema.get("*"))
+        name = f"{where}.{key}" if where else key
+        if expected is None:
+            known = ", ".join(sorted(k for k in schema if k != "*"))
+            raise ConfigError(
+                f"unknown setting {name!r} in {path}", hint=f"known settings here: {known}"
+            )
+        if isinstance(expected, dict):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{name!r} in {path} must be a table")
+            _check(value, expected, name, path)
+        elif not isinstance(value, expected):
+            raise ConfigError(
+                f"{name!r} in {path} must be a {expected.__name__}, got {type(value).__name__}"
+            )
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    import tomllib
+
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"cannot parse config file {path}: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    _check(data, _SCHEMA, "", path)
+    return data
+
+
+@attrs.frozen
+class Config:
+    """The resolved configuration of one netsky invocation."""
+
+    path: Path | None
+    default_path: Path
+    data: Mapping[str, Any]
+    storage_url: Setting
+    retention: Setting
+    environ: Mapping[str, str] = attrs.field(repr=False)
+
+    def section(self, name: str) -> dict[str, Any]:
+        value = self.data.get(name, {})
+        return dict(value) if isinstance(value, dict) else {}
+
+    def backend_options(self, scheme: str) -> dict[str, Any]:
+        """Options of ``[storage.<scheme>]``."""
+        value = self.section("storage").get(scheme, {})
+        return dict(value) if isinstance(value, dict) else {}
+
+    def disabled_plugins(self) -> frozenset[str]:
+        names = set(self.section("plugins").get("disabled", []))
+        env = self.environ.get(ENV_DISABLE, "")
+        names.update(n.strip() for n in env.split(",") if n.strip())
+        return frozenset(names)
+
+
+def load_config(
+    *,
+    db_url: str | None = None,
+    config_path: str | os.PathLike[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Config:
+    """Resolve configuration from the flag values, the environment and the file."""
+    env = os.environ if environ is None else environ
+    default_path = config_dir() / "config.toml"
+    path: Path | None
+    if config_path is not None:
+        path = Path(config_path).expanduser()
+        data = _read_toml(path)
+    elif env.get(ENV_CONFIG):
+        path = Path(env[ENV_CONFIG]).expanduser()
+        data = _read_toml(path)
+    elif default_path.is_file():
+        path = default_path
+        data = _read_toml(path)
+    else:
+        path, data = None, {}
+
+    storage = data.get("storage", {})
+    if db_url:
+        url = Setting("storage.url", db_url, "flag", "--db")
+    elif env.get(ENV_URL):
+        url = Setting("storage.url", env[ENV_URL], "env", ENV_URL)
+    elif storage.get("url"):
+        url = Setting("storage.url", storage["url"], "file", str(path))
+    else:
+        url = Setting("storage.url", default_storage_url(), "default", "user data dir")
+
+    if storage.get("retention"):
+        retention = Setting("storage.retention", storage["retention"], "file", str(path))
+    else:
+        retention = Setting("storage.retention", None, "default", "none (gc needs --retention)")
+    return Config(
+        path=path,
+        default_path=default_path,
+        data=data,
+        storage_url=url,
+        retention=retention,
+        environ=env,
+    )
+
+
+def resolve_machine_id(config: Config | None = None) -> Setting:
+    """This machine's id: ``NETSKY_MACHINE_ID``, the config file, else a stable
+    generated id (short host name plus a random suffix) kept in the data dir."""
+    env = os.environ if config is None else config.environ
+    if env.get(ENV_MACHINE):
+        return Setting("machine_id", env[ENV_MACHINE], "env", ENV_MACHINE)
+    if config is not None and isinstance(config.data.get("machine_id"), str):
+        return Setting("machine_id", config.data["machine_id"], "file", str(config.path))
+    path = data_dir() / "machine-id"
+    try:
+        value = path.read_text(encoding="utf-8").strip()
+        if value:
+            return Setting("machine_id", value, "default", str(path))
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise ConfigError(f"cannot read machine id file {path}: {exc.strerror}") from None
+    host = (socket.gethostname().split(".")[0] or "machine").lower()
+    value = f"{host}-{secrets.token_hex(3)}"
+    ensure_private_dir(path.parent)
+    tmp = path.with_name(f".machine-id.{os.getpid()}")
+    tmp.write_text(value + "\n", encoding="utf-8")
+    try:
+        os.link(tmp, path)  # first writer wins, even across concurrent processes
+    except FileExistsError:
+        value = path.read_text(encoding="utf-8").strip() or value
+    finally:
+        tmp.unlink(missing_ok=True)
+    return Setting("machine_id", value, "default", str(path))

@@ -1,0 +1,46 @@
+"""``open_storage``: URL resolution, backend lookup, opening."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._config import Config, load_config
+from ._errors import NetskyError, StorageError
+from ._plugins import default_registry
+from ._storage import Storage
+from ._urls import mask_url, scheme_of, scrub_secrets, url_password
+
+__all__ = ["open_storage"]
+
+
+def open_storage(
+    url: str | None = None, *, config: Config | None = None, **options: Any
+) -> Storage:
+    """Open the store at ``url`` (or the configured / default one).
+
+    The backend is found by the URL's scheme among installed plugins; migrations run
+    unless ``migrate=False``; ``read_only=True`` opens for reading where supported.
+    Options from ``[storage.<scheme>]`` in the config file apply first, then
+    ``options``. The result is a context manager; ``close()`` releases everything.
+    """
+    if config is None:
+        config = load_config(db_url=url)
+    resolved = url or config.storage_url.value
+    scheme = scheme_of(resolved)
+    registry = default_registry(config.disabled_plugins())
+    spec = registry.backend_for_scheme(scheme)
+    merged = {**config.backend_options(scheme), **options}
+    try:
+        storage = spec.factory(resolved, **merged)
+    except NetskyError:
+        raise
+    except TypeError as exc:
+        raise StorageError(
+            f"backend {spec.name!r} rejected the options for {mask_url(resolved)}: {exc}"
+        ) from None
+    except Exception as exc:
+        detail = scrub_secrets(f"{type(exc).__name__}: {exc}", url_password(resolved))
+        raise StorageError(
+            f"backend {spec.name!r} failed to open {mask_url(resolved)}: {detail}"
+        ) from None
+    return storage

@@ -1,0 +1,267 @@
+"""Plugin discovery: backends come only from entry points in the group ``netsky``.
+
+Opening a URL imports just the plugin named after its scheme. Listing imports every
+plugin and reports each one's load error instead of failing. The built-in backends
+(memory, sqlite, postgres) are found exactly like a third-party plugin.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import attrs
+
+from ._entrypoints import EntryPointRef, scan_entry_points
+from ._errors import BackendNotFoundError, NetskyError, PluginLoadError
+from ._urls import SCHEME_ALIASES
+
+__all__ = ["BackendSpec", "PluginInfo", "PluginRegistry", "default_registry"]
+
+GROUP = "netsky"
+
+
+@attrs.frozen
+class BackendSpec:
+    """A backend a plugin registered."""
+
+    name: str
+    schemes: tuple[str, ...]
+    factory: Callable[..., Any] = attrs.field(repr=False, eq=False)
+    description: str = ""
+    plugin: str = ""
+    distribution: str | None = None
+    version: str | None = None
+
+
+@attrs.frozen
+class PluginInfo:
+    """One discovered plugin, as ``netsky backends`` shows it."""
+
+    name: str
+    module: str
+    distribution: str | None
+    version: str | None
+    backends: tuple[BackendSpec, ...] = ()
+    error: str | None = None
+    disabled: bool = False
+
+    @property
+    def schemes(self) -> tuple[str, ...]:
+        return tuple(s for b in self.backends for s in b.schemes)
+
+    @property
+    def description(self) -> str:
+        return "; ".join(b.description for b in self.backends if b.description)
+
+
+def _all_entry_points() -> list[EntryPointRef]:
+    from importlib.metadata import entry_points
+
+    out: list[EntryPointRef] = []
+    seen: set[tuple[str, str]] = set()
+    for ep in entry_points(group=GROUP):
+        dist = getattr(ep, "dist", None)
+        key = (ep.name, ep.value)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(
+            EntryPointRef(
+                ep.name,
+                ep.value,
+                getattr(dist, "name", None),
+                getattr(dist, "version", None),
+            )
+        )
+    return out
+
+
+class PluginRegistry:
+    """Loads plugins on demand and keeps the backends they registered."""
+
+    def __init__(self, *, disabled: Iterable[str] = ()) -> None:
+        self._disabled = frozenset(disabled)
+        self._lock = threading.RLock()
+        self._pm: Any = None
+        self._loaded: dict[str, PluginInfo] = {}
+        self._by_scheme: dict[str, BackendSpec] = {}
+
+    # -- loading ------------------------------------------------------------------
+
+    def _manager(self) -> Any:
+        if self._pm is None:
+            import pluggy
+
+            from . import hookspecs
+
+            pm = pluggy.PluginManager(GROUP)
+            pm.add_hookspecs(hookspecs)
+            self._pm = pm
+        return self._pm
+
+    @property
+    def plugin_manager(self) -> Any:
+        """The pluggy ``PluginManager`` holding the loaded plugins."""
+        return self._manager()
+
+    def register_module(
+        self,
+        module: Any,
+        *,
+        name: str,
+        distribution: str | None = None,
+        version: str | None = None,
+    ) -> PluginInfo:
+        """Register an already-imported plugin object (tests, embedders)."""
+        with self._lock:
+            pm = self._manager()
+            specs: list[BackendSpec] = []
+
+            def register(
+                name: str,
+                schemes: Iterable[str],
+                factory: Callable[..., Any],
+                description: str = "",
+            ) -> None:
+                specs.append(
+                    BackendSpec(
+                        name=name,
+                        schemes=tuple(s.lower() for s in schemes),
+                        factory=factory,
+                        description=description,
+                        plugin=plugin_name,
+                        distribution=distribution,
+                        version=version,
+                    )
+                )
+
+            plugin_name = name
+            try:
+                if pm.get_plugin(name) is None and not pm.is_registered(module):
+                    pm.register(module, name=name)
+                pm.check_pending()
+                impls = pm.hook.netsky_register_backends.get_hookimpls()
+                for impl in impls:
+                    if impl.plugin is module:
+                        impl.function(register=register)
+            except NetskyError:
+                raise
+            except Exception as exc:
+                if pm.is_registered(module):
+                    pm.unregister(module)
+                raise PluginLoadError(
+                    f"plugin {name!r} failed to register: {type(exc).__name__}: {exc}"
+                ) from exc
+            info = PluginInfo(
+                name=name,
+                module=getattr(module, "__name__", repr(module)),
+                distribution=distribution,
+                version=version,
+                backends=tuple(specs),
+            )
+            self._loaded[name] = info
+            for spec in specs:
+                for scheme in spec.schemes:
+                    self._by_scheme.setdefault(scheme, spec)
+            return info
+
+    def _load(self, ref: EntryPointRef) -> PluginInfo:
+        cached = self._loaded.get(ref.name)
+        if cached is not None and cached.module == ref.module:
+            return cached
+        if ref.name in self._disabled or (ref.distribution or "") in self._disabled:
+            info = PluginInfo(ref.name, ref.module, ref.distribution, ref.version, disabled=True)
+            self._loaded[ref.name] = info
+            return info
+        try:
+            module = importlib.import_module(ref.module)
+            if ref.attr:
+                for part in ref.attr.split("."):
+                    module = getattr(module, part)
+        except Exception as exc:
+            info = PluginInfo(
+                ref.name,
+                ref.module,
+                ref.distribution,
+                ref.version,
+                error=f"import failed: {type(exc).__name__}: {exc}",
+            )
+            self._loaded[ref.name] = info
+            return info
+        try:
+            return self.register_module(
+                module, name=ref.name, distribution=ref.distribution, version=ref.version
+            )
+        except PluginLoadError as exc:
+            info = PluginInfo(ref.name, ref.module, ref.distribution, ref.version, error=str(exc))
+            self._loaded[ref.name] = info
+            return info
+
+    # -- queries ------------------------------------------------------------------
+
+    def backend_for_scheme(self, scheme: str) -> BackendSpec:
+        """The backend serving ``scheme``, importing only the plugin(s) named for it."""
+        scheme = SCHEME_ALIASES.get(scheme.lower(), scheme.lower())
+        with self._lock:
+            spec = self._by_scheme.get(scheme)
+            if spec is not None:
+                return spec
+            names = {scheme} | {alias for alias, real in SCHEME_ALIASES.items() if real == scheme}
+            refs = [r for n in sorted(names) for r in scan_entry_points(GROUP, n)]
+            if not refs:
+                refs = [r for r in _all_entry_points() if r.name in names]
+            errors = []
+            for ref in refs:
+                info = self._load(ref)
+                if info.error:
+                    errors.append(f"{info.name} ({info.distribution}): {info.error}")
+                elif info.disabled:
+                    errors.append(f"{info.name} is disabled in the configuration")
+                spec = self._by_scheme.get(scheme)
+                if spec is not None:
+                    return spec
+            if errors:
+                raise PluginLoadError(
+                    f"no usable backend for {scheme}://: " + "; ".join(errors),
+                    hint="run `netsky backends` to see every plugin and its error",
+                )
+            available = sorted({s for info in self.list_plugins() for s in info.schemes})
+            raise BackendNotFoundError(
+                f"no installed backend handles {scheme}:// URLs",
+                hint=(
+                    f"installed schemes: {', '.join(available) or 'none'}; "
+                    f"a plugin for {scheme} would be installed with `pip install netsky-{scheme}`"
+                ),
+            )
+
+    def list_plugins(self) -> list[PluginInfo]:
+        """Every discovered plugin, loading each (errors are reported, not raised)."""
+        with self._lock:
+            refs = _all_entry_points()
+            infos = [self._load(ref) for ref in refs]
+            known = {i.name for i in infos}
+            infos.extend(info for name, info in self._loaded.items() if name not in known)
+            return sorted(infos, key=lambda i: i.name)
+
+
+_default: PluginRegistry | None = None
+_default_lock = threading.Lock()
+
+
+def default_registry(disabled: Iterable[str] = ()) -> PluginRegistry:
+    """The process-wide registry (created on first use)."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = PluginRegistry(disabled=disabled)
+        return _default
+
+
+def reset_default_registry() -> None:
+    """Forget loaded plugins (tests)."""
+    global _default
+    with _default_lock:
+        _default = None

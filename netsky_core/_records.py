@@ -1,0 +1,507 @@
+"""Records: the typed values that go into and come out of every Storage.
+
+All records are frozen attrs classes with keyword-only fields. Timestamps are
+timezone-aware UTC ``datetime`` values (microsecond precision); a naive datetime is
+rejected. ``None`` means unknown and is never silently turned into ``0``.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from datetime import UTC, datetime
+from typing import Any
+
+import attrs
+
+from ._errors import RecordError
+
+__all__ = [
+    "Capability",
+    "Event",
+    "EventSource",
+    "EventType",
+    "FilePosition",
+    "GcResult",
+    "GitBranchInfo",
+    "GitContext",
+    "InsertResult",
+    "MigrationResult",
+    "Session",
+    "SessionStatus",
+    "StorageInfo",
+    "StorageStats",
+]
+
+
+class EventType:
+    """Names of the event types netsky knows. Any other string is stored as given."""
+
+    SESSION_START = "SessionStart"
+    SESSION_END = "SessionEnd"
+    USER_PROMPT_SUBMIT = "UserPromptSubmit"
+    PRE_TOOL_USE = "PreToolUse"
+    POST_TOOL_USE = "PostToolUse"
+    POST_TOOL_USE_FAILURE = "PostToolUseFailure"
+    PERMISSION_REQUEST = "PermissionRequest"
+    NOTIFICATION = "Notification"
+    STOP = "Stop"
+    SUBAGENT_START = "SubagentStart"
+    SUBAGENT_STOP = "SubagentStop"
+    PRE_COMPACT = "PreCompact"
+    POST_COMPACT = "PostCompact"
+    API_REQUEST = "ApiRequest"
+    API_ERROR = "ApiError"
+
+    KNOWN: frozenset[str] = frozenset(
+        {
+            "SessionStart",
+            "SessionEnd",
+            "UserPromptSubmit",
+            "PreToolUse",
+            "PostToolUse",
+            "PostToolUseFailure",
+            "PermissionRequest",
+            "Notification",
+            "Stop",
+            "SubagentStart",
+            "SubagentStop",
+            "PreCompact",
+            "PostCompact",
+            "ApiRequest",
+            "ApiError",
+        }
+    )
+
+
+class EventSource:
+    """Where an event came from (the ``Event.source`` field)."""
+
+    HOOK = "hook"
+    TRANSCRIPT = "transcript"
+    OTEL = "otel"
+    API = "api"
+    IMPORT = "import"
+
+    KNOWN: frozenset[str] = frozenset({"hook", "transcript", "otel", "api", "import"})
+
+
+class SessionStatus(enum.StrEnum):
+    """Live state of a session, derived from its latest lifecycle event."""
+
+    IDLE = "Idle"
+    BUSY = "Busy"
+    WAIT = "Wait"
+    DONE = "Done"
+
+
+class Capability(enum.StrEnum):
+    """Optional abilities a backend declares; the conformance suite skips the rest."""
+
+    PERSISTENT = "persistent"
+    """Data survives closing and reopening the same URL."""
+    MULTI_PROCESS = "multi_process"
+    """Several processes may open the same URL and write concurrently."""
+    READ_ONLY = "read_only"
+    """``open_storage(url, read_only=True)`` gives a store that refuses writes."""
+    VACUUM = "vacuum"
+    """``vacuum()`` reclaims space."""
+    SIZE_ON_DISK = "size_on_disk"
+    """``info().size_bytes`` is known."""
+
+
+def _utc(value: Any, name: str) -> datetime:
+    if not isinstance(value, datetime):
+        raise RecordError(f"{name} must be a datetime, got {type(value).__name__}")
+    tz = value.tzinfo
+    if tz is None or tz.utcoffset(value) is None:
+        raise RecordError(f"{name} must be timezone-aware (got naive {value.isoformat()})")
+    if tz is not UTC:
+        value = value.astimezone(UTC)
+    return value
+
+
+def _utc_opt(value: Any, name: str) -> datetime | None:
+    return None if value is None else _utc(value, name)
+
+
+def _check_text(value: Any, name: str, *, required: bool = False) -> None:
+    if value is None:
+        if required:
+            raise RecordError(f"{name} is required")
+        return
+    if type(value) is not str:
+        raise RecordError(f"{name} must be a string, got {type(value).__name__}")
+    if required and not value:
+        raise RecordError(f"{name} must not be empty")
+    if "\x00" in value:
+        raise RecordError(f"{name} must not contain NUL characters")
+
+
+def _check_count(value: Any, name: str) -> None:
+    if value is None:
+        return
+    if type(value) is not int:
+        raise RecordError(f"{name} must be an int or None, got {type(value).__name__}")
+    if value < 0:
+        raise RecordError(f"{name} must not be negative, got {value}")
+
+
+def _check_int(value: Any, name: str) -> None:
+    if value is not None and type(value) is not int:
+        raise RecordError(f"{name} must be an int or None, got {type(value).__name__}")
+
+
+_EVENT_TEXT_FIELDS = (
+    "framework",
+    "source",
+    "uuid",
+    "tool_use_id",
+    "tool_name",
+    "spawned_agent_id",
+    "subagent_type",
+    "permission_mode",
+    "transcript_path",
+    "cwd",
+    "git_branch",
+    "model",
+    "payload",
+    "metadata",
+)
+_EVENT_TOKEN_FIELDS = ("tokens_input", "tokens_output", "tokens_cache_read", "tokens_cache_write")
+
+
+@attrs.frozen(kw_only=True)
+class Event:
+    """One thing that happened in an agent session.
+
+    Identity: ``(machine_id, session_id, uuid)``. ``id`` is assigned by the store.
+    ``payload`` and ``metadata`` hold JSON text.
+    """
+
+    machine_id: str
+    session_id: str
+    event_type: str
+    timestamp: datetime
+    id: int | None = None
+    uuid: str | None = None
+    framework: str | None = None
+    source: str = EventSource.API
+    tool_use_id: str | None = None
+    tool_name: str | None = None
+    spawned_agent_id: str | None = None
+    subagent_type: str | None = None
+    permission_mode: str | None = None
+    transcript_path: str | None = None
+    pid: int | None = None
+    process_start_time: int | None = None
+    cwd: str | None = None
+    git_branch: str | None = None
+    model: str | None = None
+    tokens_input: int | None = None
+    tokens_output: int | None = None
+    tokens_cache_read: int | None = None
+    tokens_cache_write: int | None = None
+    cost_usd: float | None = None
+    duration_ms: int | None = None
+    is_sidechain: bool = False
+    payload: str | None = None
+    metadata: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        _check_text(self.machine_id, "machine_id", required=True)
+        _check_text(self.session_id, "session_id", required=True)
+        _check_text(self.event_type, "event_type", required=True)
+        ts = self.timestamp
+        if type(ts) is not datetime or ts.tzinfo is not UTC:
+            object.__setattr__(self, "timestamp", _utc(ts, "timestamp"))
+        for name in _EVENT_TEXT_FIELDS:
+            value = getattr(self, name)
+            if value is not None and (type(value) is not str or "\x00" in value):
+                _check_text(value, name)
+        if self.source is None or self.source == "":
+            raise RecordError("source must not be empty")
+        for name in _EVENT_TOKEN_FIELDS:
+            value = getattr(self, name)
+            if value is not None:
+                _check_count(value, name)
+        _check_int(self.id, "id")
+        _check_int(self.pid, "pid")
+        _check_int(self.process_start_time, "process_start_time")
+        _check_count(self.duration_ms, "duration_ms")
+        cost = self.cost_usd
+        if cost is not None:
+            if type(cost) is not float:
+                if type(cost) is not int:
+                    raise RecordError(
+                        f"cost_usd must be a float or None, got {type(cost).__name__}"
+                    )
+                object.__setattr__(self, "cost_usd", float(cost))
+                cost = float(cost)
+            if not math.isfinite(cost) or cost < 0:
+                raise RecordError(f"cost_usd must be a finite number >= 0, got {cost!r}")
+        if type(self.is_sidechain) is not bool:
+            raise RecordError("is_sidechain must be a bool")
+
+    @property
+    def key(self) -> tuple[str, str, str] | None:
+        """The dedup key ``(machine_id, session_id, uuid)``, or None without a uuid."""
+        if self.uuid is None:
+            return None
+        return (self.machine_id, self.session_id, self.uuid)
+
+    @property
+    def total_tokens(self) -> int | None:
+        """Sum of the four token counts, or None when none is known."""
+        values = [
+            v
+            for v in (
+                self.tokens_input,
+                self.tokens_output,
+                self.tokens_cache_read,
+                self.tokens_cache_write,
+            )
+            if v is not None
+        ]
+        return sum(values) if values else None
+
+
+@attrs.frozen(kw_only=True)
+class GitBranchInfo:
+    """What a branch name tells: the branch and the PR / issue numbers it names."""
+
+    branch: str | None = None
+    pr_number: int | None = None
+    issue_number: int | None = None
+
+
+@attrs.frozen(kw_only=True)
+class GitContext:
+    """Git facts about a session's working directory, for ``upsert_session_git_context``.
+
+    ``None`` fields mean "not known now" and leave the stored value alone.
+    """
+
+    local_git_dir: str | None = None
+    git_worktree_path: str | None = None
+    github_repo: str | None = None
+    git_branch: str | None = None
+    github_pr: int | None = None
+    github_issue: int | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Session:
+    """The summary of one ``(machine_id, session_id)``, kept up to date with its events.
+
+    Every field is computed by the core aggregation rules (``netsky_core.fold_session``)
+    from the session's events, except the git context fields set through the
+    ``update_session_*`` / ``upsert_session_git_context`` methods. The ``*_at``
+    fields record when the value next to them was observed; they make the summary
+    independent of the order in which events arrive.
+    """
+
+    machine_id: str
+    session_id: str
+    framework: str | None = None
+    first_activity: datetime | None = None
+    last_activity: datetime | None = None
+    first_started_at: datetime | None = None
+    last_started_at: datetime | None = None
+    first_ended_at: datetime | None = None
+    last_ended_at: datetime | None = None
+    revival_count: int = 0
+    status: SessionStatus | None = None
+    status_updated_at: datetime | None = None
+    pid: int | None = None
+    process_start_time: int | None = None
+    pid_at: datetime | None = None
+    cwd: str | None = None
+    cwd_at: datetime | None = None
+    local_git_dir: str | None = None
+    git_branch: str | None = None
+    git_branch_at: datetime | None = None
+    git_worktree_path: str | None = None
+    github_repo: str | None = None
+    github_issue: int | None = None
+    github_pr: int | None = None
+    first_user_message: str | None = None
+    first_user_message_at: datetime | None = None
+    last_user_message: str | None = None
+    last_user_message_at: datetime | None = None
+    model: str | None = None
+    model_at: datetime | None = None
+    transcript_path: str | None = None
+    transcript_path_at: datetime | None = None
+    event_count: int = 0
+    hook_event_count: int = 0
+    transcript_event_count: int = 0
+    otel_event_count: int = 0
+    api_event_count: int = 0
+    import_event_count: int = 0
+    message_count: int = 0
+    prompts_hook: int = 0
+    prompts_transcript: int = 0
+    prompts_other: int = 0
+    compaction_count: int = 0
+    compactions_hook: int = 0
+    compactions_transcript: int = 0
+    compactions_other: int = 0
+    tool_call_count: int = 0
+    api_request_count: int = 0
+    api_error_count: int = 0
+    usage_event_count: int = 0
+    tokens_input: int | None = None
+    tokens_output: int | None = None
+    tokens_cache_read: int | None = None
+    tokens_cache_write: int | None = None
+    priced_event_count: int = 0
+    unpriced_request_count: int = 0
+    cost_picousd: int | None = None
+    cost_usd: float | None = None
+
+    def __attrs_post_init__(self) -> None:
+        _check_text(self.machine_id, "machine_id", required=True)
+        _check_text(self.session_id, "session_id", required=True)
+        if self.status is not None and type(self.status) is not SessionStatus:
+            try:
+                object.__setattr__(self, "status", SessionStatus(self.status))
+            except ValueError:
+                raise RecordError(f"unknown session status {self.status!r}") from None
+        for field in _SESSION_TIME_FIELDS:
+            value = getattr(self, field)
+            if value is not None and (type(value) is not datetime or value.tzinfo is not UTC):
+                object.__setattr__(self, field, _utc(value, field))
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.machine_id, self.session_id)
+
+    @property
+    def started_at(self) -> datetime | None:
+        """When the session started: its first SessionStart, else its first event."""
+        return self.first_started_at or self.first_activity
+
+    @property
+    def is_active(self) -> bool:
+        """True while the live status says the agent has not ended the session."""
+        return self.status is not None and self.status is not SessionStatus.DONE
+
+    @property
+    def total_tokens(self) -> int | None:
+        if self.usage_event_count == 0:
+            return None
+        return (
+            (self.tokens_input or 0)
+            + (self.tokens_output or 0)
+            + (self.tokens_cache_read or 0)
+            + (self.tokens_cache_write or 0)
+        )
+
+
+_SESSION_TIME_FIELDS = tuple(
+    f.name for f in attrs.fields(Session) if f.name.endswith(("_at", "_activity"))
+)
+
+
+@attrs.frozen(kw_only=True)
+class FilePosition:
+    """How far a source file (transcript, rollout, spool) has been read.
+
+    ``size``, ``mtime_ns`` and ``inode`` identify the file version read, so that a
+    truncated or replaced file is noticed. ``state`` is JSON text a scanner keeps
+    between runs (e.g. cumulative token counters).
+    """
+
+    machine_id: str
+    path: str
+    offset: int = 0
+    line_number: int = 0
+    last_uuid: str | None = None
+    size: int | None = None
+    mtime_ns: int | None = None
+    inode: int | None = None
+    state: str | None = None
+    updated_at: datetime | None = None
+
+    def __attrs_post_init__(self) -> None:
+        _check_text(self.machine_id, "machine_id", required=True)
+        _check_text(self.path, "path", required=True)
+        _check_count(self.offset, "offset")
+        _check_count(self.line_number, "line_number")
+        _check_text(self.last_uuid, "last_uuid")
+        _check_count(self.size, "size")
+        _check_int(self.mtime_ns, "mtime_ns")
+        _check_int(self.inode, "inode")
+        _check_text(self.state, "state")
+        if self.updated_at is not None:
+            object.__setattr__(self, "updated_at", _utc(self.updated_at, "updated_at"))
+
+
+@attrs.frozen(kw_only=True)
+class StorageStats:
+    """Totals over the sessions a ``StorageStatsQuery`` selects."""
+
+    session_count: int = 0
+    active_session_count: int = 0
+    tokens_input: int = 0
+    tokens_output: int = 0
+    tokens_cache_read: int = 0
+    tokens_cache_write: int = 0
+    total_tokens: int = 0
+    total_cost_usd: float | None = None
+    total_api_requests: int = 0
+
+
+@attrs.frozen(kw_only=True)
+class InsertResult:
+    """Outcome of a batch insert.
+
+    ``ids[i]`` is the id of the stored row that holds ``events[i]`` (the existing row
+    for a duplicate). ``superseded`` counts events that replaced a stored, lesser
+    version of themselves (see ``netsky_core.version_rank``).
+    """
+
+    ids: tuple[int, ...] = ()
+    inserted: int = 0
+    duplicates: int = 0
+    superseded: int = 0
+
+
+@attrs.frozen(kw_only=True)
+class GcResult:
+    """Outcome of ``gc``: the cutoff used and what was (or, dry-run, would be) deleted."""
+
+    cutoff: datetime
+    expired_events: int = 0
+    expired_sessions: int = 0
+    deleted_events: int = 0
+    deleted_sessions: int = 0
+    dry_run: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class MigrationResult:
+    """Schema versions before and after ``migrate()``."""
+
+    from_version: int
+    to_version: int
+
+    @property
+    def changed(self) -> bool:
+        return self.from_version != self.to_version
+
+
+@attrs.frozen(kw_only=True)
+class StorageInfo:
+    """What ``netsky db status`` shows about a store."""
+
+    backend: str
+    url: str
+    schema_version: int
+    latest_schema_version: int
+    tables: dict[str, int] = attrs.field(factory=dict)
+    size_bytes: int | None = None
+    oldest_event: datetime | None = None
+    newest_event: datetime | None = None
+    details: dict[str, str] = attrs.field(factory=dict)

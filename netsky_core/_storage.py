@@ -1,0 +1,223 @@
+"""The Storage protocol every backend implements.
+
+Method names follow mi6's Storage trait. Every method is synchronous and safe to call
+from several threads on one storage object. Backends raise only ``NetskyError``
+subclasses (driver errors are translated). The shipped conformance suite
+(``netsky_conformance``) is the executable form of this contract.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import Protocol, runtime_checkable
+
+from ._queries import EventQuery, SessionQuery, StorageStatsQuery
+from ._records import (
+    Capability,
+    Event,
+    FilePosition,
+    GcResult,
+    GitBranchInfo,
+    GitContext,
+    InsertResult,
+    MigrationResult,
+    Session,
+    StorageInfo,
+    StorageStats,
+)
+
+__all__ = ["Storage", "compute_stats", "iter_events"]
+
+
+@runtime_checkable
+class Storage(Protocol):
+    """A place that keeps events, session summaries and file positions."""
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version of the opened store."""
+        ...
+
+    @property
+    def capabilities(self) -> frozenset[Capability]:
+        """Optional abilities this backend has."""
+        ...
+
+    # -- events -------------------------------------------------------------------
+
+    def insert(self, event: Event) -> int:
+        """Store one event and update its session in the same transaction.
+
+        Returns the id of the row holding the event; for a duplicate key, the id of
+        the stored version (which the new one replaces if it outranks it).
+        """
+        ...
+
+    def insert_many(self, events: Iterable[Event]) -> InsertResult:
+        """Store a batch in one transaction: duplicates skipped and counted."""
+        ...
+
+    def query(self, query: EventQuery) -> list[Event]:
+        """Events matching ``query``, ordered and limited as it says."""
+        ...
+
+    def count(self, query: EventQuery | None = None) -> int:
+        """Number of stored events (matching ``query``'s filters, if given)."""
+        ...
+
+    def event_exists_by_uuid(self, machine_id: str, session_id: str, uuid: str) -> bool:
+        """Whether an event with this key is stored."""
+        ...
+
+    def gc(
+        self, retention: timedelta, *, dry_run: bool = False, now: datetime | None = None
+    ) -> GcResult:
+        """Delete events older than ``now - retention`` and sessions whose last
+        activity is older. File positions are kept. Events exactly at the cutoff stay.
+        """
+        ...
+
+    def count_expired(self, retention: timedelta, *, now: datetime | None = None) -> int:
+        """How many events ``gc(retention)`` would delete (same cutoff rule)."""
+        ...
+
+    # -- sessions -----------------------------------------------------------------
+
+    def list_sessions(self, query: SessionQuery) -> list[Session]: ...
+
+    def get_session(self, session_id: str) -> Session | None:
+        """The session with this id; across machines, the most recently active."""
+        ...
+
+    def get_session_by_key(self, machine_id: str, session_id: str) -> Session | None: ...
+
+    def get_session_by_pid(self, pid: int) -> Session | None:
+        """The most recently active session whose agent process had this pid."""
+        ...
+
+    def update_session_git_info(
+        self,
+        machine_id: str,
+        session_id: str,
+        info: GitBranchInfo,
+        *,
+        at: datetime | None = None,
+    ) -> bool:
+        """Set branch and PR / issue numbers. False if the session does not exist."""
+        ...
+
+    def update_session_github_repo(self, machine_id: str, session_id: str, repo: str) -> bool:
+        """Fill ``github_repo`` only when it is empty. True if it changed."""
+        ...
+
+    def upsert_session_git_context(
+        self,
+        machine_id: str,
+        session_id: str,
+        context: GitContext,
+        *,
+        at: datetime | None = None,
+    ) -> Session:
+        """Merge git facts into the session, creating it if missing.
+
+        A repository different from the stored one clears the PR / issue numbers
+        (unless the context names new ones).
+        """
+        ...
+
+    def update_session_transcript_path(
+        self, machine_id: str, session_id: str, path: str, *, at: datetime | None = None
+    ) -> bool: ...
+
+    def restore_sessions(self, sessions: Iterable[Session]) -> int:
+        """Write session summaries as given, replacing stored ones (copy / import)."""
+        ...
+
+    def storage_stats(self, query: StorageStatsQuery) -> StorageStats:
+        """Totals over the selected sessions, computed by the store."""
+        ...
+
+    # -- transcript positions -----------------------------------------------------
+
+    def get_transcript_position(self, machine_id: str, path: str) -> FilePosition | None: ...
+
+    def set_transcript_position(self, position: FilePosition) -> None: ...
+
+    def query_transcript_positions(self, machine_id: str | None = None) -> list[FilePosition]: ...
+
+    # -- lifecycle ----------------------------------------------------------------
+
+    def info(self) -> StorageInfo:
+        """Backend, schema version, row counts, size, oldest and newest event."""
+        ...
+
+    def migrate(self) -> MigrationResult:
+        """Bring the schema to the latest version this netsky knows."""
+        ...
+
+    def vacuum(self) -> None:
+        """Reclaim space (``Capability.VACUUM``); a no-op elsewhere."""
+        ...
+
+    def close(self) -> None:
+        """Release every resource; further calls raise ``StorageError``."""
+        ...
+
+    def __enter__(self) -> Storage: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+
+def iter_events(
+    storage: Storage, query: EventQuery | None = None, *, batch_size: int = 10_000
+) -> Iterator[list[Event]]:
+    """Every event matching ``query``'s filters in id order, in bounded batches.
+
+    Pages by ``after_id`` so memory stays bounded whatever the store's size.
+    """
+    base = (query or EventQuery()).order_by_id().with_limit(batch_size)
+    after = base.after_id
+    while True:
+        batch = storage.query(base.with_after_id(after))
+        if not batch:
+            return
+        yield batch
+        if len(batch) < batch_size:
+            return
+        after = batch[-1].id
+
+
+def compute_stats(sessions: Iterable[Session]) -> StorageStats:
+    """Reference computation of ``StorageStats`` over already-selected sessions."""
+    from ._aggregate import PICO
+
+    n = active = ti = to = tr = tw = requests = 0
+    cost: int | None = None
+    for s in sessions:
+        n += 1
+        active += s.is_active
+        ti += s.tokens_input or 0
+        to += s.tokens_output or 0
+        tr += s.tokens_cache_read or 0
+        tw += s.tokens_cache_write or 0
+        requests += s.api_request_count
+        if s.cost_picousd is not None:
+            cost = (cost or 0) + s.cost_picousd
+    return StorageStats(
+        session_count=n,
+        active_session_count=active,
+        tokens_input=ti,
+        tokens_output=to,
+        tokens_cache_read=tr,
+        tokens_cache_write=tw,
+        total_tokens=ti + to + tr + tw,
+        total_cost_usd=None if cost is None else cost / PICO,
+        total_api_requests=requests,
+    )

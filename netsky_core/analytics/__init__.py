@@ -1,0 +1,1 @@
+"""Analytics: DuckDB over any Storage: views, reports, SQL."""

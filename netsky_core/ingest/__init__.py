@@ -1,0 +1,1 @@
+"""Ingest: Claude Code and Codex transcripts, hook payloads, pricing."""

@@ -1,0 +1,102 @@
+"""Properties: a session depends on the set of events, never on order or batching."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from netsky_core import (
+    Event,
+    Session,
+    SessionQuery,
+    Storage,
+    StorageStatsQuery,
+    aggregate_events,
+)
+from netsky_core.backend import compute_stats
+
+from .base import StorageFixtures
+from .strategies import batchings, events
+
+_PROPERTY = settings(
+    max_examples=int(__import__("os").environ.get("NETSKY_HYPOTHESIS_EXAMPLES", "40")),
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
+)
+
+
+def reference_sessions(offered: list[Event]) -> dict[tuple[str, str], Session]:
+    by_key: dict[tuple[str, str], list[Event]] = {}
+    for e in offered:
+        by_key.setdefault((e.machine_id, e.session_id), []).append(e)
+    return {k: aggregate_events(k[0], k[1], evs) for k, evs in by_key.items()}
+
+
+def stored_sessions(store: Storage) -> dict[tuple[str, str], Session]:
+    return {s.key: s for s in store.list_sessions(SessionQuery())}
+
+
+def feed(store: Storage, batches: list[list[Event]], singles: bool) -> None:
+    for batch in batches:
+        if singles and len(batch) == 1:
+            store.insert(batch[0])
+        else:
+            store.insert_many(batch)
+
+
+class AggregationConformance(StorageFixtures):
+    @given(data=st.data(), offered=st.lists(events(), min_size=1, max_size=30))
+    @_PROPERTY
+    def test_sessions_do_not_depend_on_order_or_batching(
+        self, open_store: Callable[..., Storage], data: st.DataObject, offered: list[Event]
+    ) -> None:
+        expected = reference_sessions(offered)
+        for _ in range(2):
+            store = open_store()
+            feed(store, data.draw(batchings(offered)), singles=data.draw(st.booleans()))
+            assert stored_sessions(store) == expected
+            assert store.storage_stats(StorageStatsQuery()) == compute_stats(expected.values())
+
+    @given(offered=st.lists(events(keyed=True), min_size=1, max_size=25))
+    @_PROPERTY
+    def test_offering_everything_again_changes_nothing(
+        self, open_store: Callable[..., Storage], offered: list[Event]
+    ) -> None:
+        store = open_store()
+        store.insert_many(offered)
+        before = stored_sessions(store)
+        count = store.count()
+        result = store.insert_many(offered)
+        assert result.inserted == 0 and result.superseded == 0
+        assert result.duplicates == len(offered)
+        assert stored_sessions(store) == before
+        assert store.count() == count
+
+    @given(offered=st.lists(events(uuids=4), min_size=1, max_size=25), data=st.data())
+    @_PROPERTY
+    def test_stored_events_are_the_best_version_of_each_key(
+        self, open_store: Callable[..., Storage], offered: list[Event], data: st.DataObject
+    ) -> None:
+        from netsky_core import EventQuery, version_rank
+
+        store = open_store()
+        feed(store, data.draw(batchings(offered)), singles=True)
+        best: dict[tuple[str, str, str], Event] = {}
+        keyless = 0
+        for e in offered:
+            if e.key is None:
+                keyless += 1
+            elif e.key not in best or version_rank(e) > version_rank(best[e.key]):
+                best[e.key] = e
+        stored = store.query(EventQuery())
+        assert len(stored) == len(best) + keyless
+        for e in stored:
+            if e.key is not None:
+                assert e.key in best
+                assert version_rank(e) == version_rank(best[e.key])
