@@ -165,6 +165,19 @@ class BatchPlan:
         is a duplicate.
         """
         changes: dict[tuple[str, str], SessionChange] = {}
+        if not self.losers and all(inserted):
+            for event in self.candidates:
+                key = (event.machine_id, event.session_id)
+                change = changes.get(key)
+                if change is None:
+                    change = changes[key] = SessionChange()
+                change.added.append(event)
+            index_of = self.index_of
+            result = InsertResult(
+                ids=tuple(ids) if len(index_of) == len(ids) else tuple(ids[c] for c in index_of),
+                inserted=len(self.candidates),
+            )
+            return result, changes
         n_inserted = n_superseded = 0
         n_duplicates = len(self.losers)
         for c, event in enumerate(self.candidates):
@@ -269,6 +282,49 @@ _SOURCE_COUNTER = {
 }
 
 
+_COUNT_FIELDS = (
+    "event_count",
+    "hook_event_count",
+    "transcript_event_count",
+    "otel_event_count",
+    "api_event_count",
+    "import_event_count",
+    "prompts_hook",
+    "prompts_transcript",
+    "prompts_other",
+    "compactions_hook",
+    "compactions_transcript",
+    "compactions_other",
+    "tool_call_count",
+    "api_request_count",
+    "api_error_count",
+    "usage_event_count",
+    "priced_event_count",
+    "unpriced_request_count",
+    "revival_count",
+)
+_LATEST_FIELDS = ("cwd", "git_branch", "model", "transcript_path")
+_TS_FIELDS = (
+    "first_activity",
+    "last_activity",
+    "first_started_at",
+    "last_started_at",
+    "first_ended_at",
+    "last_ended_at",
+)
+_API = EventType.API_REQUEST
+_PRE_TOOL = EventType.PRE_TOOL_USE
+_PROMPT = EventType.USER_PROMPT_SUBMIT
+_COMPACT = EventType.PRE_COMPACT
+_API_ERROR = EventType.API_ERROR
+_START = EventType.SESSION_START
+_END = EventType.SESSION_END
+_HOOK = EventSource.HOOK
+_TRANSCRIPT = EventSource.TRANSCRIPT
+_PROMPT_COUNTER = {_HOOK: "prompts_hook", _TRANSCRIPT: "prompts_transcript"}
+_COMPACTION_COUNTER = {_HOOK: "compactions_hook", _TRANSCRIPT: "compactions_transcript"}
+
+
 def fold_session(
     state: Session | None,
     machine_id: str,
@@ -289,173 +345,169 @@ def fold_session(
         else {"machine_id": machine_id, "session_id": session_id}
     )
     get = s.get
-    counts = {
-        name: get(name) or 0
-        for name in (
-            "event_count",
-            "hook_event_count",
-            "transcript_event_count",
-            "otel_event_count",
-            "api_event_count",
-            "import_event_count",
-            "prompts_hook",
-            "prompts_transcript",
-            "prompts_other",
-            "compactions_hook",
-            "compactions_transcript",
-            "compactions_other",
-            "tool_call_count",
-            "api_request_count",
-            "api_error_count",
-            "usage_event_count",
-            "priced_event_count",
-            "unpriced_request_count",
-            "revival_count",
-        )
-    }
-    tokens_input = get("tokens_input") or 0
-    tokens_output = get("tokens_output") or 0
-    tokens_cache_read = get("tokens_cache_read") or 0
-    tokens_cache_write = get("tokens_cache_write") or 0
+    c = {name: get(name) or 0 for name in _COUNT_FIELDS}
+    ti = get("tokens_input") or 0
+    to = get("tokens_output") or 0
+    tr = get("tokens_cache_read") or 0
+    tw = get("tokens_cache_write") or 0
     cost = get("cost_picousd") or 0
+    first, last, first_start, last_start, first_end, last_end = (get(n) for n in _TS_FIELDS)
+    latest = {n: (get(n), get(n + "_at")) for n in _LATEST_FIELDS}
+    status, status_at = get("status"), get("status_updated_at")
+    framework = get("framework")
+    pid_state = (get("pid"), get("process_start_time"), get("pid_at"))
+    prompt_first = (get("first_user_message"), get("first_user_message_at"))
+    prompt_last = (get("last_user_message"), get("last_user_message_at"))
 
-    def count(event: Event, sign: int) -> None:
-        nonlocal tokens_input, tokens_output, tokens_cache_read, tokens_cache_write, cost
-        counts["event_count"] += sign
+    items: list[tuple[Event, int]] = [(e, 1) for e in added]
+    items.extend((e, -1) for e in removed)
+    items.extend((e, 0) for e in seen)
+    n_events = n_api = n_tools = n_errors = n_usage = n_priced = n_unpriced = n_revivals = 0
+    by_source: dict[str, int] = {}
+    prompts: dict[str, int] = {}
+    compactions: dict[str, int] = {}
+    for event, sign in items:
+        et = event.event_type
         source = event.source
-        counter = _SOURCE_COUNTER.get(source)
-        if counter is not None:
-            counts[counter] += sign
-        et = event.event_type
-        if et == EventType.API_REQUEST:
-            counts["api_request_count"] += sign
-        elif et == EventType.PRE_TOOL_USE:
-            counts["tool_call_count"] += sign
-        elif et == EventType.USER_PROMPT_SUBMIT:
-            if source == EventSource.HOOK:
-                counts["prompts_hook"] += sign
-            elif source == EventSource.TRANSCRIPT:
-                counts["prompts_transcript"] += sign
-            else:
-                counts["prompts_other"] += sign
-        elif et == EventType.PRE_COMPACT:
-            if source == EventSource.HOOK:
-                counts["compactions_hook"] += sign
-            elif source == EventSource.TRANSCRIPT:
-                counts["compactions_transcript"] += sign
-            else:
-                counts["compactions_other"] += sign
-        elif et == EventType.API_ERROR:
-            counts["api_error_count"] += sign
-        elif et == EventType.SESSION_START and _payload_field(event, "source") == "resume":
-            counts["revival_count"] += sign
-        ti, to, tr, tw = (
-            event.tokens_input,
-            event.tokens_output,
-            event.tokens_cache_read,
-            event.tokens_cache_write,
-        )
-        if ti is not None or to is not None or tr is not None or tw is not None:
-            counts["usage_event_count"] += sign
-            tokens_input += sign * (ti or 0)
-            tokens_output += sign * (to or 0)
-            tokens_cache_read += sign * (tr or 0)
-            tokens_cache_write += sign * (tw or 0)
-            if event.cost_usd is None and et == EventType.API_REQUEST:
-                counts["unpriced_request_count"] += sign
-        if event.cost_usd is not None:
-            counts["priced_event_count"] += sign
-            cost += sign * round(event.cost_usd * PICO)
-
-    def observe(event: Event) -> None:
+        if sign:
+            n_events += sign
+            by_source[source] = by_source.get(source, 0) + sign
+            if et == _API:
+                n_api += sign
+            elif et == _PRE_TOOL:
+                n_tools += sign
+            elif et == _PROMPT:
+                prompts[source] = prompts.get(source, 0) + sign
+            elif et == _COMPACT:
+                compactions[source] = compactions.get(source, 0) + sign
+            elif et == _API_ERROR:
+                n_errors += sign
+            elif et == _START and _payload_field(event, "source") == "resume":
+                n_revivals += sign
+            a = event.tokens_input
+            b = event.tokens_output
+            r = event.tokens_cache_read
+            w = event.tokens_cache_write
+            if a is not None or b is not None or r is not None or w is not None:
+                n_usage += sign
+                if a:
+                    ti += sign * a
+                if b:
+                    to += sign * b
+                if r:
+                    tr += sign * r
+                if w:
+                    tw += sign * w
+                if event.cost_usd is None and et == _API:
+                    n_unpriced += sign
+            if event.cost_usd is not None:
+                n_priced += sign
+                cost += sign * round(event.cost_usd * PICO)
+            if sign < 0:
+                continue
+        # the "when / latest" join over every version seen
         ts = event.timestamp
-        first = s.get("first_activity")
         if first is None or ts < first:
-            s["first_activity"] = ts
-        last = s.get("last_activity")
+            first = ts
         if last is None or ts > last:
-            s["last_activity"] = ts
-        et = event.event_type
-        if et == EventType.SESSION_START:
-            v = s.get("first_started_at")
-            if v is None or ts < v:
-                s["first_started_at"] = ts
-            v = s.get("last_started_at")
-            if v is None or ts > v:
-                s["last_started_at"] = ts
-        elif et == EventType.SESSION_END:
-            v = s.get("first_ended_at")
-            if v is None or ts < v:
-                s["first_ended_at"] = ts
-            v = s.get("last_ended_at")
-            if v is None or ts > v:
-                s["last_ended_at"] = ts
-        elif et == EventType.USER_PROMPT_SUBMIT:
+            last = ts
+        if et == _START:
+            if first_start is None or ts < first_start:
+                first_start = ts
+            if last_start is None or ts > last_start:
+                last_start = ts
+        elif et == _END:
+            if first_end is None or ts < first_end:
+                first_end = ts
+            if last_end is None or ts > last_end:
+                last_end = ts
+        elif et == _PROMPT:
             text = _prompt_text(event)
             if text is not None:
-                if _earlier(ts, text, s.get("first_user_message_at"), s.get("first_user_message")):
-                    s["first_user_message"] = text
-                    s["first_user_message_at"] = ts
-                if _later(ts, text, s.get("last_user_message_at"), s.get("last_user_message")):
-                    s["last_user_message"] = text
-                    s["last_user_message_at"] = ts
-        status = status_for_event(event)
-        if status is not None:
-            at = s.get("status_updated_at")
-            current = s.get("status")
-            if (
-                at is None
-                or ts > at
-                or (ts == at and (current is None or _STATUS_RANK[status] > _STATUS_RANK[current]))
+                if _earlier(ts, text, prompt_first[1], prompt_first[0]):
+                    prompt_first = (text, ts)
+                if _later(ts, text, prompt_last[1], prompt_last[0]):
+                    prompt_last = (text, ts)
+        if source != _TRANSCRIPT:
+            new_status = status_for_event(event)
+            if new_status is not None and (
+                status_at is None
+                or ts > status_at
+                or (
+                    ts == status_at
+                    and (status is None or _STATUS_RANK[new_status] > _STATUS_RANK[status])
+                )
             ):
-                s["status"] = status
-                s["status_updated_at"] = ts
-        if event.pid is not None:
-            value = (event.pid, event.process_start_time or -1)
-            current_pid = s.get("pid")
-            current = (
-                None if current_pid is None else (current_pid, s.get("process_start_time") or -1)
-            )
-            if _later(ts, value, s.get("pid_at"), current):
-                s["pid"] = event.pid
-                s["process_start_time"] = event.process_start_time
-                s["pid_at"] = ts
-        for field in ("cwd", "git_branch", "model", "transcript_path"):
-            value = getattr(event, field)
-            if value is not None and _later(ts, value, s.get(field + "_at"), s.get(field)):
-                s[field] = value
-                s[field + "_at"] = ts
-        framework = event.framework
-        if framework is not None:
-            current = s.get("framework")
-            if current is None or framework > current:
-                s["framework"] = framework
+                status, status_at = new_status, ts
+        pid = event.pid
+        if pid is not None:
+            value = (pid, event.process_start_time or -1)
+            current = None if pid_state[0] is None else (pid_state[0], pid_state[1] or -1)
+            if _later(ts, value, pid_state[2], current):
+                pid_state = (pid, event.process_start_time, ts)
+        value = event.cwd
+        if value is not None:
+            current, current_at = latest["cwd"]
+            if current_at is None or ts > current_at or (ts == current_at and value > current):
+                latest["cwd"] = (value, ts)
+        value = event.git_branch
+        if value is not None:
+            current, current_at = latest["git_branch"]
+            if current_at is None or ts > current_at or (ts == current_at and value > current):
+                latest["git_branch"] = (value, ts)
+        value = event.model
+        if value is not None:
+            current, current_at = latest["model"]
+            if current_at is None or ts > current_at or (ts == current_at and value > current):
+                latest["model"] = (value, ts)
+        value = event.transcript_path
+        if value is not None:
+            current, current_at = latest["transcript_path"]
+            if current_at is None or ts > current_at or (ts == current_at and value > current):
+                latest["transcript_path"] = (value, ts)
+        fw = event.framework
+        if fw is not None and (framework is None or fw > framework):
+            framework = fw
 
-    for event in added:
-        count(event, 1)
-        observe(event)
-    for event in removed:
-        count(event, -1)
-    for event in seen:
-        observe(event)
-
-    s.update(counts)
-    s["message_count"] = max(
-        counts["prompts_hook"], counts["prompts_transcript"], counts["prompts_other"]
-    )
+    c["event_count"] += n_events
+    c["api_request_count"] += n_api
+    c["tool_call_count"] += n_tools
+    c["api_error_count"] += n_errors
+    c["usage_event_count"] += n_usage
+    c["priced_event_count"] += n_priced
+    c["unpriced_request_count"] += n_unpriced
+    c["revival_count"] += n_revivals
+    for source, n in by_source.items():
+        counter = _SOURCE_COUNTER.get(source)
+        if counter is not None:
+            c[counter] += n
+    for source, n in prompts.items():
+        c[_PROMPT_COUNTER.get(source, "prompts_other")] += n
+    for source, n in compactions.items():
+        c[_COMPACTION_COUNTER.get(source, "compactions_other")] += n
+    s.update(c)
+    s["first_activity"], s["last_activity"] = first, last
+    s["first_started_at"], s["last_started_at"] = first_start, last_start
+    s["first_ended_at"], s["last_ended_at"] = first_end, last_end
+    s["status"], s["status_updated_at"] = status, status_at
+    s["framework"] = framework
+    s["pid"], s["process_start_time"], s["pid_at"] = pid_state
+    s["first_user_message"], s["first_user_message_at"] = prompt_first
+    s["last_user_message"], s["last_user_message_at"] = prompt_last
+    for name, (value, when) in latest.items():
+        s[name], s[name + "_at"] = value, when
+    s["message_count"] = max(c["prompts_hook"], c["prompts_transcript"], c["prompts_other"])
     s["compaction_count"] = max(
-        counts["compactions_hook"], counts["compactions_transcript"], counts["compactions_other"]
+        c["compactions_hook"], c["compactions_transcript"], c["compactions_other"]
     )
-    if counts["usage_event_count"] > 0:
-        s["tokens_input"] = tokens_input
-        s["tokens_output"] = tokens_output
-        s["tokens_cache_read"] = tokens_cache_read
-        s["tokens_cache_write"] = tokens_cache_write
+    if c["usage_event_count"] > 0:
+        s["tokens_input"], s["tokens_output"] = ti, to
+        s["tokens_cache_read"], s["tokens_cache_write"] = tr, tw
     else:
         s["tokens_input"] = s["tokens_output"] = s["tokens_cache_read"] = s[
             "tokens_cache_write"
         ] = None
-    if counts["priced_event_count"] > 0:
+    if c["priced_event_count"] > 0:
         s["cost_picousd"] = cost
         s["cost_usd"] = cost / PICO
     else:

@@ -25,6 +25,7 @@ _PROPERTY = settings(
     deadline=None,
     suppress_health_check=[
         HealthCheck.function_scoped_fixture,
+        HealthCheck.differing_executors,
         HealthCheck.too_slow,
         HealthCheck.data_too_large,
     ],

@@ -1,0 +1,205 @@
+"""Schema and migrations of the SQLite store.
+
+Files are marked with ``PRAGMA application_id`` and versioned with
+``PRAGMA user_version``. Migrations run inside ``BEGIN IMMEDIATE`` and re-read the
+version after taking the write lock, so two processes opening a fresh file at once
+both succeed and the schema is created exactly once. Timestamps are stored as
+integer microseconds since the Unix epoch (UTC).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from netsky_core import NotANetskyStoreError, SchemaVersionError
+
+APPLICATION_ID = 0x4E534B59  # "NSKY"
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+_EVENTS = """
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    machine_id TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    timestamp INTEGER NOT NULL,
+    uuid TEXT,
+    framework TEXT,
+    source TEXT NOT NULL,
+    tool_use_id TEXT,
+    tool_name TEXT,
+    spawned_agent_id TEXT,
+    subagent_type TEXT,
+    permission_mode TEXT,
+    transcript_path TEXT,
+    pid INTEGER,
+    process_start_time INTEGER,
+    cwd TEXT,
+    git_branch TEXT,
+    model TEXT,
+    tokens_input INTEGER,
+    tokens_output INTEGER,
+    tokens_cache_read INTEGER,
+    tokens_cache_write INTEGER,
+    cost_usd REAL,
+    duration_ms INTEGER,
+    is_sidechain INTEGER NOT NULL DEFAULT 0,
+    payload TEXT,
+    metadata TEXT
+)"""
+
+_SESSIONS = """
+CREATE TABLE sessions (
+    machine_id TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    framework TEXT,
+    first_activity INTEGER,
+    last_activity INTEGER,
+    first_started_at INTEGER,
+    last_started_at INTEGER,
+    first_ended_at INTEGER,
+    last_ended_at INTEGER,
+    revival_count INTEGER NOT NULL DEFAULT 0,
+    status TEXT,
+    status_updated_at INTEGER,
+    pid INTEGER,
+    process_start_time INTEGER,
+    pid_at INTEGER,
+    cwd TEXT,
+    cwd_at INTEGER,
+    local_git_dir TEXT,
+    git_branch TEXT,
+    git_branch_at INTEGER,
+    git_worktree_path TEXT,
+    github_repo TEXT,
+    github_issue INTEGER,
+    github_pr INTEGER,
+    first_user_message TEXT,
+    first_user_message_at INTEGER,
+    last_user_message TEXT,
+    last_user_message_at INTEGER,
+    model TEXT,
+    model_at INTEGER,
+    transcript_path TEXT,
+    transcript_path_at INTEGER,
+    event_count INTEGER NOT NULL DEFAULT 0,
+    hook_event_count INTEGER NOT NULL DEFAULT 0,
+    transcript_event_count INTEGER NOT NULL DEFAULT 0,
+    otel_event_count INTEGER NOT NULL DEFAULT 0,
+    api_event_count INTEGER NOT NULL DEFAULT 0,
+    import_event_count INTEGER NOT NULL DEFAULT 0,
+    message_count INTEGER NOT NULL DEFAULT 0,
+    prompts_hook INTEGER NOT NULL DEFAULT 0,
+    prompts_transcript INTEGER NOT NULL DEFAULT 0,
+    prompts_other INTEGER NOT NULL DEFAULT 0,
+    compaction_count INTEGER NOT NULL DEFAULT 0,
+    compactions_hook INTEGER NOT NULL DEFAULT 0,
+    compactions_transcript INTEGER NOT NULL DEFAULT 0,
+    compactions_other INTEGER NOT NULL DEFAULT 0,
+    tool_call_count INTEGER NOT NULL DEFAULT 0,
+    api_request_count INTEGER NOT NULL DEFAULT 0,
+    api_error_count INTEGER NOT NULL DEFAULT 0,
+    usage_event_count INTEGER NOT NULL DEFAULT 0,
+    tokens_input INTEGER,
+    tokens_output INTEGER,
+    tokens_cache_read INTEGER,
+    tokens_cache_write INTEGER,
+    priced_event_count INTEGER NOT NULL DEFAULT 0,
+    unpriced_request_count INTEGER NOT NULL DEFAULT 0,
+    cost_picousd INTEGER,
+    cost_usd REAL,
+    PRIMARY KEY (machine_id, session_id)
+)"""
+
+_POSITIONS = """
+CREATE TABLE positions (
+    machine_id TEXT NOT NULL,
+    path TEXT NOT NULL,
+    "offset" INTEGER NOT NULL,
+    line_number INTEGER NOT NULL,
+    last_uuid TEXT,
+    size INTEGER,
+    mtime_ns INTEGER,
+    inode INTEGER,
+    state TEXT,
+    updated_at INTEGER,
+    PRIMARY KEY (machine_id, path)
+)"""
+
+# One entry per schema version: the statements that bring version N-1 to N.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        _EVENTS,
+        "CREATE UNIQUE INDEX events_key ON events (machine_id, session_id, uuid)",
+        "CREATE INDEX events_session_time ON events (session_id, timestamp)",
+        "CREATE INDEX events_time ON events (timestamp)",
+        "CREATE INDEX events_type_time ON events (event_type, timestamp)",
+        _SESSIONS,
+        "CREATE INDEX sessions_last_activity ON sessions (last_activity, machine_id, session_id)",
+        "CREATE INDEX sessions_started ON sessions "
+        "(coalesce(first_started_at, first_activity), machine_id, session_id)",
+        "CREATE INDEX sessions_cost ON sessions (cost_picousd, machine_id, session_id)",
+        "CREATE INDEX sessions_session_id ON sessions (session_id, last_activity)",
+        "CREATE INDEX sessions_pid ON sessions (pid, last_activity) WHERE pid IS NOT NULL",
+        "CREATE INDEX sessions_github ON sessions (github_repo) WHERE github_repo IS NOT NULL",
+        _POSITIONS,
+    ),
+)
+LATEST = len(MIGRATIONS)
+
+
+def check_header(data: bytes, path: str) -> None:
+    """Refuse a file that is not an SQLite database (before SQLite touches it)."""
+    if data and not data.startswith(SQLITE_HEADER[: len(data)]):
+        raise NotANetskyStoreError(
+            f"{path} is not an SQLite database; refusing to open it as a netsky store",
+            hint="point --db at a new file or an existing netsky database",
+        )
+
+
+def read_version(conn: Any, path: str) -> int:
+    """The schema version, after checking the file is (or can become) ours."""
+    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if app_id == APPLICATION_ID:
+        if version > LATEST:
+            raise SchemaVersionError(
+                f"{path} has netsky schema version {version}, newer than this netsky "
+                f"understands ({LATEST}); it was left untouched",
+                hint="upgrade netsky (pip install -U netsky)",
+            )
+        return version
+    has_tables = conn.execute(
+        "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
+    ).fetchone()[0]
+    if app_id != 0 or has_tables:
+        raise NotANetskyStoreError(
+            f"{path} is an SQLite database but not a netsky store; it was left untouched",
+            hint="point --db at a new file or an existing netsky database",
+        )
+    return 0
+
+
+def migrate(conn: Any, path: str) -> tuple[int, int]:
+    """Bring the schema to ``LATEST`` inside ``BEGIN IMMEDIATE``; returns (from, to).
+
+    The caller holds no transaction. Busy errors propagate for the caller to retry.
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        before = read_version(conn, path)
+        if before > 0 and before == LATEST:
+            conn.execute("COMMIT")
+            return before, LATEST
+        for version in range(before + 1, LATEST + 1):
+            for statement in MIGRATIONS[version - 1]:
+                conn.execute(statement)
+        if before < LATEST:
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            conn.execute(f"PRAGMA user_version = {LATEST}")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return before, LATEST
