@@ -244,7 +244,16 @@ class PluginRegistry:
             infos = [self._load(ref) for ref in refs]
             known = {i.name for i in infos}
             infos.extend(info for name, info in self._loaded.items() if name not in known)
-            return sorted(infos, key=lambda i: i.name)
+            # one row per plugin module, even when it serves several schemes
+            by_module: dict[tuple[str, str | None], PluginInfo] = {}
+            for info in sorted(infos, key=lambda i: i.name):
+                key = (info.module, info.distribution)
+                current = by_module.get(key)
+                if current is None or (
+                    info.backends and any(b.name == info.name for b in info.backends)
+                ):
+                    by_module[key] = info
+            return sorted(by_module.values(), key=lambda i: i.name)
 
 
 _default: PluginRegistry | None = None

@@ -51,6 +51,8 @@ def mask_url(url: object) -> str:
     text = str(url)
     if "://" not in text:
         return text if "password" not in text.lower() else MASK
+    if url_password(text) is None and "@" not in text.split("://", 1)[1].split("/", 1)[0]:
+        return text
     try:
         parts = urlsplit(text)
         netloc = parts.netloc

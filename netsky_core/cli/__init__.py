@@ -1,4 +1,8 @@
-"""The ``netsky`` command. Parsing and printing only: no SQL, no business rules."""
+"""The ``netsky`` command. Parsing and printing only: no SQL, no business rules.
+
+``netsky hook`` runs once per agent event in a fresh process, so it is dispatched
+before ``argparse`` or any other module is imported.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,11 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["hook"]:
+        from ..ingest.hookrun import main as hook_main
+
+        return hook_main(args[1:])
     from ._main import run
 
-    return run(sys.argv[1:] if argv is None else argv)
+    return run(args)

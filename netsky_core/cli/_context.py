@@ -1,0 +1,49 @@
+"""What every command gets: parsed global options, config, the store, output."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from .._config import Config, load_config
+from .._storage import Storage
+
+
+class Context:
+    """Lazily resolved configuration and storage for one invocation."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self._config: Config | None = None
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(db_url=self.args.db, config_path=self.args.config)
+        return self._config
+
+    @property
+    def url(self) -> str:
+        return str(self.config.storage_url.value)
+
+    @contextmanager
+    def storage(self, url: str | None = None, **options: Any) -> Iterator[Storage]:
+        """Open the configured store (or ``url``) for the duration of a command."""
+        from .._open import open_storage
+
+        store = open_storage(url or self.url, config=self.config, **options)
+        try:
+            yield store
+        finally:
+            store.close()
+
+    @property
+    def json(self) -> bool:
+        return bool(getattr(self.args, "json", False))
+
+    @property
+    def interactive(self) -> bool:
+        return sys.stdout.isatty()

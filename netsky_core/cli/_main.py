@@ -1,0 +1,164 @@
+"""Argument parsing, dispatch and the error conventions of every command.
+
+Exit codes: 0 success, 1 runtime failure, 2 usage error. Errors are one line on
+stderr (``netsky: error: ...``, with a hint when there is one); a traceback only
+with ``--debug`` (or ``NETSKY_DEBUG=1``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from .._errors import NetskyError
+from ._errors import UsageError
+
+# Each module registers its sub-commands with ``register(subparsers, common)``.
+COMMAND_MODULES = (
+    "backends",
+    "config",
+    "db",
+    "sessions",
+    "events",
+    "stats",
+    "gc",
+    "copy",
+    "transfer",
+    "ingest",
+    "hooks",
+    "spool",
+    "query",
+    "report",
+    "demo",
+)
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors (exit code 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        name = self.prog
+        sys.stderr.write(f"netsky: error: {message} (hint: run `{name} --help`)\n")
+        raise SystemExit(2)
+
+
+class Formatter(argparse.RawDescriptionHelpFormatter):
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, max_help_position=32)
+
+
+def _common() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    group = common.add_argument_group("global options")
+    group.add_argument("--db", metavar="URL", default=argparse.SUPPRESS, help="storage URL (overrides NETSKY_DATABASE_URL and the config file)")
+    group.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help="config file (default: NETSKY_CONFIG, then the user config dir)")
+    group.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
+    return common
+
+
+def build_parser() -> Parser:
+    from .. import __version__
+
+    common = _common()
+    parser = Parser(
+        prog="netsky",
+        formatter_class=Formatter,
+        description="Store and query what AI coding agents do: sessions, prompts, tools, tokens, cost.",
+        epilog=(
+            "examples:\n"
+            "  netsky ingest                 read Claude Code and Codex history into the store\n"
+            "  netsky sessions --limit 20    recent sessions\n"
+            "  netsky report daily           tokens and cost per day\n"
+            "  netsky query \"SELECT model, sum(cost_usd) FROM api_requests GROUP BY 1\"\n"
+            "\nrun `netsky COMMAND --help` for a command's options and examples."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"netsky {__version__}")
+    parser.add_argument("--db", metavar="URL", default=None, help="storage URL")
+    parser.add_argument("--config", metavar="PATH", default=None, help="config file")
+    parser.add_argument("--debug", action="store_true", default=False, help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f".commands.{name}", __package__)
+        except ModuleNotFoundError as exc:
+            if exc.name and exc.name.endswith(f"commands.{name}"):
+                continue  # not built yet
+            raise
+        module.register(sub, common)
+    return parser
+
+
+def add_command(
+    sub: Any,
+    common: argparse.ArgumentParser,
+    name: str,
+    *,
+    help: str,
+    description: str | None = None,
+    examples: Sequence[str] = (),
+) -> argparse.ArgumentParser:
+    """Add a sub-command with the global options and an examples epilog."""
+    epilog = ("examples:\n" + "\n".join(f"  {e}" for e in examples)) if examples else None
+    return sub.add_parser(
+        name,
+        parents=[common],
+        help=help,
+        description=description or help,
+        epilog=epilog,
+        formatter_class=Formatter,
+    )
+
+
+def report_error(exc: NetskyError) -> None:
+    message = " ".join(str(exc).split())
+    hint = f" (hint: {exc.hint})" if getattr(exc, "hint", None) else ""
+    sys.stderr.write(f"netsky: error: {message}{hint}\n")
+
+
+def run(argv: Sequence[str]) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(list(argv))
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    debug = bool(getattr(args, "debug", False) or os.environ.get("NETSKY_DEBUG"))
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 2
+    from ._context import Context
+
+    try:
+        return int(handler(Context(args)) or 0)
+    except UsageError as exc:
+        if debug:
+            raise
+        report_error(exc)
+        return 2
+    except NetskyError as exc:
+        if debug:
+            raise
+        report_error(exc)
+        return 1
+    except KeyboardInterrupt:
+        sys.stderr.write("netsky: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        try:
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
+        except OSError:
+            pass
+        return 0
+    except Exception as exc:
+        if debug:
+            raise
+        sys.stderr.write(
+            f"netsky: error: internal error: {type(exc).__name__}: {exc} "
+            "(hint: rerun with --debug for a traceback and report it)\n"
+        )
+        return 1
