@@ -1,0 +1,131 @@
+"""``netsky ingest``: read Claude Code and Codex history into the store, incrementally."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from .._context import Context
+from .._errors import UsageError
+from .._main import add_command
+from .._output import fields, print_json, progress, size
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    p = add_command(
+        sub,
+        common,
+        "ingest",
+        help="ingest Claude Code and Codex transcripts (only what is new since the last run)",
+        description=(
+            "Discover every known history source (Claude: CLAUDE_CONFIG_DIR, ~/.claude/projects, "
+            "~/.config/claude/projects, subagent files included; Codex: CODEX_HOME or ~/.codex, "
+            "sessions/ and archived_sessions/) or read the given files and folders. Files that "
+            "have not changed since the last run are not opened; appended files are read from "
+            "where the last run stopped."
+        ),
+        examples=[
+            "netsky ingest",
+            "netsky ingest claude",
+            "netsky ingest codex ~/.codex/sessions/2026/01",
+            "netsky ingest --since 2026-01-01 --json",
+        ],
+    )
+    p.add_argument(
+        "targets",
+        nargs="*",
+        metavar="[claude|codex] [PATH ...]",
+        help="which agent's history, and/or files and folders to read",
+    )
+    p.add_argument("--since", metavar="DATE", help="skip files last modified before DATE (by mtime, without reading them)")
+    p.add_argument("--batch-size", type=int, default=5000, metavar="N", help="events per transaction (default 5000)")
+    p.add_argument("--no-payloads", action="store_true", help="store only the structured fields, not prompts / tool inputs / raw lines")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.set_defaults(handler=run)
+
+
+def run(ctx: Context) -> int:
+    from ..._config import resolve_machine_id
+    from ..._timeparse import parse_time
+    from ...ingest.options import ingest_options
+    from ...ingest.scan import discover, ingest
+
+    args = ctx.args
+    targets = list(args.targets)
+    kind = targets.pop(0) if targets and targets[0] in ("claude", "codex") else None
+    if args.batch_size < 1:
+        raise UsageError("--batch-size must be at least 1")
+    since = parse_time(args.since) if args.since else None
+    options = ingest_options(ctx.config)
+    if args.no_payloads:
+        options["store_payloads"] = False
+    sources = discover(
+        kind,
+        targets,
+        claude_extra=options.pop("claude_dirs"),
+        codex_extra=options.pop("codex_dirs"),
+    )
+    missing = [t for t in targets if not __import__("os").path.exists(t)]
+    if missing:
+        raise UsageError(f"no such file or folder: {', '.join(missing)}")
+    machine = resolve_machine_id(ctx.config).value
+    total_bytes = sum(_size(s.path) for s in sources)
+    with ctx.storage() as store, progress("ingesting", total_bytes, unit="bytes") as bar:
+        summary = ingest(
+            store,
+            sources,
+            machine_id=machine,
+            since=since,
+            batch_size=args.batch_size,
+            on_progress=lambda read, _new: bar.advance(read),
+            **options,
+        )
+    if ctx.json:
+        print_json(summary)
+    else:
+        _print(summary, bool(sources))
+    return 1 if summary.files_failed and not summary.files_read else 0
+
+
+def _size(path: str) -> int:
+    import os
+
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+def _print(summary: Any, found: bool) -> None:
+    if not found:
+        print("no Claude Code or Codex history found (see `netsky ingest --help` for where netsky looks)")
+        return
+    fields(
+        [
+            (
+                "files",
+                f"{summary.files_found} found, {summary.files_read} read, "
+                f"{summary.files_unchanged} unchanged"
+                + (f", {summary.files_skipped_old} older than --since" if summary.files_skipped_old else "")
+                + (f", {summary.files_reread} truncated or replaced (re-read)" if summary.files_reread else "")
+                + (f", {summary.files_failed} failed" if summary.files_failed else ""),
+            ),
+            ("read", f"{size(summary.bytes_read)}, {summary.lines:,} lines in {summary.seconds:.1f}s"),
+            (
+                "events",
+                f"{summary.inserted:,} new, {summary.duplicates:,} duplicates, "
+                f"{summary.superseded:,} updated to a fuller version",
+            ),
+            (
+                "skipped",
+                f"{summary.malformed_lines:,} malformed lines, "
+                f"{summary.partial_lines} partial last lines (read next time)",
+            ),
+        ]
+    )
+    if summary.unknown_models:
+        names = ", ".join(f"{m} ({n})" for m, n in sorted(summary.unknown_models.items()))
+        print(f"unknown models (tokens stored, cost unknown): {names}")
+    for error in summary.errors[:10]:
+        sys.stderr.write(f"netsky: warning: {error}\n")

@@ -1,0 +1,709 @@
+"""Git context of a working directory, read straight from ``.git`` (no ``git`` process).
+
+Agent hooks run in a fresh process for every event, so spawning ``git`` (several
+milliseconds each time, more on a cold cache) is too slow. This module reads the few
+files it needs by hand:
+
+* ``.git`` found by walking up from the working directory (a directory, or a
+  ``gitdir: <path>`` file as in linked worktrees and submodules);
+* ``commondir`` inside a linked worktree's git dir, which points at the shared git
+  dir that holds ``config`` and the refs;
+* ``HEAD`` for the current branch;
+* the shared ``config`` for the ``origin`` remote's URL.
+
+Everything is best effort: unreadable, missing or malformed files give ``None`` for
+the facts they would have given, and no function here raises because of what is (or
+is not) on disk.
+
+Deliberately not handled, to stay small and fast: the ``GIT_DIR`` / ``GIT_WORK_TREE``
+/ ``GIT_CEILING_DIRECTORIES`` environment variables, discovery stopping at filesystem
+boundaries, bare repositories, ``include`` / ``includeIf`` and the user's global
+config (so a global ``url.<base>.insteadOf`` is not applied; the repository's own is),
+per-worktree ``config.worktree`` files, and the current branch of repositories that
+use the ``reftable`` ref backend (their ``HEAD`` file is a placeholder; the branch is
+reported as unknown).
+
+Main entry point: :func:`read_git_context`.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterable
+from typing import NamedTuple
+
+from .._records import GitBranchInfo, GitContext
+
+__all__ = [
+    "GITHUB_HOSTS",
+    "GitDirs",
+    "branch_info",
+    "find_git_dir",
+    "github_repo_from_url",
+    "read_branch",
+    "read_git_context",
+    "read_origin_url",
+]
+
+# --------------------------------------------------------------------------- files
+
+_OPEN_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_NONBLOCK", 0)  # a FIFO planted as HEAD must not hang the hook
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_BINARY", 0)
+)
+_MAX_SMALL_FILE = 64 * 1024  # HEAD, .git files, commondir
+_MAX_CONFIG = 1024 * 1024
+
+
+def _read_file(path: str, limit: int) -> bytes | None:
+    """The content of a regular file of at most ``limit`` bytes, else None."""
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except (OSError, ValueError):
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        chunks: list[bytes] = []
+        size = 0
+        while size <= limit:
+            chunk = os.read(fd, limit + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > limit:
+            return None
+        return b"".join(chunks)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def _read_path_file(path: str) -> str | None:
+    """A file holding one path (``.git`` file, ``commondir``): its first line, or None."""
+    data = _read_file(path, _MAX_SMALL_FILE)
+    if not data:
+        return None
+    line = os.fsdecode(data).split("\n", 1)[0].rstrip("\r")
+    return line or None
+
+
+# --------------------------------------------------------------------------- discovery
+
+
+class GitDirs(NamedTuple):
+    """Where a repository's pieces live, as found by :func:`find_git_dir`.
+
+    All paths are absolute and free of symbolic links.
+    """
+
+    work_tree: str
+    """Root of the checked-out tree (the folder holding ``.git``)."""
+    git_dir: str
+    """This work tree's git dir: holds ``HEAD`` (``<main>/.git/worktrees/<name>`` for a
+    linked worktree, ``<super>/.git/modules/<name>`` for a submodule)."""
+    common_dir: str
+    """The git dir shared by all worktrees: holds ``config`` and the refs. Equal to
+    ``git_dir`` except in linked worktrees."""
+    is_linked_worktree: bool
+    """True for a worktree made with ``git worktree add``."""
+
+
+def find_git_dir(cwd: str | os.PathLike[str]) -> GitDirs | None:
+    """Find the repository containing ``cwd`` by walking up to the nearest ``.git``.
+
+    ``.git`` may be a directory, or a file ``gitdir: <path>`` (linked worktrees,
+    submodules; a relative path is taken relative to the folder holding the file). A
+    ``commondir`` file in the git dir names the shared git dir of a linked worktree.
+
+    ``cwd`` is made absolute and its symbolic links are resolved first, as git does. A
+    ``cwd`` that does not exist is walked up all the same, so a deleted folder inside a
+    repository still finds the repository. Returns None outside any repository, and
+    for a ``.git`` file that is malformed or points at a missing folder (git refuses
+    those too).
+    """
+    try:
+        start = os.path.realpath(os.path.abspath(os.fsdecode(cwd)))
+    except (OSError, ValueError):
+        return None
+    folder = start
+    while True:
+        dot_git = os.path.join(folder, ".git")
+        try:
+            mode = os.lstat(dot_git).st_mode
+            if stat.S_ISLNK(mode):
+                mode = os.stat(dot_git).st_mode
+                dot_git = os.path.realpath(dot_git)
+        except (OSError, ValueError):
+            mode = 0
+        if stat.S_ISDIR(mode) or stat.S_ISREG(mode):
+            try:
+                if stat.S_ISDIR(mode):
+                    return _git_dirs(folder, dot_git)
+                return _git_dirs_from_file(folder, dot_git)
+            except (OSError, ValueError):  # e.g. a NUL byte in a path read from a file
+                return None
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return None
+        folder = parent
+
+
+def _git_dirs_from_file(work_tree: str, dot_git_file: str) -> GitDirs | None:
+    line = _read_path_file(dot_git_file)
+    if line is None or not line.startswith("gitdir: "):
+        return None
+    target = line[len("gitdir: ") :]
+    if not target:
+        return None
+    git_dir = os.path.realpath(os.path.join(work_tree, target))
+    if not os.path.isdir(git_dir):
+        return None
+    return _git_dirs(work_tree, git_dir)
+
+
+def _git_dirs(work_tree: str, git_dir: str) -> GitDirs | None:
+    common = _read_path_file(os.path.join(git_dir, "commondir"))
+    if common is None:
+        return GitDirs(work_tree, git_dir, git_dir, False)
+    common_dir = os.path.realpath(os.path.join(git_dir, common))
+    if not os.path.isdir(common_dir):
+        return None
+    return GitDirs(work_tree, git_dir, common_dir, common_dir != git_dir)
+
+
+# --------------------------------------------------------------------------- branch
+
+_HEADS = "refs/heads/"
+_BAD_REF_CHARS = frozenset([chr(code) for code in range(0x21)] + list("\x7f~^:?*[\\"))
+
+
+def _is_branch_name(name: str) -> bool:
+    """What git's check-ref-format demands, as far as it tells a branch from garbage."""
+    if not name or len(name) > 1024 or name == "@" or name[0] == "-" or name[-1] == ".":
+        return False
+    if ".." in name or "@{" in name or not _BAD_REF_CHARS.isdisjoint(name):
+        return False
+    return all(part and part[0] != "." and not part.endswith(".lock") for part in name.split("/"))
+
+
+def read_branch(git_dirs: GitDirs) -> str | None:
+    """The checked-out branch (``main``, ``fix/123-thing``), or None.
+
+    None for a detached HEAD, a missing or malformed ``HEAD``, a HEAD naming something
+    other than a local branch, and reftable repositories. An unborn branch (no commit
+    yet) is still reported. Old-style symbolic-link HEADs are understood.
+    """
+    head = os.path.join(git_dirs.git_dir, "HEAD")
+    data = _read_file(head, _MAX_SMALL_FILE)
+    if data is None:
+        return None
+    try:
+        text = data.decode("utf-8").rstrip()
+    except UnicodeDecodeError:
+        return None
+    if text.startswith("ref:"):
+        ref = text[4:].lstrip()
+    else:
+        try:  # very old repositories: HEAD -> refs/heads/<name>
+            ref = os.readlink(head) if os.path.islink(head) else ""
+        except (OSError, ValueError):
+            return None
+    if not ref.startswith(_HEADS):
+        return None
+    name = ref[len(_HEADS) :]
+    return name if _is_branch_name(name) else None
+
+
+# --------------------------------------------------------------------------- config
+
+_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+_SECTION_CHARS = _ALNUM | {"-", "."}
+_KEY_CHARS = _ALNUM | {"-"}
+_VALUE_ESCAPES = {"n": "\n", "t": "\t", "b": "\b", '"': '"', "\\": "\\"}
+
+
+def _parse_value(first: str, lines: list[str], index: int) -> tuple[str | None, int]:
+    """Decode a config value that starts with ``first`` (the text after ``=``).
+
+    Follows git's rules: surrounding blanks dropped, inner blanks kept, ``"..."``
+    quoting, ``\\n \\t \\b \\" \\\\`` escapes, ``#`` / ``;`` comments outside quotes,
+    and a trailing backslash continuing on the next line. Returns the value (None when
+    malformed: open quote, unknown escape) and the index of the next unread line.
+    """
+    out: list[str] = []
+    quoted = False
+    blanks = 0
+    text = first
+    while True:
+        size = len(text)
+        pos = 0
+        continued = False
+        while pos < size:
+            char = text[pos]
+            pos += 1
+            if not quoted:
+                if char == " " or char == "\t":
+                    if out:
+                        blanks += 1
+                    continue
+                if char == "#" or char == ";":
+                    return "".join(out), index
+            if blanks:
+                out.append(" " * blanks)
+                blanks = 0
+            if char == "\\":
+                if pos == size:
+                    continued = True
+                    break
+                escaped = _VALUE_ESCAPES.get(text[pos])
+                if escaped is None:
+                    return None, index
+                out.append(escaped)
+                pos += 1
+            elif char == '"':
+                quoted = not quoted
+            else:
+                out.append(char)
+        if continued and index < len(lines):
+            text = lines[index]
+            index += 1
+            continue
+        if quoted:
+            return None, index
+        return "".join(out), index
+
+
+def _section_header(line: str) -> tuple[str, str | None, str] | None:
+    """Parse the ``[name]`` / ``[name "subsection"]`` opening ``line``.
+
+    Returns (lower-cased name, subsection or None, rest of the line), or None when
+    git would reject the header. The old ``[name.subsection]`` form gives a
+    lower-cased subsection, as in git.
+    """
+    size = len(line)
+    pos = 1
+    while pos < size and line[pos] in _SECTION_CHARS:
+        pos += 1
+    name = line[1:pos].lower()
+    if not name or pos == size:
+        return None
+    if line[pos] == "]":
+        if "." in name:
+            name, _, subsection = name.partition(".")
+            return name, subsection, line[pos + 1 :]
+        return name, None, line[pos + 1 :]
+    if line[pos] not in " \t":
+        return None
+    while pos < size and line[pos] in " \t":
+        pos += 1
+    if pos == size or line[pos] != '"':
+        return None
+    pos += 1
+    chars: list[str] = []
+    while pos < size and line[pos] != '"':
+        if line[pos] == "\\":  # backslash keeps the next character as is
+            pos += 1
+            if pos == size:
+                return None
+        chars.append(line[pos])
+        pos += 1
+    if line[pos + 1 : pos + 2] != "]":  # also catches a missing closing quote
+        return None
+    return name, "".join(chars), line[pos + 2 :]
+
+
+def _remotes_and_rewrites(text: str) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """From config text: ``{remote: first url}`` in file order, and the
+    ``(insteadOf prefix, replacement base)`` pairs. Bad lines are skipped."""
+    remotes: dict[str, str] = {}
+    rewrites: list[tuple[str, str]] = []
+    lines = text.replace("\r\n", "\n").split("\n")
+    section: str | None = None
+    subsection: str | None = None
+    index = 0
+    while index < len(lines):
+        line = lines[index].lstrip(" \t")
+        index += 1
+        if not line or line[0] in "#;":
+            continue
+        if line[0] == "[":
+            header = _section_header(line)
+            if header is None:
+                section = subsection = None
+                continue
+            section, subsection, line = header
+            line = line.lstrip(" \t")  # a variable may follow on the same line
+            if not line or line[0] in "#;":
+                continue
+        if section is None or not line[0].isalpha():
+            continue
+        end = 1
+        while end < len(line) and line[end] in _KEY_CHARS:
+            end += 1
+        key = line[:end].lower()
+        rest = line[end:].lstrip(" \t")
+        if not rest.startswith("="):
+            continue  # "name" alone means true, never a URL; anything else is junk
+        value, index = _parse_value(rest[1:], lines, index)
+        if not value or subsection is None:
+            continue
+        if section == "remote" and key == "url":
+            remotes.setdefault(subsection, value)
+        elif section == "url" and key == "insteadof":
+            rewrites.append((value, subsection))
+    return remotes, rewrites
+
+
+def read_origin_url(git_dirs: GitDirs) -> str | None:
+    """The fetch URL of the ``origin`` remote, else of the first remote with a URL.
+
+    Read from the shared ``config`` (git-config syntax: ``[remote "origin"]`` sections,
+    case-insensitive names, quoted values, ``#`` / ``;`` comments, backslash
+    continuation lines). ``url.<base>.insteadOf`` rules from the same file are applied.
+    None when there is no remote or the config is unreadable.
+
+    The URL is returned as configured and may carry credentials
+    (``https://user:token@host/...``): do not log or store it; use
+    :func:`github_repo_from_url`.
+    """
+    data = _read_file(os.path.join(git_dirs.common_dir, "config"), _MAX_CONFIG)
+    if not data:
+        return None
+    text = data.decode("utf-8", "replace")
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    remotes, rewrites = _remotes_and_rewrites(text)
+    url = remotes.get("origin")
+    if url is None:
+        url = next(iter(remotes.values()), None)
+    if url is None:
+        return None
+    best: tuple[str, str] | None = None
+    for prefix, base in rewrites:
+        if url.startswith(prefix) and (best is None or len(prefix) > len(best[0])):
+            best = (prefix, base)
+    if best is not None:
+        url = best[1] + url[len(best[0]) :]
+    return url
+
+
+# --------------------------------------------------------------------------- GitHub URL
+
+GITHUB_HOSTS: frozenset[str] = frozenset({"github.com", "www.github.com", "ssh.github.com"})
+"""Hosts whose remotes name a github.com repository."""
+
+_URL_SCHEMES = frozenset({"https", "http", "ssh", "git", "git+ssh", "ssh+git"})
+_SSH_SCHEMES = frozenset({"ssh", "git+ssh", "ssh+git"})
+_SSH_ALIAS_PREFIX = "github.com-"
+_SSH_ALIAS_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789._-")
+_OWNER_CHARS = _ALNUM | {"-", "_"}
+_REPO_CHARS = _ALNUM | {"-", "_", "."}
+_ASCII_DIGITS = frozenset("0123456789")
+
+
+def github_repo_from_url(url: str | None, *, enterprise_hosts: Iterable[str] = ()) -> str | None:
+    """``owner/repo`` when ``url`` is a github.com remote, else None.
+
+    Understood forms (``.git`` suffix and trailing ``/`` optional, host
+    case-insensitive, port allowed)::
+
+        https://github.com/owner/repo.git    http://www.github.com/owner/repo/
+        https://user:token@github.com/owner/repo
+        git@github.com:owner/repo.git        github.com:owner/repo
+        ssh://git@github.com/owner/repo.git  ssh://git@github.com:22/owner/repo
+        ssh://git@ssh.github.com:443/owner/repo.git
+        git://github.com/owner/repo          git+ssh://git@github.com/owner/repo
+
+    For SSH (``ssh://`` and ``user@host:path``) a host alias of the widespread
+    ``github.com-<account>`` form (defined in ``~/.ssh/config`` to pick a key) counts
+    as github.com.
+
+    Credentials in the URL are dropped: the result only ever holds the owner and
+    repository names (letters, digits, ``-``, ``_``, and ``.`` in the repository).
+
+    GitHub Enterprise (``github.<company>.com``, ``<name>.ghe.com`` ...): not
+    recognized by default. ``github_repo`` is a bare ``owner/repo`` that readers take to
+    mean github.com, and an enterprise ``acme/api`` is a different repository from
+    github.com's ``acme/api``; guessing from host names would also match unrelated
+    servers. Callers that want enterprise repositories anyway pass their hosts in
+    ``enterprise_hosts`` and accept the ambiguity. Other hosts (GitLab, Bitbucket,
+    local paths, ``file://``) give None.
+    """
+    if not isinstance(url, str):
+        return None
+    url = url.strip()
+    # no blanks, control or other unprintable characters
+    if not url or len(url) > 2048 or " " in url or not url.isprintable():
+        return None
+    scheme, sep, rest = url.partition("://")
+    if sep:
+        scheme = scheme.lower()
+        if scheme not in _URL_SCHEMES:
+            return None
+        authority, _, path = rest.partition("/")
+        host, _, port = authority.rpartition("@")[2].partition(":")
+        if port and not _ASCII_DIGITS.issuperset(port):
+            return None
+        ssh = scheme in _SSH_SCHEMES
+    else:
+        colon = url.find(":")
+        slash = url.find("/")
+        if colon <= 0 or (0 <= slash < colon):
+            return None  # a local path, not scp-like user@host:path
+        host = url[:colon].rpartition("@")[2]
+        path = url[colon + 1 :]
+        ssh = True
+    host = host.lower().rstrip(".")
+    if host not in GITHUB_HOSTS and not (ssh and _is_ssh_alias(host)):
+        if isinstance(enterprise_hosts, str):
+            enterprise_hosts = (enterprise_hosts,)
+        if host not in {h.lower().rstrip(".") for h in enterprise_hosts}:
+            return None
+    path = path.strip("/")
+    if path.endswith(".git"):
+        path = path[:-4].rstrip("/")
+    owner, sep, repo = path.partition("/")
+    if not (sep and 0 < len(owner) <= 39 and 0 < len(repo) <= 100):
+        return None
+    if owner[0] not in _ALNUM or not _OWNER_CHARS.issuperset(owner):
+        return None
+    if not _REPO_CHARS.issuperset(repo) or repo in (".", ".."):
+        return None
+    return f"{owner}/{repo}"
+
+
+def _is_ssh_alias(host: str) -> bool:
+    """``github.com-<account>``: an ``~/.ssh/config`` alias for github.com."""
+    alias = host[len(_SSH_ALIAS_PREFIX) :]
+    return host.startswith(_SSH_ALIAS_PREFIX) and bool(alias) and _SSH_ALIAS_CHARS.issuperset(alias)
+
+
+# --------------------------------------------------------------------------- branch names
+
+# Words that may come right before a number (case-insensitive). PR and issue words
+# may be glued to it ("pr67", "issue45"); the others need "-", "_" or "#" ("feature2"
+# is not issue 2).
+_PR_WORDS = ("pr", "pull", "pulls", "pull-request", "pull_request", "pull-requests")
+_ISSUE_WORDS = ("issue", "issues", "gh")
+_ISSUE_WORDS_NEEDING_A_SEPARATOR = (
+    "bug", "bugs", "bugfix", "fix", "fixes", "hotfix", "feat", "feats", "feature",
+    "features", "close", "closes", "closed", "resolve", "resolves", "resolved",
+)  # fmt: skip
+# A segment that is one of these makes the next segment's number a PR: "pr/67".
+_PR_SEGMENTS = frozenset(_PR_WORDS) | {"prs", "pull_requests"}
+# Upper-case words before "-<digits>" that are GitHub's, not a Jira project key.
+_JIRA_KEYS_THAT_ARE_GITHUB = frozenset({"GH", "PR", "ISSUE", "ISSUES", "PULL"})
+_UPPER = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_UPPER_DIGITS = _UPPER | _ASCII_DIGITS
+# "<n>-<word>" where the word marks a version branch, not an issue: "3-stable", "1-rc2".
+_VERSION_WORDS = frozenset(
+    {"stable", "dev", "alpha", "beta", "rc", "pre", "preview", "lts", "maint", "maintenance"}
+    | {"release", "branch"}
+)
+_NO_NUMBER_NAMESPACES = frozenset(
+    {
+        "release", "releases", "stable", "lts", "maint", "maintenance", "tag", "tags",
+        "version", "versions", "revert", "backport", "dependabot", "renovate",
+        "greenkeeper", "snyk", "imgbot", "whitesource", "mend",
+    }
+)  # fmt: skip
+_NO_NUMBER_PREFIXES = ("revert-", "backport-", "release-", "snyk-", "dependabot-", "renovate-")
+
+
+def _leading_id(text: str) -> tuple[int, str] | None:
+    """``(number, rest)`` when ``text`` starts with an id: 1 to 7 ASCII digits, no
+    leading zero, then ``-`` or ``_`` (dropped from ``rest``) or the end."""
+    end = 0
+    while end < len(text) and text[end] in _ASCII_DIGITS:
+        end += 1
+    if not 0 < end <= 7 or text[0] == "0":
+        return None
+    if end == len(text):
+        return int(text), ""
+    if text[end] not in "-_":
+        return None
+    return int(text[:end]), text[end + 1 :]
+
+
+def _prefixed_id(segment: str, words: tuple[str, ...], *, glued: bool) -> int | None:
+    """The id after one of ``words`` (then ``-`` / ``_``, then ``#``) opening
+    ``segment`` (lower-cased); with ``glued`` the separator may be left out."""
+    for word in words:
+        if not segment.startswith(word):
+            continue
+        rest = segment[len(word) :]
+        separated = rest[:1] in ("-", "_")
+        if separated:
+            rest = rest[1:]
+        if rest[:1] == "#":
+            rest = rest[1:]
+            separated = True
+        if separated or glued:
+            found = _leading_id(rest)
+            if found is not None:
+                return found[0]
+    return None
+
+
+def _is_jira_key(segment: str) -> bool:
+    """``ABC-12...``: an upper-case project key (not GH / PR / ISSUE) and a number."""
+    key, dash, rest = segment.partition("-")
+    return (
+        bool(dash)
+        and len(key) >= 2
+        and key[0] in _UPPER
+        and _UPPER_DIGITS.issuperset(key)
+        and rest[:1] in _ASCII_DIGITS
+        and key not in _JIRA_KEYS_THAT_ARE_GITHUB
+    )
+
+
+def _issue_number(segment: str, lower: str) -> int | None:
+    """The issue id a (non-empty) segment opens with, prefixed or bare."""
+    number = _prefixed_id(lower, _ISSUE_WORDS, glued=True)
+    if number is None:
+        number = _prefixed_id(lower, _ISSUE_WORDS_NEEDING_A_SEPARATOR, glued=False)
+    if number is None and segment[0] == "#":
+        found = _leading_id(segment[1:])
+        number = found[0] if found is not None else None
+    return number if number is not None else _bare_issue(segment)
+
+
+def _bare_issue(segment: str) -> int | None:
+    """A segment opening with an id, unless it looks like a date or a version branch."""
+    found = _leading_id(segment)
+    if found is None:
+        return None
+    number, rest = found
+    if rest[:1] in _ASCII_DIGITS:  # 2024-01-15, 7-1-stable
+        return None
+    if rest.lower().rstrip("0123456789.") in _VERSION_WORDS:  # 3-stable, 1-rc2
+        return None
+    return number
+
+
+def branch_info(branch: str | None) -> GitBranchInfo:
+    """The PR / issue numbers a branch name states, conservatively.
+
+    The name is cut into ``/``-separated segments, scanned left to right; the first PR
+    number and the first issue number found are kept. A number is an id only when it
+    has 1 to 7 digits, no leading zero, starts its segment (after an optional prefix
+    below) and is followed by ``-``, ``_`` or the end of the segment; so ``1.2.3``,
+    ``lodash-4.17.21``, ``oauth2`` and ``12345678`` give nothing.
+
+    PR numbers:
+        * a segment ``pr-67``, ``pr_67``, ``pr67``, ``pr#67``, ``pull-67``,
+          ``pull-request-67`` (case-insensitive; also ``gh-readonly-queue/main/pr-67-<sha>``);
+        * a number segment after a segment ``pr``, ``pull``, ``pulls``, ``prs``,
+          ``pull-request(s)``: ``pr/67``, ``pull/67/head``.
+
+    Issue numbers:
+        * prefixed: ``issue-45``, ``issues_45``, ``issue45``, ``gh-45``, ``gh45``,
+          ``#45``, ``fix-45``, ``fix-#45``, ``fixes-45``, ``bug-45``, ``bugfix-45``,
+          ``hotfix-45``, ``feat-45``, ``feature-45``, ``closes-45``, ``resolves-45``
+          (case-insensitive; words other than issue / gh need a ``-``, ``_`` or ``#``
+          before the number, so ``feature2`` is not issue 2);
+        * bare: a segment that starts with the number: ``45``, ``45-some-feature``,
+          ``fix/123-thing``, ``issues/45``, ``alice/45_x`` -- unless another number
+          follows (``2024-01-15``, ``7-1-stable``) or only a version word does
+          (``3-stable``, ``2-dev``, ``1-rc2``).
+
+    Never an id:
+        * Jira-style keys, an upper-case word then a dash: ``feature/ABC-12``,
+          ``FIX-12`` (``GH-12``, ``PR-12`` and ``ISSUE-12`` still count);
+        * anything in release, maintenance, revert / backport and dependency-bot
+          namespaces: a first segment ``release``, ``releases``, ``stable``, ``lts``,
+          ``maint(enance)``, ``tag(s)``, ``version(s)``, ``revert``, ``backport``,
+          ``dependabot``, ``renovate``, ``greenkeeper``, ``snyk``, ``imgbot``,
+          ``whitesource``, ``mend``, or one starting ``revert-``, ``backport-``,
+          ``release-``, ``snyk-``, ``dependabot-``, ``renovate-`` (GitHub names revert
+          branches ``revert-<pr>-<branch>``: that number is the reverted PR's).
+
+    ``None`` gives an empty ``GitBranchInfo``; the branch is kept as given.
+    """
+    if not isinstance(branch, str) or not branch:
+        return GitBranchInfo(branch=branch if isinstance(branch, str) else None)
+    segments = branch.split("/")
+    first = segments[0].lower()
+    if first in _NO_NUMBER_NAMESPACES or first.startswith(_NO_NUMBER_PREFIXES):
+        return GitBranchInfo(branch=branch)
+    pr: int | None = None
+    issue: int | None = None
+    after_pr_word = False
+    for segment in segments:
+        lower = segment.lower()
+        jira = _is_jira_key(segment)
+        number: int | None = None
+        if after_pr_word:
+            found = _leading_id(segment)
+            number = found[0] if found is not None else None
+        if number is None and not jira:
+            number = _prefixed_id(lower, _PR_WORDS, glued=True)
+        after_pr_word = lower in _PR_SEGMENTS
+        if number is not None:  # a PR segment never names an issue
+            pr = number if pr is None else pr
+        elif issue is None and segment and not jira:
+            issue = _issue_number(segment, lower)
+    return GitBranchInfo(branch=branch, pr_number=pr, issue_number=issue)
+
+
+# --------------------------------------------------------------------------- all together
+
+
+def _text(value: str) -> str | None:
+    """``value`` if it can be stored (valid UTF-8, no NUL), else None."""
+    if "\x00" in value:
+        return None
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes in a path (surrogate escapes)
+        return None
+    return value
+
+
+def read_git_context(
+    cwd: str | os.PathLike[str] | None, *, enterprise_hosts: Iterable[str] = ()
+) -> tuple[GitContext, GitBranchInfo] | None:
+    """The git context of a session working in ``cwd``, or None outside a repository.
+
+    ``local_git_dir`` is the shared git dir (``<repo>/.git`` even from a linked
+    worktree; ``<super>/.git/modules/<name>`` for a submodule), ``git_worktree_path``
+    the root of the work tree containing ``cwd``, ``github_repo`` the ``owner/repo`` of
+    the ``origin`` remote (see :func:`github_repo_from_url`, which ``enterprise_hosts``
+    is passed to), ``git_branch`` the checked-out branch (None when detached) and
+    ``github_pr`` / ``github_issue`` what :func:`branch_info` finds in it. The
+    ``GitBranchInfo`` is returned too, for ``update_session_git_info``; with a detached
+    or unreadable HEAD it is empty, and storing it would clear the session's PR / issue
+    numbers, so callers may want to skip it when ``branch`` is None.
+
+    Never raises for odd input or odd repositories (missing or garbage ``HEAD`` /
+    ``config``, permission errors, a ``cwd`` that does not exist): the facts that cannot
+    be read are None. A ``cwd`` of None or ``""`` (unknown) gives None. Runs no process.
+    """
+    if cwd is None or (isinstance(cwd, str | bytes) and not cwd):
+        return None
+    try:
+        dirs = find_git_dir(cwd)
+        if dirs is None:
+            return None
+        branch = read_branch(dirs)
+        url = read_origin_url(dirs)
+        repo = github_repo_from_url(url, enterprise_hosts=enterprise_hosts) if url else None
+    except (OSError, ValueError, TypeError):
+        return None
+    info = branch_info(branch)
+    context = GitContext(
+        local_git_dir=_text(dirs.common_dir),
+        git_worktree_path=_text(dirs.work_tree),
+        github_repo=repo,
+        git_branch=branch,
+        github_pr=info.pr_number,
+        github_issue=info.issue_number,
+    )
+    return context, info

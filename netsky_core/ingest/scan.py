@@ -1,0 +1,394 @@
+"""Finding agent history files and ingesting them incrementally, exactly once.
+
+For each file the store keeps a ``FilePosition``: the byte offset read so far and the
+file's size, mtime and inode when it was read.
+
+* A file whose size, mtime and inode match its position is not opened.
+* A file that grew is read from its offset (appended lines only).
+* A file that shrank, or whose inode or first bytes changed, was truncated or
+  replaced: it is read again from the start and dedup keeps each event once.
+* Only complete lines (ending in a newline) are consumed; a partial last line (the
+  agent is still writing it) is read again next time.
+* Events go to the store in batches; the position is saved after each batch, so a
+  run killed at any moment resumes without loss, and repeats are dedup'd.
+* Reading stops at the size the file had when it was stat'ed, so a concurrent
+  append is never recorded as read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import attrs
+import orjson
+
+from .._records import Event, FilePosition
+from .._storage import Storage
+from .claude import ClaudeParser
+from .codex import CodexParser
+from .pricing import PriceTable
+
+__all__ = [
+    "IngestSummary",
+    "Source",
+    "claude_roots",
+    "codex_roots",
+    "discover",
+    "ingest",
+]
+
+CLAUDE = "claude"
+CODEX = "codex"
+CHUNK = 8 << 20
+HEAD = 256
+
+
+@attrs.frozen(order=True)
+class Source:
+    """One history file and the parser it needs."""
+
+    path: str
+    kind: str
+
+
+@attrs.define
+class IngestSummary:
+    """What one ingest run did (``netsky ingest --json`` prints it)."""
+
+    files_found: int = 0
+    files_read: int = 0
+    files_unchanged: int = 0
+    files_skipped_old: int = 0
+    files_reread: int = 0
+    files_failed: int = 0
+    bytes_read: int = 0
+    lines: int = 0
+    events: int = 0
+    inserted: int = 0
+    duplicates: int = 0
+    superseded: int = 0
+    malformed_lines: int = 0
+    skipped_lines: int = 0
+    partial_lines: int = 0
+    synthetic_lines: int = 0
+    unknown_models: dict[str, int] = attrs.field(factory=dict)
+    errors: list[str] = attrs.field(factory=list)
+    seconds: float = 0.0
+
+    def merge_counter(self, counter: Counter[str]) -> None:
+        for name, n in counter.items():
+            self.unknown_models[name] = self.unknown_models.get(name, 0) + n
+
+
+# -- discovery ----------------------------------------------------------------------
+
+
+def _home() -> Path:
+    return Path(os.path.expanduser("~"))
+
+
+def claude_roots(environ: Mapping[str, str] | None = None, extra: Iterable[str] = ()) -> list[Path]:
+    """Claude Code config roots: ``CLAUDE_CONFIG_DIR`` (comma-separated), else
+    ``~/.claude`` and ``~/.config/claude``; plus ``extra`` from the config file."""
+    env = os.environ if environ is None else environ
+    roots: list[Path] = []
+    configured = env.get("CLAUDE_CONFIG_DIR", "")
+    if configured.strip():
+        roots += [Path(p.strip()).expanduser() for p in configured.split(",") if p.strip()]
+    else:
+        xdg = env.get("XDG_CONFIG_HOME") or str(_home() / ".config")
+        roots += [_home() / ".claude", Path(xdg) / "claude"]
+    roots += [Path(p).expanduser() for p in extra]
+    return _unique(roots)
+
+
+def codex_roots(environ: Mapping[str, str] | None = None, extra: Iterable[str] = ()) -> list[Path]:
+    """Codex homes: ``CODEX_HOME`` else ``~/.codex``; plus ``extra``."""
+    env = os.environ if environ is None else environ
+    roots = [Path(env["CODEX_HOME"]).expanduser()] if env.get("CODEX_HOME") else [_home() / ".codex"]
+    roots += [Path(p).expanduser() for p in extra]
+    return _unique(roots)
+
+
+def _unique(paths: Iterable[Path]) -> list[Path]:
+    seen: set[str] = set()
+    out = []
+    for p in paths:
+        key = os.path.realpath(p)
+        if key not in seen:
+            seen.add(key)
+            out.append(p)
+    return out
+
+
+def _jsonl_under(folder: Path) -> Iterator[Path]:
+    if not folder.is_dir():
+        return
+    for dirpath, _dirs, files in os.walk(folder):
+        for name in files:
+            if name.endswith(".jsonl"):
+                yield Path(dirpath) / name
+
+
+def _kind_of(path: Path) -> str:
+    name = path.name
+    if name.startswith("rollout-") or "sessions" in path.parts and ".codex" in str(path):
+        return CODEX
+    return CLAUDE
+
+
+def discover(
+    kind: str | None = None,
+    paths: Iterable[str] = (),
+    *,
+    environ: Mapping[str, str] | None = None,
+    claude_extra: Iterable[str] = (),
+    codex_extra: Iterable[str] = (),
+) -> list[Source]:
+    """History files to ingest, sorted, each file once.
+
+    With ``paths``, only those files or folders (searched for ``*.jsonl``); ``kind``
+    (``claude`` / ``codex``) forces the parser, else it is guessed per file.
+    """
+    found: list[Source] = []
+    if paths:
+        for raw in paths:
+            p = Path(raw).expanduser()
+            files = [p] if p.is_file() else list(_jsonl_under(p))
+            for f in files:
+                found.append(Source(str(f.absolute()), kind or _kind_of(f)))
+    else:
+        if kind in (None, CLAUDE):
+            for root in claude_roots(environ, claude_extra):
+                found += [Source(str(f.absolute()), CLAUDE) for f in _jsonl_under(root / "projects")]
+        if kind in (None, CODEX):
+            for root in codex_roots(environ, codex_extra):
+                for sub in ("sessions", "archived_sessions"):
+                    found += [Source(str(f.absolute()), CODEX) for f in _jsonl_under(root / sub)]
+    unique: dict[str, Source] = {}
+    for s in found:
+        unique.setdefault(os.path.realpath(s.path), s)
+    return sorted(unique.values())
+
+
+# -- ingesting ------------------------------------------------------------------------
+
+
+def _head_hash(fh: Any) -> str:
+    fh.seek(0)
+    return hashlib.blake2b(fh.read(HEAD), digest_size=8).hexdigest()
+
+
+class _FileIngest:
+    """Reads one file from its position and flushes events in batches."""
+
+    def __init__(
+        self,
+        store: Storage,
+        source: Source,
+        *,
+        machine_id: str,
+        prices: PriceTable,
+        summary: IngestSummary,
+        batch_size: int,
+        store_payloads: bool,
+        redact: Callable[[str], str] | None,
+        on_progress: Callable[[int, int], None] | None,
+    ) -> None:
+        self.store = store
+        self.source = source
+        self.machine_id = machine_id
+        self.prices = prices
+        self.summary = summary
+        self.batch_size = batch_size
+        self.store_payloads = store_payloads
+        self.redact = redact
+        self.on_progress = on_progress
+
+    def run(self, since: datetime | None) -> None:
+        path = self.source.path
+        summary = self.summary
+        try:
+            st = os.stat(path)
+        except OSError as exc:
+            summary.files_failed += 1
+            summary.errors.append(f"{path}: {exc.strerror}")
+            return
+        if since is not None and st.st_mtime < since.timestamp():
+            summary.files_skipped_old += 1
+            return
+        pos = self.store.get_transcript_position(self.machine_id, path)
+        if (
+            pos is not None
+            and pos.inode == st.st_ino
+            and pos.size == st.st_size
+            and pos.mtime_ns == st.st_mtime_ns
+        ):
+            summary.files_unchanged += 1
+            return
+        try:
+            with open(path, "rb") as fh:
+                self._read(fh, st, pos)
+        except OSError as exc:
+            summary.files_failed += 1
+            summary.errors.append(f"{path}: {exc.strerror}")
+
+    def _read(self, fh: Any, st: os.stat_result, pos: FilePosition | None) -> None:
+        summary = self.summary
+        head = _head_hash(fh)
+        state: dict[str, Any] = {}
+        offset = line_number = 0
+        if pos is not None:
+            try:
+                saved = orjson.loads(pos.state) if pos.state else {}
+            except orjson.JSONDecodeError:
+                saved = {}
+            same_file = (
+                pos.inode == st.st_ino
+                and st.st_size >= pos.offset
+                and (saved.get("head") == head or pos.offset < HEAD)
+            )
+            if same_file:
+                offset, line_number, state = pos.offset, pos.line_number, saved
+            else:
+                summary.files_reread += 1
+        summary.files_read += 1
+        parser = self._parser(state.get("parser"))
+        end = st.st_size
+        fh.seek(offset)
+        events: list[Event] = []
+        remainder = b""
+        position = offset  # file offset of the start of `remainder`
+        consumed = offset  # end of the last complete line handled
+        last_uuid = pos.last_uuid if pos is not None else None
+        while position + len(remainder) < end:
+            chunk = fh.read(min(CHUNK, end - position - len(remainder)))
+            if not chunk:
+                break
+            summary.bytes_read += len(chunk)
+            data = remainder + chunk
+            start = 0
+            while True:
+                newline = data.find(b"\n", start)
+                if newline < 0:
+                    break
+                raw = data[start:newline]
+                start = newline + 1
+                line_number += 1
+                consumed = position + start
+                if raw.strip():
+                    summary.lines += 1
+                    produced = parser.parse(raw)
+                    if produced:
+                        events.extend(produced)
+                        last_uuid = produced[-1].uuid or last_uuid
+                if len(events) >= self.batch_size:
+                    self._flush(events, consumed, line_number, last_uuid, st, head, parser)
+                    events = []
+            position += start
+            remainder = data[start:]
+            if self.on_progress is not None:
+                self.on_progress(len(chunk), 0)
+        if remainder.strip():
+            summary.partial_lines += 1
+        self._flush(events, consumed, line_number, last_uuid, st, head, parser)
+        summary.malformed_lines += parser.malformed
+        summary.skipped_lines += parser.skipped
+        summary.synthetic_lines += parser.synthetic
+        summary.merge_counter(Counter(parser.unknown_models))
+
+    def _parser(self, state: dict[str, Any] | None) -> Any:
+        common = dict(
+            machine_id=self.machine_id,
+            path=self.source.path,
+            prices=self.prices,
+            store_payloads=self.store_payloads,
+            redact=self.redact,
+        )
+        if self.source.kind == CODEX:
+            return CodexParser(state=state, **common)
+        return ClaudeParser(**common)
+
+    def _flush(
+        self,
+        events: list[Event],
+        offset: int,
+        line_number: int,
+        last_uuid: str | None,
+        st: os.stat_result,
+        head: str,
+        parser: Any,
+    ) -> None:
+        summary = self.summary
+        if events:
+            result = self.store.insert_many(events)
+            summary.events += len(events)
+            summary.inserted += result.inserted
+            summary.duplicates += result.duplicates
+            summary.superseded += result.superseded
+            if self.on_progress is not None:
+                self.on_progress(0, result.inserted)
+        state: dict[str, Any] = {"head": head}
+        parser_state = getattr(parser, "state", None)
+        if parser_state:
+            state["parser"] = parser_state
+        self.store.set_transcript_position(
+            FilePosition(
+                machine_id=self.machine_id,
+                path=self.source.path,
+                offset=offset,
+                line_number=line_number,
+                last_uuid=last_uuid,
+                size=st.st_size,
+                mtime_ns=st.st_mtime_ns,
+                inode=st.st_ino,
+                state=orjson.dumps(state).decode(),
+            )
+        )
+
+
+def ingest(
+    store: Storage,
+    sources: Iterable[Source],
+    *,
+    machine_id: str,
+    prices: PriceTable | None = None,
+    since: datetime | None = None,
+    batch_size: int = 5000,
+    store_payloads: bool = True,
+    redact: Callable[[str], str] | None = None,
+    on_file: Callable[[Source], None] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> IngestSummary:
+    """Ingest ``sources`` into ``store`` incrementally; see the module docstring.
+
+    ``since`` skips files last modified before it (by mtime, without reading them).
+    ``on_progress(bytes, new_events)`` is called as work is done.
+    """
+    started = time.perf_counter()
+    prices = prices or PriceTable.load()
+    summary = IngestSummary()
+    for source in sources:
+        summary.files_found += 1
+        if on_file is not None:
+            on_file(source)
+        _FileIngest(
+            store,
+            source,
+            machine_id=machine_id,
+            prices=prices,
+            summary=summary,
+            batch_size=batch_size,
+            store_payloads=store_payloads,
+            redact=redact,
+            on_progress=on_progress,
+        ).run(since)
+    summary.seconds = time.perf_counter() - started
+    return summary
