@@ -40,8 +40,6 @@ Recognised keys (anything else in the file is an error, so typos do not go unsee
 from __future__ import annotations
 
 import os
-import secrets
-import socket
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -215,8 +213,10 @@ def resolve_machine_id(config: Config | None = None) -> Setting:
         pass
     except OSError as exc:
         raise ConfigError(f"cannot read machine id file {path}: {exc.strerror}") from None
+    import socket
+
     host = (socket.gethostname().split(".")[0] or "machine").lower()
-    value = f"{host}-{secrets.token_hex(3)}"
+    value = f"{host}-{os.urandom(3).hex()}"
     ensure_private_dir(path.parent)
     tmp = path.with_name(f".machine-id.{os.getpid()}")
     tmp.write_text(value + "\n", encoding="utf-8")

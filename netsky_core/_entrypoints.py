@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import os
 import sys
-
-import attrs
+from typing import NamedTuple
 
 __all__ = ["EntryPointRef", "scan_entry_points"]
 
 
-@attrs.frozen
-class EntryPointRef:
+class EntryPointRef(NamedTuple):
     name: str
     value: str
     distribution: str | None

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._config import Config, load_config
 from ._errors import NetskyError, StorageError
 from ._plugins import default_registry
-from ._storage import Storage
+
+if TYPE_CHECKING:
+    from ._storage import Storage
 from ._urls import mask_url, scheme_of, scrub_secrets, url_password
 
 __all__ = ["open_storage"]

@@ -1,8 +1,11 @@
 """Plugin discovery: backends come only from entry points in the group ``netsky``.
 
-Opening a URL imports just the plugin named after its scheme. Listing imports every
-plugin and reports each one's load error instead of failing. The built-in backends
-(memory, sqlite, postgres) are found exactly like a third-party plugin.
+Opening a URL imports just the plugin named after its scheme and calls its
+``netsky_register_backends`` implementation directly (no pluggy import, no scan of
+every installed package: a hook process pays for neither). Listing imports every
+plugin through pluggy's ``PluginManager`` (with ``check_pending`` catching misspelled
+hook names) and reports each plugin's load error instead of failing. The built-in
+backends (memory, sqlite, postgres) are found exactly like a third-party plugin.
 """
 
 from __future__ import annotations
@@ -12,8 +15,6 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import attrs
-
 from ._entrypoints import EntryPointRef, scan_entry_points
 from ._errors import BackendNotFoundError, NetskyError, PluginLoadError
 from ._urls import SCHEME_ALIASES
@@ -21,32 +22,71 @@ from ._urls import SCHEME_ALIASES
 __all__ = ["BackendSpec", "PluginInfo", "PluginRegistry", "default_registry"]
 
 GROUP = "netsky"
+HOOK = "netsky_register_backends"
 
 
-@attrs.frozen
 class BackendSpec:
-    """A backend a plugin registered."""
+    """A backend a plugin registered: name, URL schemes, factory, description."""
 
-    name: str
-    schemes: tuple[str, ...]
-    factory: Callable[..., Any] = attrs.field(repr=False, eq=False)
-    description: str = ""
-    plugin: str = ""
-    distribution: str | None = None
-    version: str | None = None
+    __slots__ = ("description", "distribution", "factory", "name", "plugin", "schemes", "version")
+
+    def __init__(
+        self,
+        name: str,
+        schemes: tuple[str, ...],
+        factory: Callable[..., Any],
+        description: str = "",
+        plugin: str = "",
+        distribution: str | None = None,
+        version: str | None = None,
+    ) -> None:
+        self.name = name
+        self.schemes = schemes
+        self.factory = factory
+        self.description = description
+        self.plugin = plugin
+        self.distribution = distribution
+        self.version = version
+
+    def __repr__(self) -> str:
+        return f"BackendSpec(name={self.name!r}, schemes={self.schemes!r}, plugin={self.plugin!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, BackendSpec) and (self.name, self.schemes, self.plugin) == (
+            other.name,
+            other.schemes,
+            other.plugin,
+        )
+
+    __hash__ = None  # type: ignore[assignment]
 
 
-@attrs.frozen
 class PluginInfo:
     """One discovered plugin, as ``netsky backends`` shows it."""
 
-    name: str
-    module: str
-    distribution: str | None
-    version: str | None
-    backends: tuple[BackendSpec, ...] = ()
-    error: str | None = None
-    disabled: bool = False
+    __slots__ = ("backends", "disabled", "distribution", "error", "module", "name", "version")
+
+    def __init__(
+        self,
+        name: str,
+        module: str,
+        distribution: str | None,
+        version: str | None,
+        backends: tuple[BackendSpec, ...] = (),
+        error: str | None = None,
+        disabled: bool = False,
+    ) -> None:
+        self.name = name
+        self.module = module
+        self.distribution = distribution
+        self.version = version
+        self.backends = backends
+        self.error = error
+        self.disabled = disabled
+
+    def __repr__(self) -> str:
+        state = f", error={self.error!r}" if self.error else ""
+        return f"PluginInfo(name={self.name!r}, module={self.module!r}, schemes={self.schemes!r}{state})"
 
     @property
     def schemes(self) -> tuple[str, ...]:
@@ -63,17 +103,14 @@ def _all_entry_points() -> list[EntryPointRef]:
     out: list[EntryPointRef] = []
     seen: set[tuple[str, str]] = set()
     for ep in entry_points(group=GROUP):
-        dist = getattr(ep, "dist", None)
         key = (ep.name, ep.value)
         if key in seen:
             continue
         seen.add(key)
+        dist = getattr(ep, "dist", None)
         out.append(
             EntryPointRef(
-                ep.name,
-                ep.value,
-                getattr(dist, "name", None),
-                getattr(dist, "version", None),
+                ep.name, ep.value, getattr(dist, "name", None), getattr(dist, "version", None)
             )
         )
     return out
@@ -87,25 +124,64 @@ class PluginRegistry:
         self._lock = threading.RLock()
         self._pm: Any = None
         self._loaded: dict[str, PluginInfo] = {}
+        self._modules: dict[str, Any] = {}
         self._by_scheme: dict[str, BackendSpec] = {}
-
-    # -- loading ------------------------------------------------------------------
-
-    def _manager(self) -> Any:
-        if self._pm is None:
-            import pluggy
-
-            from . import hookspecs
-
-            pm = pluggy.PluginManager(GROUP)
-            pm.add_hookspecs(hookspecs)
-            self._pm = pm
-        return self._pm
 
     @property
     def plugin_manager(self) -> Any:
-        """The pluggy ``PluginManager`` holding the loaded plugins."""
-        return self._manager()
+        """A pluggy ``PluginManager`` holding every plugin loaded so far (imports pluggy)."""
+        with self._lock:
+            if self._pm is None:
+                import pluggy
+
+                from . import hookspecs
+
+                pm = pluggy.PluginManager(GROUP)
+                pm.add_hookspecs(hookspecs)
+                self._pm = pm
+            for name, module in self._modules.items():
+                if self._pm.get_plugin(name) is None and not self._pm.is_registered(module):
+                    self._pm.register(module, name=name)
+            return self._pm
+
+    # -- loading ------------------------------------------------------------------
+
+    def _specs_from(
+        self, module: Any, name: str, distribution: str | None, version: str | None
+    ) -> tuple[BackendSpec, ...]:
+        impl = getattr(module, HOOK, None)
+        if impl is None or not isinstance(getattr(impl, GROUP + "_impl", None), dict):
+            raise PluginLoadError(
+                f"plugin {name!r} ({getattr(module, '__name__', module)}) has no "
+                f"@hookimpl {HOOK}(register) function"
+            )
+        specs: list[BackendSpec] = []
+
+        def register(
+            name: str, schemes: Iterable[str], factory: Callable[..., Any], description: str = ""
+        ) -> None:
+            specs.append(
+                BackendSpec(
+                    name,
+                    tuple(s.lower() for s in schemes),
+                    factory,
+                    description,
+                    plugin_name,
+                    distribution,
+                    version,
+                )
+            )
+
+        plugin_name = name
+        try:
+            impl(register=register)
+        except NetskyError:
+            raise
+        except Exception as exc:
+            raise PluginLoadError(
+                f"plugin {name!r} failed to register: {type(exc).__name__}: {exc}"
+            ) from exc
+        return tuple(specs)
 
     def register_module(
         self,
@@ -117,52 +193,16 @@ class PluginRegistry:
     ) -> PluginInfo:
         """Register an already-imported plugin object (tests, embedders)."""
         with self._lock:
-            pm = self._manager()
-            specs: list[BackendSpec] = []
-
-            def register(
-                name: str,
-                schemes: Iterable[str],
-                factory: Callable[..., Any],
-                description: str = "",
-            ) -> None:
-                specs.append(
-                    BackendSpec(
-                        name=name,
-                        schemes=tuple(s.lower() for s in schemes),
-                        factory=factory,
-                        description=description,
-                        plugin=plugin_name,
-                        distribution=distribution,
-                        version=version,
-                    )
-                )
-
-            plugin_name = name
-            try:
-                if pm.get_plugin(name) is None and not pm.is_registered(module):
-                    pm.register(module, name=name)
-                pm.check_pending()
-                impls = pm.hook.netsky_register_backends.get_hookimpls()
-                for impl in impls:
-                    if impl.plugin is module:
-                        impl.function(register=register)
-            except NetskyError:
-                raise
-            except Exception as exc:
-                if pm.is_registered(module):
-                    pm.unregister(module)
-                raise PluginLoadError(
-                    f"plugin {name!r} failed to register: {type(exc).__name__}: {exc}"
-                ) from exc
+            specs = self._specs_from(module, name, distribution, version)
             info = PluginInfo(
-                name=name,
-                module=getattr(module, "__name__", repr(module)),
-                distribution=distribution,
-                version=version,
-                backends=tuple(specs),
+                name,
+                getattr(module, "__name__", repr(module)),
+                distribution,
+                version,
+                backends=specs,
             )
             self._loaded[name] = info
+            self._modules[name] = module
             for spec in specs:
                 for scheme in spec.schemes:
                     self._by_scheme.setdefault(scheme, spec)
@@ -238,22 +278,36 @@ class PluginRegistry:
             )
 
     def list_plugins(self) -> list[PluginInfo]:
-        """Every discovered plugin, loading each (errors are reported, not raised)."""
+        """Every discovered plugin, loading each (errors are reported, not raised).
+
+        Each loaded plugin is also registered with pluggy, whose ``check_pending``
+        reports hook implementations that match no netsky hook (a misspelling).
+        """
         with self._lock:
-            refs = _all_entry_points()
-            infos = [self._load(ref) for ref in refs]
+            infos = [self._load(ref) for ref in _all_entry_points()]
             known = {i.name for i in infos}
             infos.extend(info for name, info in self._loaded.items() if name not in known)
-            # one row per plugin module, even when it serves several schemes
+            infos = [self._validate(info) for info in infos]
             by_module: dict[tuple[str, str | None], PluginInfo] = {}
             for info in sorted(infos, key=lambda i: i.name):
                 key = (info.module, info.distribution)
                 current = by_module.get(key)
-                if current is None or (
-                    info.backends and any(b.name == info.name for b in info.backends)
-                ):
+                if current is None or any(b.name == info.name for b in info.backends):
                     by_module[key] = info
             return sorted(by_module.values(), key=lambda i: i.name)
+
+    def _validate(self, info: PluginInfo) -> PluginInfo:
+        if info.error or info.disabled or info.name not in self._modules:
+            return info
+        try:
+            pm = self.plugin_manager
+            pm.check_pending()
+        except Exception as exc:
+            module = self._modules.pop(info.name)
+            if self._pm is not None and self._pm.is_registered(module):
+                self._pm.unregister(module)
+            info.error = f"invalid plugin: {exc}"
+        return info
 
 
 _default: PluginRegistry | None = None

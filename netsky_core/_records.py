@@ -22,15 +22,11 @@ __all__ = [
     "EventSource",
     "EventType",
     "FilePosition",
-    "GcResult",
     "GitBranchInfo",
     "GitContext",
     "InsertResult",
-    "MigrationResult",
     "Session",
     "SessionStatus",
-    "StorageInfo",
-    "StorageStats",
 ]
 
 
@@ -439,21 +435,6 @@ class FilePosition:
 
 
 @attrs.frozen(kw_only=True)
-class StorageStats:
-    """Totals over the sessions a ``StorageStatsQuery`` selects."""
-
-    session_count: int = 0
-    active_session_count: int = 0
-    tokens_input: int = 0
-    tokens_output: int = 0
-    tokens_cache_read: int = 0
-    tokens_cache_write: int = 0
-    total_tokens: int = 0
-    total_cost_usd: float | None = None
-    total_api_requests: int = 0
-
-
-@attrs.frozen(kw_only=True)
 class InsertResult:
     """Outcome of a batch insert.
 
@@ -466,42 +447,3 @@ class InsertResult:
     inserted: int = 0
     duplicates: int = 0
     superseded: int = 0
-
-
-@attrs.frozen(kw_only=True)
-class GcResult:
-    """Outcome of ``gc``: the cutoff used and what was (or, dry-run, would be) deleted."""
-
-    cutoff: datetime
-    expired_events: int = 0
-    expired_sessions: int = 0
-    deleted_events: int = 0
-    deleted_sessions: int = 0
-    dry_run: bool = False
-
-
-@attrs.frozen(kw_only=True)
-class MigrationResult:
-    """Schema versions before and after ``migrate()``."""
-
-    from_version: int
-    to_version: int
-
-    @property
-    def changed(self) -> bool:
-        return self.from_version != self.to_version
-
-
-@attrs.frozen(kw_only=True)
-class StorageInfo:
-    """What ``netsky db status`` shows about a store."""
-
-    backend: str
-    url: str
-    schema_version: int
-    latest_schema_version: int
-    tables: dict[str, int] = attrs.field(factory=dict)
-    size_bytes: int | None = None
-    oldest_event: datetime | None = None
-    newest_event: datetime | None = None
-    details: dict[str, str] = attrs.field(factory=dict)

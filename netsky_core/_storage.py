@@ -18,15 +18,12 @@ from ._records import (
     Capability,
     Event,
     FilePosition,
-    GcResult,
     GitBranchInfo,
     GitContext,
     InsertResult,
-    MigrationResult,
     Session,
-    StorageInfo,
-    StorageStats,
 )
+from ._results import GcResult, MigrationResult, StorageInfo, StorageStats
 
 __all__ = ["Storage", "compute_stats", "iter_events"]
 

@@ -8,8 +8,6 @@ Every place that shows a URL (errors, logs, ``repr``, CLI output) shows
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
-
 from ._errors import InvalidURLError
 
 __all__ = ["SCHEME_ALIASES", "mask_url", "scheme_of", "scrub_secrets", "url_password"]
@@ -34,6 +32,8 @@ def scheme_of(url: str) -> str:
 
 def url_password(url: str) -> str | None:
     """The password a URL carries (userinfo or ``password=`` parameter), if any."""
+    from urllib.parse import parse_qsl, urlsplit
+
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -48,6 +48,8 @@ def url_password(url: str) -> str | None:
 
 def mask_url(url: object) -> str:
     """``url`` with any password replaced by ``***``; safe to show anywhere."""
+    from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
     text = str(url)
     if "://" not in text:
         return text if "password" not in text.lower() else MASK
@@ -77,6 +79,8 @@ def mask_url(url: object) -> str:
 
 def scrub_secrets(text: str, *secrets: str | None) -> str:
     """Remove every given secret (and its URL-quoted form) from ``text``."""
+    from urllib.parse import quote
+
     for secret in secrets:
         if secret:
             text = text.replace(secret, MASK)

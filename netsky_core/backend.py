@@ -40,12 +40,10 @@ from ._aggregate import (
 from ._errors import StorageError
 from ._records import (
     Event,
-    GcResult,
     GitBranchInfo,
     GitContext,
     Session,
 )
-from ._storage import compute_stats, iter_events
 
 __all__ = [
     "EVENT_FIELDS",
@@ -80,6 +78,20 @@ EVENT_FIELDS: tuple[str, ...] = tuple(f.name for f in attrs.fields(Event) if f.n
 
 SESSION_FIELDS: tuple[str, ...] = tuple(f.name for f in attrs.fields(Session))
 """Session fields a backend persists, all of them."""
+
+
+def compute_stats(sessions: Iterable[Session]) -> Any:
+    """Reference ``StorageStats`` over already-selected sessions (see ``_storage``)."""
+    from ._storage import compute_stats as compute
+
+    return compute(sessions)
+
+
+def iter_events(storage: Any, query: Any = None, *, batch_size: int = 10_000) -> Any:
+    """Every event matching ``query``, in id order, in bounded batches."""
+    from ._storage import iter_events as iterate
+
+    return iterate(storage, query, batch_size=batch_size)
 
 
 def to_us(value: datetime) -> int:
@@ -183,7 +195,7 @@ class StorageBase:
         return self.insert_many([event]).ids[0]  # type: ignore[attr-defined]
 
     def count_expired(self, retention: timedelta, *, now: datetime | None = None) -> int:
-        result: GcResult = self.gc(retention, dry_run=True, now=now)  # type: ignore[attr-defined]
+        result = self.gc(retention, dry_run=True, now=now)  # type: ignore[attr-defined]
         return result.expired_events
 
     def vacuum(self) -> None:

@@ -27,12 +27,63 @@ backend with ``pytest --pyargs netsky_conformance.run --netsky-url 'mystore://..
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-import pluggy
+PROJECT = "netsky"
+F = TypeVar("F", bound=Callable[..., Any])
 
-hookspec = pluggy.HookspecMarker("netsky")
-hookimpl = pluggy.HookimplMarker("netsky")
+
+def hookimpl(
+    function: F | None = None,
+    *,
+    tryfirst: bool = False,
+    trylast: bool = False,
+    optionalhook: bool = False,
+    specname: str | None = None,
+) -> Any:
+    """Mark a plugin function as a netsky hook implementation.
+
+    Equivalent to ``pluggy.HookimplMarker("netsky")`` (it sets the same marker
+    attribute pluggy reads), without importing pluggy: a hook process that opens one
+    store imports the plugin module and calls its registration directly.
+    """
+
+    def mark(func: F) -> F:
+        setattr(
+            func,
+            PROJECT + "_impl",
+            {
+                "wrapper": False,
+                "hookwrapper": False,
+                "optionalhook": optionalhook,
+                "tryfirst": tryfirst,
+                "trylast": trylast,
+                "specname": specname,
+            },
+        )
+        return func
+
+    return mark(function) if function is not None else mark
+
+
+def hookspec(function: F | None = None, *, firstresult: bool = False) -> Any:
+    """Mark a hook specification (``pluggy.HookspecMarker("netsky")`` equivalent)."""
+
+    def mark(func: F) -> F:
+        setattr(
+            func,
+            PROJECT + "_spec",
+            {
+                "firstresult": firstresult,
+                "historic": False,
+                "warn_on_impl": None,
+                "warn_on_impl_args": None,
+            },
+        )
+        return func
+
+    return mark(function) if function is not None else mark
 
 
 @hookspec
@@ -44,8 +95,10 @@ def netsky_register_backends(register: Any) -> None:
     * ``name``: short backend name shown by ``netsky backends``;
     * ``schemes``: URL schemes it opens (lower case);
     * ``factory(url, **options) -> Storage``: opens a store, running migrations unless
-      ``migrate=False``; ``read_only=True`` opens it for reading only where supported.
-      It raises ``netsky_core.NetskyError`` subclasses only;
+      ``migrate=False``; ``read_only=True`` opens it for reading only where supported;
+      ``timeout`` (seconds) bounds how long a call may wait for a lock or a connection
+      (``netsky hook`` passes a few seconds so an agent never waits long). Accept these
+      three standard options; raise ``netsky_core.NetskyError`` subclasses only;
     * ``description``: one line.
     """
 

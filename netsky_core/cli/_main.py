@@ -54,9 +54,21 @@ class Formatter(argparse.RawDescriptionHelpFormatter):
 def _common() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     group = common.add_argument_group("global options")
-    group.add_argument("--db", metavar="URL", default=argparse.SUPPRESS, help="storage URL (overrides NETSKY_DATABASE_URL and the config file)")
-    group.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS, help="config file (default: NETSKY_CONFIG, then the user config dir)")
-    group.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
+    group.add_argument(
+        "--db",
+        metavar="URL",
+        default=argparse.SUPPRESS,
+        help="storage URL (overrides NETSKY_DATABASE_URL and the config file)",
+    )
+    group.add_argument(
+        "--config",
+        metavar="PATH",
+        default=argparse.SUPPRESS,
+        help="config file (default: NETSKY_CONFIG, then the user config dir)",
+    )
+    group.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks"
+    )
     return common
 
 
@@ -73,7 +85,7 @@ def build_parser() -> Parser:
             "  netsky ingest                 read Claude Code and Codex history into the store\n"
             "  netsky sessions --limit 20    recent sessions\n"
             "  netsky report daily           tokens and cost per day\n"
-            "  netsky query \"SELECT model, sum(cost_usd) FROM api_requests GROUP BY 1\"\n"
+            '  netsky query "SELECT model, sum(cost_usd) FROM api_requests GROUP BY 1"\n'
             "\nrun `netsky COMMAND --help` for a command's options and examples."
         ),
     )

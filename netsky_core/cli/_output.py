@@ -78,14 +78,19 @@ def shorten(text: str | None, width: int) -> str:
     return flat if len(flat) <= width else flat[: width - 1] + "\u2026"
 
 
-def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, right: Sequence[int] = ()) -> None:
+def table(
+    headers: Sequence[str], rows: Iterable[Sequence[Any]], *, right: Sequence[int] = ()
+) -> None:
     """A plain aligned text table (no colours; safe in pipes)."""
-    cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in row] for row in rows]
+    cells = [[str(h) for h in headers]] + [
+        ["" if c is None else str(c) for c in row] for row in rows
+    ]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     out = sys.stdout
     for n, row in enumerate(cells):
         parts = [
-            cell.rjust(widths[i]) if i in right else cell.ljust(widths[i]) for i, cell in enumerate(row)
+            cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
+            for i, cell in enumerate(row)
         ]
         out.write("  ".join(parts).rstrip() + "\n")
         if n == 0:

@@ -264,7 +264,9 @@ class ClaudeParser:
         if model == SYNTHETIC:
             self.synthetic += 1
             if line.isApiErrorMessage and line.uuid:
-                out.append(Event(**base, event_type=EventType.API_ERROR, uuid=line.uuid, model=None))
+                out.append(
+                    Event(**base, event_type=EventType.API_ERROR, uuid=line.uuid, model=None)
+                )
             return
         base["model"] = model or None
         if line.isApiErrorMessage and line.uuid:
@@ -445,7 +447,14 @@ class ClaudeParser:
                 )
             )
         elif subtype == "api_error":
-            out.append(Event(**base, event_type=EventType.API_ERROR, uuid=line.uuid, payload=self._raw_line(raw)))
+            out.append(
+                Event(
+                    **base,
+                    event_type=EventType.API_ERROR,
+                    uuid=line.uuid,
+                    payload=self._raw_line(raw),
+                )
+            )
         else:
             duration = line.durationMs
             out.append(
@@ -500,7 +509,9 @@ class ClaudeParser:
         uuid = line.uuid
         if not uuid or not (line.sessionId or self.default_session):
             return
-        out.append(Event(**self._base(line), event_type=kind, uuid=uuid, payload=self._raw_line(raw)))
+        out.append(
+            Event(**self._base(line), event_type=kind, uuid=uuid, payload=self._raw_line(raw))
+        )
 
     def _raw_line(self, raw: bytes) -> str | None:
         if not self.store_payloads:

@@ -203,13 +203,22 @@ class CodexParser:
         if kind == "response_item":
             return self._response_item(line, p)
         if kind == "compacted":
-            return [Event(**self._base(line), event_type=EventType.PRE_COMPACT, uuid=_line_id(raw), payload=self._payload({"trigger": "auto"}))]
+            return [
+                Event(
+                    **self._base(line),
+                    event_type=EventType.PRE_COMPACT,
+                    uuid=_line_id(raw),
+                    payload=self._payload({"trigger": "auto"}),
+                )
+            ]
         return [
             Event(
                 **self._base(line),
                 event_type=f"{kind}/{p.type}" if p.type else kind,
                 uuid=_line_id(raw),
-                payload=self._payload(raw.decode("utf-8", "replace")) if self.store_payloads else None,
+                payload=self._payload(raw.decode("utf-8", "replace"))
+                if self.store_payloads
+                else None,
             )
         ]
 
@@ -237,7 +246,9 @@ class CodexParser:
                 **self._base(line),
                 event_type=f"event_msg/{kind}" if kind else "event_msg",
                 uuid=_line_id(raw),
-                payload=self._payload(raw.decode("utf-8", "replace")) if self.store_payloads else None,
+                payload=self._payload(raw.decode("utf-8", "replace"))
+                if self.store_payloads
+                else None,
             )
         ]
 

@@ -112,7 +112,9 @@ def claude_roots(environ: Mapping[str, str] | None = None, extra: Iterable[str] 
 def codex_roots(environ: Mapping[str, str] | None = None, extra: Iterable[str] = ()) -> list[Path]:
     """Codex homes: ``CODEX_HOME`` else ``~/.codex``; plus ``extra``."""
     env = os.environ if environ is None else environ
-    roots = [Path(env["CODEX_HOME"]).expanduser()] if env.get("CODEX_HOME") else [_home() / ".codex"]
+    roots = (
+        [Path(env["CODEX_HOME"]).expanduser()] if env.get("CODEX_HOME") else [_home() / ".codex"]
+    )
     roots += [Path(p).expanduser() for p in extra]
     return _unique(roots)
 
@@ -139,7 +141,7 @@ def _jsonl_under(folder: Path) -> Iterator[Path]:
 
 def _kind_of(path: Path) -> str:
     name = path.name
-    if name.startswith("rollout-") or "sessions" in path.parts and ".codex" in str(path):
+    if name.startswith("rollout-") or ("sessions" in path.parts and ".codex" in str(path)):
         return CODEX
     return CLAUDE
 
@@ -167,7 +169,9 @@ def discover(
     else:
         if kind in (None, CLAUDE):
             for root in claude_roots(environ, claude_extra):
-                found += [Source(str(f.absolute()), CLAUDE) for f in _jsonl_under(root / "projects")]
+                found += [
+                    Source(str(f.absolute()), CLAUDE) for f in _jsonl_under(root / "projects")
+                ]
         if kind in (None, CODEX):
             for root in codex_roots(environ, codex_extra):
                 for sub in ("sessions", "archived_sessions"):

@@ -16,38 +16,38 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import apsw
 
 from netsky_core import (
-    ApiFilter,
     Capability,
     Event,
-    EventOrder,
-    EventQuery,
     FilePosition,
-    GcResult,
     GitBranchInfo,
     GitContext,
     InsertResult,
     InvalidURLError,
-    MigrationResult,
-    Order,
     ReadOnlyStorageError,
     RecordError,
     SchemaVersionError,
     Session,
-    SessionOrder,
-    SessionQuery,
     StorageConnectionError,
     StorageError,
-    StorageInfo,
     StorageIntegrityError,
     StorageQueryError,
-    StorageStats,
-    StorageStatsQuery,
 )
+
+if TYPE_CHECKING:  # queries and results are imported where used: a hook only inserts
+    from netsky_core import (
+        EventQuery,
+        GcResult,
+        MigrationResult,
+        SessionQuery,
+        StorageInfo,
+        StorageStats,
+        StorageStatsQuery,
+    )
 from netsky_core.backend import (
     EVENT_FIELDS,
     PICO,
@@ -404,6 +404,8 @@ class SqliteStorage(StorageBase):
         conn.executemany(_SESSION_UPSERT, rows)
 
     def _where(self, query: EventQuery) -> tuple[str, list[Any]]:
+        from netsky_core import ApiFilter
+
         clauses: list[str] = []
         params: list[Any] = []
         if query.session_ids is not None:
@@ -444,6 +446,8 @@ class SqliteStorage(StorageBase):
 
     def event_sql(self, query: EventQuery) -> tuple[str, list[Any]]:
         """The SELECT statement and parameters ``query`` runs (used by tests)."""
+        from netsky_core import EventOrder, Order
+
         where, params = self._where(query)
         direction = "DESC" if query.effective_direction is Order.DESC else "ASC"
         if query.order is EventOrder.ID:
@@ -462,6 +466,8 @@ class SqliteStorage(StorageBase):
         return [row_event(r) for r in rows]
 
     def count(self, query: EventQuery | None = None) -> int:
+        from netsky_core import EventQuery
+
         where, params = self._where(query or EventQuery())
         return self._read(
             lambda c: c.execute("SELECT count(*) FROM events" + where, params).fetchone()[0]
@@ -481,6 +487,8 @@ class SqliteStorage(StorageBase):
     def gc(
         self, retention: timedelta, *, dry_run: bool = False, now: datetime | None = None
     ) -> GcResult:
+        from netsky_core import GcResult
+
         cutoff = cutoff_for(retention, now)
         limit = us(cutoff)
 
@@ -539,6 +547,8 @@ class SqliteStorage(StorageBase):
 
     def session_sql(self, query: SessionQuery) -> tuple[str, list[Any]]:
         """The SELECT statement and parameters ``query`` runs (used by tests)."""
+        from netsky_core import Order, SessionOrder
+
         clauses: list[str] = []
         params: list[Any] = []
         if query.machine_id is not None:
@@ -690,6 +700,8 @@ class SqliteStorage(StorageBase):
         return len(items)
 
     def storage_stats(self, query: StorageStatsQuery) -> StorageStats:
+        from netsky_core import StorageStats
+
         clauses: list[str] = []
         params: list[Any] = []
         if query.only_active:
@@ -775,6 +787,8 @@ class SqliteStorage(StorageBase):
                 c.execute("COMMIT")
             return tables, oldest, newest, mode
 
+        from netsky_core import StorageInfo
+
         tables, oldest, newest, mode = self._read(gather)
         size = 0
         for suffix in ("", "-wal", "-shm"):
@@ -800,6 +814,8 @@ class SqliteStorage(StorageBase):
         )
 
     def migrate(self) -> MigrationResult:
+        from netsky_core import MigrationResult
+
         with self._lock:
             self._check_writable()
             before, after = self._retry(lambda: _schema.migrate(self._conn, self._name))
@@ -835,8 +851,16 @@ def open_sqlite(
     synchronous: str | None = None,
     busy_timeout_ms: int | None = None,
     lock_timeout_s: float | None = None,
+    timeout: float | None = None,
 ) -> SqliteStorage:
-    """Open (creating if needed) the SQLite store a ``sqlite:`` URL names."""
+    """Open (creating if needed) the SQLite store a ``sqlite:`` URL names.
+
+    ``timeout`` (seconds, the standard option every backend accepts) bounds how long
+    any call waits for another process's write lock.
+    """
+    if timeout is not None:
+        lock_timeout_s = lock_timeout_s or timeout
+        busy_timeout_ms = busy_timeout_ms or int(min(timeout, 5.0) * 1000)
     path, params = parse_sqlite_url(url)
     unknown = set(params) - {"synchronous", "busy_timeout_ms", "lock_timeout_s", "mode"}
     if unknown:

@@ -42,7 +42,10 @@ def run(ctx: Context) -> int:
         return 0
     fields(
         [
-            ("config file", str(config.path) if config.path else f"none (would be {config.default_path})"),
+            (
+                "config file",
+                str(config.path) if config.path else f"none (would be {config.default_path})",
+            ),
             *[(r["name"], f"{r['value']}   [{r['origin']}: {r['source']}]") for r in rows],
         ]
     )

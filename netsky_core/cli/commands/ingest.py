@@ -38,9 +38,23 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         metavar="[claude|codex] [PATH ...]",
         help="which agent's history, and/or files and folders to read",
     )
-    p.add_argument("--since", metavar="DATE", help="skip files last modified before DATE (by mtime, without reading them)")
-    p.add_argument("--batch-size", type=int, default=5000, metavar="N", help="events per transaction (default 5000)")
-    p.add_argument("--no-payloads", action="store_true", help="store only the structured fields, not prompts / tool inputs / raw lines")
+    p.add_argument(
+        "--since",
+        metavar="DATE",
+        help="skip files last modified before DATE (by mtime, without reading them)",
+    )
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=5000,
+        metavar="N",
+        help="events per transaction (default 5000)",
+    )
+    p.add_argument(
+        "--no-payloads",
+        action="store_true",
+        help="store only the structured fields, not prompts / tool inputs / raw lines",
+    )
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(handler=run)
 
@@ -99,7 +113,9 @@ def _size(path: str) -> int:
 
 def _print(summary: Any, found: bool) -> None:
     if not found:
-        print("no Claude Code or Codex history found (see `netsky ingest --help` for where netsky looks)")
+        print(
+            "no Claude Code or Codex history found (see `netsky ingest --help` for where netsky looks)"
+        )
         return
     fields(
         [
@@ -107,11 +123,22 @@ def _print(summary: Any, found: bool) -> None:
                 "files",
                 f"{summary.files_found} found, {summary.files_read} read, "
                 f"{summary.files_unchanged} unchanged"
-                + (f", {summary.files_skipped_old} older than --since" if summary.files_skipped_old else "")
-                + (f", {summary.files_reread} truncated or replaced (re-read)" if summary.files_reread else "")
+                + (
+                    f", {summary.files_skipped_old} older than --since"
+                    if summary.files_skipped_old
+                    else ""
+                )
+                + (
+                    f", {summary.files_reread} truncated or replaced (re-read)"
+                    if summary.files_reread
+                    else ""
+                )
                 + (f", {summary.files_failed} failed" if summary.files_failed else ""),
             ),
-            ("read", f"{size(summary.bytes_read)}, {summary.lines:,} lines in {summary.seconds:.1f}s"),
+            (
+                "read",
+                f"{size(summary.bytes_read)}, {summary.lines:,} lines in {summary.seconds:.1f}s",
+            ),
             (
                 "events",
                 f"{summary.inserted:,} new, {summary.duplicates:,} duplicates, "

@@ -1,0 +1,250 @@
+"""``netsky sessions`` (the session list) and ``netsky session ID|PID`` (one in full)."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from .._context import Context
+from .._errors import UsageError
+from .._main import add_command
+from .._output import duration, fields, local, money, print_json, shorten, table, tokens
+from .events import count_value, event_cost, short_id, time_value, tool_or_model
+
+if TYPE_CHECKING:
+    from ..._records import Session
+    from ..._storage import Storage
+
+_ORDERS = {"started": "started_at", "last-activity": "last_activity", "cost": "cost"}
+_REPO = re.compile(r"[^/\s]+/[^/\s]+")
+_CANDIDATES_SHOWN = 5
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    p = add_command(
+        sub,
+        common,
+        "sessions",
+        help="list agent sessions, most recently active first",
+        description=(
+            "List agent sessions, most recently active first.\n\n"
+            "--since takes a date (2026-01-31), a date and time (2026-01-31T14:30) or a\n"
+            "duration ago (2h, 3d, 1w) and keeps sessions active since then."
+        ),
+        examples=[
+            "netsky sessions",
+            "netsky sessions --active",
+            "netsky sessions --since 1w --order cost --limit 10",
+            "netsky sessions --repo octo/widgets --framework claude --json",
+        ],
+    )
+    p.add_argument("--active", action="store_true", help="only sessions that have not ended")
+    p.add_argument("--framework", metavar="NAME", help="only this agent framework (claude, codex)")
+    p.add_argument("--machine", metavar="ID", help="only this machine id")
+    p.add_argument("--repo", metavar="OWNER/REPO", type=_repo, help="only this GitHub repository")
+    p.add_argument("--since", type=time_value, metavar="TIME", help="only sessions active since TIME")
+    p.add_argument(
+        "--order",
+        choices=list(_ORDERS),
+        default="last-activity",
+        help="sort by start time, last activity (default) or cost",
+    )
+    p.add_argument("--asc", action="store_true", help="ascending (oldest / cheapest first)")
+    p.add_argument(
+        "--limit", type=count_value, default=50, metavar="N", help="at most N sessions (0: all; default 50)"
+    )
+    p.add_argument("--json", action="store_true", help="print the full session records as JSON")
+    p.set_defaults(handler=run)
+
+    s = add_command(
+        sub,
+        common,
+        "session",
+        help="show one session in full, with its last events",
+        description=(
+            "Show one session: every field (times in local time) and its last events.\n"
+            "ID may be a session id, a unique prefix of one, or the pid of the agent process."
+        ),
+        examples=[
+            "netsky session 3f2a9c1e",
+            "netsky session 48213            # the session of agent process 48213",
+            "netsky session 3f2a --events 50",
+            "netsky session 3f2a9c1e-7d0b-4c52-9b8e-0c1d2e3f4a5b --machine laptop --json",
+        ],
+    )
+    s.add_argument("id", metavar="ID|PID", help="session id, unique id prefix, or agent pid")
+    s.add_argument("--machine", metavar="ID", help="the session of this machine (ids can repeat across machines)")
+    s.add_argument("--events", type=count_value, default=20, metavar="N", help="show its last N events (default 20)")
+    s.add_argument("--json", action="store_true", help="print the session and its events as JSON")
+    s.set_defaults(handler=run_one)
+
+
+def _repo(text: str) -> str:
+    if not _REPO.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"expected OWNER/REPO, got {text!r}")
+    return text
+
+
+def run(ctx: Context) -> int:
+    from ..._queries import SessionQuery
+
+    args = ctx.args
+    query = SessionQuery().order_by(_ORDERS[args.order]).with_direction("asc" if args.asc else "desc")
+    if args.active:
+        query = query.active_only()
+    if args.framework:
+        query = query.with_framework(args.framework)
+    if args.machine:
+        query = query.with_machine(args.machine)
+    if args.repo:
+        query = query.with_github_repo(args.repo)
+    if args.since:
+        query = query.with_active_since(args.since)
+    if args.limit:
+        query = query.with_limit(args.limit)
+    with ctx.storage() as store:
+        sessions = store.list_sessions(query)
+    if ctx.json:
+        print_json(sessions)
+        return 0
+    if not sessions:
+        print("no sessions match")
+        return 0
+    many_machines = len({s.machine_id for s in sessions}) > 1
+    headers = ["SESSION", "STARTED", "DURATION", "STATUS", "MODEL", "TOKENS", "COST", "BRANCH/PR", "FIRST PROMPT"]
+    if many_machines:
+        headers.insert(1, "MACHINE")
+    rows = []
+    for s in sessions:
+        row = [
+            short_id(s.session_id),
+            local(s.started_at),
+            duration(_seconds(s.started_at, s.last_activity)),
+            s.status.value if s.status else "-",
+            shorten(s.model, 24) or "-",
+            tokens(s.total_tokens),
+            session_cost(s),
+            _branch(s),
+            shorten(s.first_user_message, 50),
+        ]
+        if many_machines:
+            row.insert(1, shorten(s.machine_id, 20))
+        rows.append(row)
+    first_right = 6 if many_machines else 5
+    table(headers, rows, right=(first_right, first_right + 1))
+    return 0
+
+
+def _seconds(start: datetime | None, end: datetime | None) -> float | None:
+    if start is None or end is None:
+        return None
+    return max(0.0, (end - start).total_seconds())
+
+
+def session_cost(s: Session) -> str:
+    """Total cost; "unknown" when requests were not priced, "+" when only some were."""
+    if s.api_request_count == 0 and s.cost_usd is None:
+        return "-"
+    text = money(s.cost_usd)
+    return text + "+" if s.cost_usd is not None and s.unpriced_request_count else text
+
+
+def _branch(s: Session) -> str:
+    parts = [shorten(s.git_branch, 28)] if s.git_branch else []
+    if s.github_pr is not None:
+        parts.append(f"PR #{s.github_pr}")
+    elif s.github_issue is not None:
+        parts.append(f"#{s.github_issue}")
+    return " ".join(parts) or "-"
+
+
+# -- one session -------------------------------------------------------------------------
+
+
+def find_session(store: Storage, text: str, machine: str | None) -> Session:
+    """The session ``text`` names: a pid, an id, or a unique id prefix."""
+    from ..._queries import SessionQuery
+
+    if text.isdigit() and machine is None:
+        by_pid = store.get_session_by_pid(int(text))
+        if by_pid is not None:
+            return by_pid
+    exact = store.get_session(text) if machine is None else store.get_session_by_key(machine, text)
+    if exact is not None:
+        return exact
+    query = SessionQuery() if machine is None else SessionQuery().with_machine(machine)
+    matches = [s for s in store.list_sessions(query) if s.session_id.startswith(text)]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        what = "session id, id prefix or agent pid" if text.isdigit() else "session id or id prefix"
+        raise UsageError(f"no session matches {text!r} (tried it as a {what})", hint="list sessions with `netsky sessions`")
+    shown = ", ".join(f"{s.session_id} ({s.machine_id})" for s in matches[:_CANDIDATES_SHOWN])
+    more = f" and {len(matches) - _CANDIDATES_SHOWN} more" if len(matches) > _CANDIDATES_SHOWN else ""
+    raise UsageError(
+        f"{text!r} matches {len(matches)} sessions: {shown}{more}",
+        hint="give more of the id" + ("" if machine else ", or --machine"),
+    )
+
+
+def run_one(ctx: Context) -> int:
+    import attrs
+
+    from ..._queries import EventQuery
+
+    args = ctx.args
+    if not args.id.strip():
+        raise UsageError("empty session id")
+    with ctx.storage() as store:
+        session = find_session(store, args.id.strip(), args.machine)
+        events = []
+        if args.events:
+            query = (
+                EventQuery()
+                .with_machine(session.machine_id)
+                .with_session(session.session_id)
+                .with_limit(args.events)
+            )
+            events = store.query(query)[::-1]
+    if ctx.json:
+        print_json({"session": session, "events": events})
+        return 0
+    pairs: list[tuple[str, Any]] = []
+    for f in attrs.fields(type(session)):
+        value = getattr(session, f.name)
+        if isinstance(value, datetime):
+            value = local(value, seconds=True)
+        elif f.name == "cost_usd":
+            value = session_cost(session)
+        elif hasattr(value, "value"):
+            value = value.value
+        elif isinstance(value, str) and ("\n" in value or "\r" in value):
+            value = " ".join(value.split())
+        pairs.append((f.name, value))
+    pairs.insert(2, ("duration", duration(_seconds(session.started_at, session.last_activity))))
+    pairs.append(("total_tokens", session.total_tokens))
+    fields(pairs)
+    if not args.events:
+        return 0
+    print()
+    if not events:
+        print("no events stored for this session")
+        return 0
+    print(f"last {len(events)} events:")
+    table(
+        ["TIME", "TYPE", "TOOL/MODEL", "TOKENS", "COST"],
+        [
+            (
+                local(e.timestamp, seconds=True),
+                e.event_type,
+                shorten(tool_or_model(e), 30),
+                tokens(e.total_tokens) if e.total_tokens is not None else "",
+                event_cost(e),
+            )
+            for e in events
+        ],
+        right=(3, 4),
+    )
+    return 0

@@ -1,0 +1,147 @@
+"""Hook payloads (JSON on a hook's stdin) -> events.
+
+Claude Code sends ``{"session_id", "transcript_path", "cwd", "hook_event_name", ...}``;
+Codex's notify hook sends ``{"type": "agent-turn-complete", "thread-id", ...}`` and
+newer Codex hooks send Claude-like payloads. The ids derived here are the ones the
+transcript parser derives for the same real events (``tool_use:<id>``,
+``tool_result:<id>``, ``subagent:<id>``), so a tool call seen by a hook and in the
+transcript is stored once. Events without such an id get a random one, assigned once
+at receipt (and kept in the spool), so a replay never duplicates them.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import datetime
+from typing import Any
+
+from .._records import Event, EventSource, EventType
+
+__all__ = ["HookInputError", "agent_process", "hook_uuid", "to_event"]
+
+_SHELLS = frozenset({"sh", "bash", "zsh", "dash", "fish", "ksh", "tcsh", "csh", "env", "timeout"})
+
+
+class HookInputError(ValueError):
+    """The hook input is not a payload netsky can store."""
+
+
+def _text(value: Any) -> str | None:
+    if not isinstance(value, str) or not value:
+        return None
+    return value.replace("\x00", "") if "\x00" in value else value
+
+
+def hook_uuid(payload: dict[str, Any], event_type: str, random_id: str) -> str:
+    """The dedup id of a hook event (shared with transcript-derived events)."""
+    tool_use_id = _text(payload.get("tool_use_id"))
+    agent_id = _text(payload.get("agent_id"))
+    if tool_use_id:
+        if event_type == EventType.PRE_TOOL_USE:
+            return f"tool_use:{tool_use_id}"
+        if event_type in (EventType.POST_TOOL_USE, EventType.POST_TOOL_USE_FAILURE):
+            return f"tool_result:{tool_use_id}"
+    if agent_id:
+        if event_type == EventType.SUBAGENT_START:
+            return f"subagent:{agent_id}"
+        if event_type == EventType.SUBAGENT_STOP:
+            return f"subagent_stop:{agent_id}"
+    prompt_id = _text(payload.get("prompt_id"))
+    if prompt_id and event_type == EventType.USER_PROMPT_SUBMIT:
+        return f"prompt:{prompt_id}"
+    return f"hook:{random_id}"
+
+
+def _proc_stat(pid: int) -> tuple[str, int, int] | None:
+    """(comm, ppid, starttime ticks) from /proc (Linux), or None."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            data = fh.read().decode("utf-8", "replace")
+    except OSError:
+        return None
+    try:
+        comm = data[data.index("(") + 1 : data.rindex(")")]
+        fields = data[data.rindex(")") + 2 :].split()
+        return comm, int(fields[1]), int(fields[19])
+    except (ValueError, IndexError):
+        return None
+
+
+def agent_process() -> tuple[int | None, int | None]:
+    """The agent's pid and process start time: the hook's parent, skipping shells."""
+    pid = os.getppid()
+    if pid <= 1:
+        return None, None
+    if not sys.platform.startswith("linux"):
+        return pid, None
+    for _ in range(4):
+        info = _proc_stat(pid)
+        if info is None:
+            return pid, None
+        comm, ppid, start = info
+        if comm not in _SHELLS or ppid <= 1:
+            return pid, start
+        pid = ppid
+    return pid, None
+
+
+def to_event(
+    payload: Any,
+    *,
+    raw: str,
+    framework: str,
+    machine_id: str,
+    received_at: datetime,
+    random_id: str,
+    pid: int | None,
+    process_start_time: int | None,
+    git_branch: str | None = None,
+) -> Event:
+    """The event a hook payload describes (``HookInputError`` if it is not one)."""
+    if not isinstance(payload, dict):
+        raise HookInputError(f"hook input is JSON {type(payload).__name__}, not an object")
+    if framework == "codex" and "hook_event_name" not in payload:
+        kind = _text(payload.get("type"))
+        event_type = {"agent-turn-complete": EventType.STOP}.get(kind or "", kind or "")
+        session_id = _text(payload.get("session_id")) or _text(payload.get("thread-id"))
+    else:
+        event_type = _text(payload.get("hook_event_name")) or ""
+        session_id = _text(payload.get("session_id"))
+    if not event_type:
+        raise HookInputError("hook input has no hook_event_name")
+    if not session_id:
+        raise HookInputError(f"{event_type} hook input has no session_id")
+    agent_id = _text(payload.get("agent_id"))
+    agent_type = _text(payload.get("agent_type"))
+    lifecycle = event_type in (EventType.SUBAGENT_START, EventType.SUBAGENT_STOP)
+    duration = payload.get("duration_ms")
+    metadata = None
+    if agent_id and not lifecycle:
+        import json
+
+        metadata = json.dumps({"agent_id": agent_id, "agent_type": agent_type})
+    return Event(
+        machine_id=machine_id,
+        session_id=session_id.replace("\x00", ""),
+        event_type=event_type.replace("\x00", ""),
+        timestamp=received_at,
+        uuid=hook_uuid(payload, event_type, random_id),
+        framework=framework,
+        source=EventSource.HOOK,
+        tool_use_id=_text(payload.get("tool_use_id")),
+        tool_name=_text(payload.get("tool_name")),
+        spawned_agent_id=agent_id if lifecycle else None,
+        subagent_type=agent_type if lifecycle else None,
+        permission_mode=_text(payload.get("permission_mode")),
+        transcript_path=_text(payload.get("transcript_path")),
+        pid=pid,
+        process_start_time=process_start_time,
+        cwd=_text(payload.get("cwd")),
+        git_branch=git_branch,
+        model=_text(payload.get("model")),
+        duration_ms=duration if type(duration) is int and duration >= 0 else None,
+        is_sidechain=bool(agent_id) and not lifecycle,
+        payload=raw.replace("\x00", ""),
+        metadata=metadata,
+    )
