@@ -1,0 +1,237 @@
+"""``netsky hook`` as the agent runs it: a fresh process per event, payload on stdin."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from netsky_core import EventQuery, EventType, SessionQuery, open_storage
+
+from .conftest import isolated_env, make_repo, run_netsky, samples_or_skip
+
+
+def sample_payloads() -> list[dict]:
+    root = samples_or_skip() / "hooks"
+    payloads = []
+    for path in sorted(root.glob("*/*.json")):
+        payloads.extend(json.loads(path.read_text()))
+    return payloads
+
+
+def fire(env: dict[str, str], payloads: list[dict], *args: str) -> list:
+    def one(payload: dict):
+        return run_netsky(["hook", *args], env, stdin=json.dumps(payload).encode())
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return list(pool.map(one, payloads))
+
+
+def test_every_sample_payload_is_stored_once_with_git_context(tmp_path: Path) -> None:
+    payloads = sample_payloads()
+    repo = make_repo(tmp_path / "repo")
+    for p in payloads:
+        p["cwd"] = str(repo)
+    db = tmp_path / "store.db"
+    env = isolated_env(tmp_path, NETSKY_DATABASE_URL=f"sqlite:///{db}")
+    results = fire(env, payloads)
+    assert [r.returncode for r in results] == [0] * len(payloads)
+    assert [r.stderr for r in results if r.stderr] == []
+    with open_storage(f"sqlite:///{db}") as store:
+        assert store.count() == len(payloads)
+        stored = Counter(e.event_type for e in store.query(EventQuery()))
+        assert stored == Counter(p["hook_event_name"] for p in payloads)
+        sessions = store.list_sessions(SessionQuery())
+        assert {s.session_id for s in sessions} == {p["session_id"] for p in payloads}
+        for s in sessions:
+            assert (s.github_repo, s.git_branch, s.github_issue) == (
+                "acme/widgets",
+                "fix/42-login",
+                42,
+            )
+            assert s.local_git_dir == str((repo / ".git").resolve())
+            assert s.hook_event_count == s.event_count > 0
+        tool = store.query(EventQuery().with_event_type(EventType.PRE_TOOL_USE).with_limit(1))[0]
+        assert tool.uuid == f"tool_use:{tool.tool_use_id}" and tool.source == "hook"
+        assert tool.git_branch == "fix/42-login" and tool.framework == "claude"
+
+
+def test_a_dead_store_spools_and_replay_stores_each_event_once(tmp_path: Path) -> None:
+    payloads = [p for p in sample_payloads()[::25]]
+    dead = "postgresql://netsky:hunter2secret@127.0.0.1:1/netsky?connect_timeout=2"
+    env = isolated_env(tmp_path, NETSKY_DATABASE_URL=dead)
+    results = fire(env, payloads)
+    assert [r.returncode for r in results] == [0] * len(payloads)
+    assert all(not r.stdout and not r.stderr for r in results)
+    home = Path(env["NETSKY_HOME"])
+    log = (home / "hook.log").read_text()
+    assert "spooled" in log and "hunter2secret" not in log
+    spool_file = home / "spool" / "hooks.jsonl"
+    assert len(spool_file.read_bytes().splitlines()) == len(payloads)
+    for path in (home / "spool", home / "spool" / "hooks.jsonl", home / "hook.log"):
+        want = 0o700 if path.is_dir() else 0o600
+        assert stat.S_IMODE(path.stat().st_mode) == want, path
+
+    db = f"sqlite:///{tmp_path}/recovered.db"
+    status = run_netsky(["spool", "status", "--json"], env)
+    assert json.loads(status.stdout)["pending"] == len(payloads)
+    first = run_netsky(["--db", db, "spool", "replay", "--json"], env)
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout)["replayed"] == len(payloads)
+    again = run_netsky(["--db", db, "spool", "replay", "--json"], env)
+    assert json.loads(again.stdout)["replayed"] == 0
+    with open_storage(db) as store:
+        assert store.count() == len(payloads)
+        kinds = Counter(e.event_type for e in store.query(EventQuery()))
+        assert kinds == Counter(p["hook_event_name"] for p in payloads)
+
+
+def test_a_spooled_event_replayed_twice_is_stored_once(tmp_path: Path) -> None:
+    payload = sample_payloads()[0]
+    env = isolated_env(tmp_path, NETSKY_DATABASE_URL="postgresql://127.0.0.1:1/x?connect_timeout=1")
+    assert run_netsky(["hook"], env, stdin=json.dumps(payload).encode()).returncode == 0
+    spooled = (Path(env["NETSKY_HOME"]) / "spool" / "hooks.jsonl").read_bytes()
+    db = f"sqlite:///{tmp_path}/s.db"
+    run_netsky(["--db", db, "spool", "replay"], env)
+    (Path(env["NETSKY_HOME"]) / "spool" / "hooks.jsonl").write_bytes(
+        spooled
+    )  # as after a crash mid-replay
+    run_netsky(["--db", db, "spool", "replay"], env)
+    with open_storage(db) as store:
+        assert store.count() == 1
+
+
+def test_the_next_successful_hook_drains_the_spool(tmp_path: Path) -> None:
+    payloads = sample_payloads()[:6]
+    home_env = isolated_env(tmp_path)
+    dead = {**home_env, "NETSKY_DATABASE_URL": "postgresql://127.0.0.1:1/x?connect_timeout=1"}
+    for p in payloads[:5]:
+        assert run_netsky(["hook"], dead, stdin=json.dumps(p).encode()).returncode == 0
+    live = {
+        **home_env,
+        "NETSKY_DATABASE_URL": f"sqlite:///{tmp_path}/s.db",
+        "NETSKY_HOOK_FOREGROUND": "1",
+    }
+    assert run_netsky(["hook"], live, stdin=json.dumps(payloads[5]).encode()).returncode == 0
+    with open_storage(f"sqlite:///{tmp_path}/s.db") as store:
+        assert store.count() == 6
+    assert json.loads(run_netsky(["spool", "status", "--json"], live).stdout)["pending"] == 0
+
+
+@pytest.mark.parametrize(
+    "stdin",
+    [
+        b"",
+        b"not json",
+        b'{"truncated": ',
+        b"\xff\xfe\x00garbage",
+        b"[1, 2, 3]",
+        b'{"hook_event_name": "Stop"}',
+        b'{"session_id": "s"}',
+    ],
+)
+def test_bad_input_exits_zero_and_stores_nothing(tmp_path: Path, stdin: bytes) -> None:
+    env = isolated_env(tmp_path, NETSKY_DATABASE_URL=f"sqlite:///{tmp_path}/s.db")
+    result = run_netsky(["hook"], env, stdin=stdin)
+    assert result.returncode == 0 and not result.stdout
+    assert "rejected" in (Path(env["NETSKY_HOME"]) / "hook.log").read_text() or not stdin.strip()
+    with open_storage(f"sqlite:///{tmp_path}/s.db") as store:
+        assert store.count() == 0
+
+
+def test_unknown_event_names_are_stored_as_given(tmp_path: Path) -> None:
+    env = isolated_env(tmp_path, NETSKY_DATABASE_URL=f"sqlite:///{tmp_path}/s.db")
+    payload = {
+        "session_id": "s1",
+        "hook_event_name": "TaskCreated",
+        "cwd": str(tmp_path),
+        "extra": {"x": [1]},
+    }
+    assert run_netsky(["hook"], env, stdin=json.dumps(payload).encode()).returncode == 0
+    with open_storage(f"sqlite:///{tmp_path}/s.db") as store:
+        (event,) = store.query(EventQuery())
+        assert event.event_type == "TaskCreated"
+        assert json.loads(event.payload or "") == payload
+
+
+def test_stop_ingests_the_transcript_in_the_background(tmp_path: Path) -> None:
+    sample = next((samples_or_skip() / "claude" / "projects").glob("-home-marco*/55604662*.jsonl"))
+    transcript = tmp_path / "t.jsonl"
+    transcript.write_bytes(sample.read_bytes())
+    db = f"sqlite:///{tmp_path}/s.db"
+    env = isolated_env(tmp_path, NETSKY_DATABASE_URL=db)
+    stop = {
+        "session_id": "55604662-cf2a-4331-851a-ec234028f8ca",
+        "transcript_path": str(transcript),
+        "cwd": str(tmp_path),
+        "hook_event_name": "Stop",
+        "stop_hook_active": False,
+    }
+    result = run_netsky(["hook"], env, stdin=json.dumps(stop).encode())
+    assert result.returncode == 0
+    deadline = time.monotonic() + 60
+    api = []
+    while time.monotonic() < deadline:
+        with open_storage(db) as store:
+            api = store.query(EventQuery().api_requests_only())
+        if api:
+            break
+        time.sleep(0.2)
+    assert len(api) == 1 and api[0].tokens_output == 13
+    with open_storage(db) as store:
+        session = store.get_session("55604662-cf2a-4331-851a-ec234028f8ca")
+        assert session is not None and session.tokens_cache_write == 13835
+        assert session.status is not None  # the hook's Stop gives the live status
+
+
+def test_codex_notify_payload_as_an_argument(tmp_path: Path) -> None:
+    env = isolated_env(tmp_path, NETSKY_DATABASE_URL=f"sqlite:///{tmp_path}/s.db")
+    payload = {
+        "type": "agent-turn-complete",
+        "thread-id": "019bf4b5-e7b0",
+        "turn-id": "7",
+        "cwd": str(tmp_path),
+        "last-assistant-message": "done",
+    }
+    result = run_netsky(
+        ["hook", "--framework", "codex", "--no-transcript", json.dumps(payload)], env
+    )
+    assert result.returncode == 0, result.stderr
+    with open_storage(f"sqlite:///{tmp_path}/s.db") as store:
+        (event,) = store.query(EventQuery())
+        assert (event.event_type, event.session_id, event.framework) == (
+            "Stop",
+            "019bf4b5-e7b0",
+            "codex",
+        )
+
+
+def test_hook_usage_errors(tmp_path: Path) -> None:
+    env = isolated_env(tmp_path)
+    result = run_netsky(["hook", "--bogus"], env, stdin=b"{}")
+    assert result.returncode == 2 and b"unknown hook option" in result.stderr
+    assert run_netsky(["hook", "--help"], env).returncode == 0
+
+
+def test_hook_imports_stay_off_the_heavy_path(tmp_path: Path) -> None:
+    code = (
+        "import sys, json, io\n"
+        "from netsky_core.cli import main\n"
+        "sys.stdin = io.TextIOWrapper(io.BytesIO(json.dumps({'session_id': 's', 'hook_event_name': 'Stop'}).encode()))\n"
+        "main(['hook', '--no-transcript'])\n"
+        "heavy = [m for m in ('argparse', 'cattrs', 'duckdb', 'rich', 'psycopg', 'pluggy', 'importlib.metadata', 'pyarrow') if m in sys.modules]\n"
+        "print(json.dumps(heavy))\n"
+    )
+    import subprocess
+    import sys
+
+    env = isolated_env(tmp_path, NETSKY_DATABASE_URL=f"sqlite:///{tmp_path}/s.db")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, check=True)
+    assert json.loads(out.stdout) == []
+    assert os.path.exists(tmp_path / "s.db")
