@@ -87,6 +87,7 @@ class EventQuery:
     framework: str | None = None
     event_types: tuple[str, ...] | None = None
     tool_name: str | None = None
+    uuids: tuple[str, ...] | None = None
     since: datetime | None = None
     until: datetime | None = None
     after_id: int | None = None
@@ -115,6 +116,10 @@ class EventQuery:
 
     def with_tool_name(self, tool_name: str | None) -> EventQuery:
         return attrs.evolve(self, tool_name=tool_name)
+
+    def with_uuids(self, uuids: Iterable[str]) -> EventQuery:
+        """Only events whose ``uuid`` is one of these (in any session)."""
+        return attrs.evolve(self, uuids=_strings(uuids, "uuids"))
 
     def with_since(self, since: datetime | None) -> EventQuery:
         return attrs.evolve(self, since=_time(since, "since"))
@@ -165,6 +170,8 @@ class EventQuery:
         if self.event_types is not None and event.event_type not in self.event_types:
             return False
         if self.tool_name is not None and event.tool_name != self.tool_name:
+            return False
+        if self.uuids is not None and event.uuid not in self.uuids:
             return False
         if self.since is not None and event.timestamp < self.since:
             return False

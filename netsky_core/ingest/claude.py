@@ -170,6 +170,12 @@ class ClaudeParser:
 
     def parse(self, raw: bytes) -> list[Event]:
         """Events of one line (without its newline). Malformed lines are counted."""
+        if not raw.isascii():
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError:
+                self.malformed += 1  # not JSON text at all, whatever fields it has
+                return []
         try:
             line = _decode(raw)
         except (msgspec.DecodeError, msgspec.ValidationError):

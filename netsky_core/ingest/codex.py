@@ -129,6 +129,12 @@ class CodexParser:
         self.unknown_models: set[str] = set()
 
     def parse(self, raw: bytes) -> list[Event]:
+        if not raw.isascii():
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError:
+                self.malformed += 1
+                return []
         try:
             line = _decode(raw)
         except (msgspec.DecodeError, msgspec.ValidationError):

@@ -332,6 +332,7 @@ class _FileIngest:
     ) -> None:
         summary = self.summary
         if events:
+            events = _file_copies_under_their_owner(self.store, self.machine_id, events)
             result = self.store.insert_many(events)
             summary.events += len(events)
             summary.inserted += result.inserted
@@ -356,6 +357,40 @@ class _FileIngest:
                 state=orjson.dumps(state).decode(),
             )
         )
+
+
+def _file_copies_under_their_owner(
+    store: Storage, machine_id: str, events: list[Event]
+) -> list[Event]:
+    """File each API response under the session that already holds it.
+
+    A resumed or copied Claude transcript repeats earlier responses (same message
+    and request ids) under a new session id. Billing happened once, so the copy is
+    filed under the session that stored the response first and becomes a version of
+    that event (ccusage likewise counts a copied request once).
+    """
+    from .._queries import EventQuery
+
+    wanted = {e.uuid for e in events if e.uuid is not None and e.uuid.startswith("api:")}
+    if not wanted:
+        return events
+    owner: dict[str, str] = {}
+    ordered = sorted(wanted)
+    for i in range(0, len(ordered), 500):
+        query = EventQuery().with_machine(machine_id).with_uuids(ordered[i : i + 500])
+        for stored in store.query(query):
+            current = owner.get(stored.uuid or "")
+            if current is None or stored.session_id < current:
+                owner[stored.uuid or ""] = stored.session_id
+    out = []
+    for e in events:
+        uuid = e.uuid
+        if uuid is not None and uuid in wanted:
+            first = owner.setdefault(uuid, e.session_id)
+            if first != e.session_id:
+                e = attrs.evolve(e, session_id=first)
+        out.append(e)
+    return out
 
 
 def ingest(

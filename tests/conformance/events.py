@@ -386,6 +386,22 @@ class EventsConformance(StorageFixtures):
         page = storage.query(watch.with_after_id(0).with_limit(2))
         assert [e.id for e in page] == list(first[:2])
 
+    def test_query_by_uuids_across_sessions(self, storage: Storage) -> None:
+        storage.insert_many(
+            [
+                ev(uuid="shared", session_id="a"),
+                ev(uuid="shared", session_id="b", machine_id="m2"),
+                ev(uuid="other", session_id="a"),
+                ev(uuid=None, session_id="a"),
+            ]
+        )
+        found = storage.query(EventQuery().with_uuids(["shared", "absent"]))
+        assert sorted((e.machine_id, e.session_id) for e in found) == [("m1", "a"), ("m2", "b")]
+        assert storage.query(EventQuery().with_uuids([])) == []
+        mine = storage.query(EventQuery().with_uuids(["shared", "other"]).with_machine("m1"))
+        assert sorted(e.uuid for e in mine) == ["other", "shared"]
+        assert storage.count(EventQuery().with_uuids(["other"])) == 1
+
     def test_count(self, storage: Storage) -> None:
         assert storage.count() == 0
         self._seed_events(storage)

@@ -134,6 +134,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX events_session_time ON events (session_id, timestamp)",
         "CREATE INDEX events_time ON events (timestamp)",
         "CREATE INDEX events_type_time ON events (event_type, timestamp)",
+        "CREATE INDEX events_uuid ON events (uuid)",
         _SESSIONS,
         "CREATE INDEX sessions_last_activity ON sessions (last_activity, machine_id, session_id)",
         "CREATE INDEX sessions_started ON sessions "

@@ -429,6 +429,12 @@ class SqliteStorage(StorageBase):
         if query.tool_name is not None:
             clauses.append("tool_name = ?")
             params.append(query.tool_name)
+        if query.uuids is not None:
+            if not query.uuids:
+                clauses.append("0")
+            else:
+                clauses.append(f"uuid IN ({', '.join('?' * len(query.uuids))})")
+                params.extend(query.uuids)
         if query.since is not None:
             clauses.append("timestamp >= ?")
             params.append(us(query.since))
