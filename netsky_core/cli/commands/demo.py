@@ -1,0 +1,111 @@
+"""``netsky demo``: the main job in one command.
+
+Ingest this machine's agent history into the configured store (the default SQLite
+file unless configured otherwise), then show the recent sessions and today's usage.
+On a machine with no Claude Code or Codex history, a small generated demo history is
+ingested into a separate demo store instead, and the output says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date, timedelta
+from typing import Any
+
+from ..._urls import mask_url
+from .._context import Context
+from .._main import add_command
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    p = add_command(
+        sub,
+        common,
+        "demo",
+        help="ingest your agent history (or a generated demo) and show sessions and today's usage",
+        examples=[
+            "netsky demo",
+            "netsky demo --sessions 20",
+            "netsky --db sqlite:///tmp/x.db demo",
+        ],
+    )
+    p.add_argument(
+        "--sessions", type=int, default=10, metavar="N", help="how many recent sessions to show"
+    )
+    p.add_argument(
+        "--generated",
+        action="store_true",
+        help="use the generated demo history even if real history exists",
+    )
+    p.set_defaults(handler=run)
+
+
+def _command(ctx: Context, argv: list[str]) -> int:
+    """Run another netsky command in this process (same options, same output)."""
+    from .._main import build_parser
+
+    base = []
+    if ctx.args.config:
+        base += ["--config", ctx.args.config]
+    args = build_parser().parse_args([*base, *argv])
+    return int(args.handler(Context(args)) or 0)
+
+
+def run(ctx: Context) -> int:
+    from ..._config import resolve_machine_id
+    from ..._paths import data_dir
+    from ...ingest.options import ingest_options
+    from ...ingest.scan import discover, ingest
+    from .ingest import _print
+
+    options = ingest_options(ctx.config)
+    claude_dirs, codex_dirs = options.pop("claude_dirs"), options.pop("codex_dirs")
+    sources = (
+        [] if ctx.args.generated else discover(claude_extra=claude_dirs, codex_extra=codex_dirs)
+    )
+    url = ctx.url
+    if not sources:
+        from ...ingest.synthetic import write_demo
+
+        root = data_dir() / "demo-history"
+        if not (root / "manifest.json").exists():
+            write_demo(root, start=date.today() - timedelta(days=13))
+        if ctx.config.storage_url.origin != "flag":
+            url = "sqlite:///" + str(data_dir() / "demo.db")
+        print(
+            "No Claude Code or Codex history was found on this machine, so this demo uses a "
+            f"generated history ({root}) and a separate demo store ({mask_url(url)})."
+        )
+        sources = discover(
+            environ={"CLAUDE_CONFIG_DIR": str(root / "claude"), "CODEX_HOME": str(root / "codex")}
+        )
+    else:
+        print(f"Ingesting {len(sources)} history files into {mask_url(url)}")
+    machine = resolve_machine_id(ctx.config).value
+    from .._output import progress
+
+    total = sum(_size(s.path) for s in sources)
+    with ctx.storage(url) as store, progress("ingesting", total, unit="bytes") as bar:
+        summary = ingest(
+            store, sources, machine_id=machine, on_progress=lambda n, _e: bar.advance(n), **options
+        )
+    _print(summary, True)
+    sys.stdout.write("\nRecent sessions\n")
+    sys.stdout.flush()
+    _command(ctx, ["--db", url, "sessions", "--limit", str(ctx.args.sessions)])
+    sys.stdout.write("\nToday's usage\n")
+    sys.stdout.flush()
+    try:
+        return _command(ctx, ["--db", url, "report", "daily", "--since", date.today().isoformat()])
+    except SystemExit:  # the report command is not installed
+        return _command(ctx, ["--db", url, "stats", "--since", date.today().isoformat()])
+
+
+def _size(path: str) -> int:
+    import os
+
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
