@@ -36,7 +36,13 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument("src", metavar="SRC_URL", help="the store to copy from (opened read-only)")
     p.add_argument("dst", metavar="DST_URL", help="the store to copy into (created if needed)")
-    p.add_argument("--batch", type=positive_value, default=5000, metavar="N", help="events per transaction (default 5000)")
+    p.add_argument(
+        "--batch",
+        type=positive_value,
+        default=5000,
+        metavar="N",
+        help="events per transaction (default 5000)",
+    )
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(handler=run)
 
@@ -46,9 +52,11 @@ def run(ctx: Context) -> int:
     from ..._urls import mask_url
 
     args = ctx.args
-    with ctx.storage(args.src, read_only=True) as src, ctx.storage(args.dst) as dst, progress(
-        "copying events", unit="events"
-    ) as bar:
+    with (
+        ctx.storage(args.src, read_only=True) as src,
+        ctx.storage(args.dst) as dst,
+        progress("copying events", unit="events") as bar,
+    ):
         try:
             result = copy_store(
                 src,
@@ -83,10 +91,22 @@ def run(ctx: Context) -> int:
             [
                 ("from", result.source),
                 ("to", result.destination),
-                ("events", f"{e.read:,} read, {e.inserted:,} new, {e.duplicates:,} already there, {e.superseded:,} replaced a lesser version"),
-                ("sessions", f"{result.sessions_restored:,} written, {result.sessions_kept:,} kept (further along in the destination)"),
-                ("file positions", f"{result.positions_restored:,} written, {result.positions_kept:,} kept"),
-                ("event totals", f"source {result.source_events:,}, destination {result.destination_events:,}"),
+                (
+                    "events",
+                    f"{e.read:,} read, {e.inserted:,} new, {e.duplicates:,} already there, {e.superseded:,} replaced a lesser version",
+                ),
+                (
+                    "sessions",
+                    f"{result.sessions_restored:,} written, {result.sessions_kept:,} kept (further along in the destination)",
+                ),
+                (
+                    "file positions",
+                    f"{result.positions_restored:,} written, {result.positions_kept:,} kept",
+                ),
+                (
+                    "event totals",
+                    f"source {result.source_events:,}, destination {result.destination_events:,}",
+                ),
                 ("verification", "ok" if result.verified else "FAILED"),
             ]
         )

@@ -48,7 +48,10 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
             "in an empty store). Other commands migrate on their own when they open a store;\n"
             "this one does it explicitly and says from which version to which."
         ),
-        examples=["netsky db migrate", "netsky --db postgresql://me@db.example/netsky db migrate --json"],
+        examples=[
+            "netsky db migrate",
+            "netsky --db postgresql://me@db.example/netsky db migrate --json",
+        ],
     )
     migrate.add_argument("--json", action="store_true", help="print JSON")
     migrate.set_defaults(handler=run_migrate)
@@ -94,7 +97,10 @@ def run_status(ctx: Context) -> int:
                     [
                         ("backend", data["backend"]),
                         ("url", data["url"]),
-                        ("schema", "none yet (run `netsky db migrate`, or any command that writes)"),
+                        (
+                            "schema",
+                            "none yet (run `netsky db migrate`, or any command that writes)",
+                        ),
                     ]
                 )
             return 0
@@ -140,7 +146,9 @@ def run_migrate(ctx: Context) -> int:
             }
         )
     elif result.changed:
-        print(f"migrated {mask_url(ctx.url)} from schema version {result.from_version} to {result.to_version}")
+        print(
+            f"migrated {mask_url(ctx.url)} from schema version {result.from_version} to {result.to_version}"
+        )
     else:
         print(f"{mask_url(ctx.url)} is up to date (schema version {result.to_version})")
     return 0

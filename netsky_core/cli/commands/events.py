@@ -139,7 +139,11 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--since", type=time_value, metavar="TIME", help="events at or after TIME")
     p.add_argument("--until", type=time_value, metavar="TIME", help="events before TIME")
     p.add_argument(
-        "--limit", type=count_value, default=50, metavar="N", help="at most N events (0: all; default 50)"
+        "--limit",
+        type=count_value,
+        default=50,
+        metavar="N",
+        help="at most N events (0: all; default 50)",
     )
     p.add_argument("--asc", action="store_true", help="oldest first")
     p.add_argument("--json", action="store_true", help="print the full event records as JSON")
@@ -162,7 +166,14 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         ],
     )
     _filter_args(t)
-    t.add_argument("-n", "--lines", type=count_value, default=10, metavar="N", help="show the last N events first (default 10)")
+    t.add_argument(
+        "-n",
+        "--lines",
+        type=count_value,
+        default=10,
+        metavar="N",
+        help="show the last N events first (default 10)",
+    )
     t.add_argument("-f", "--follow", action="store_true", help="keep printing new events")
     t.add_argument(
         "--interval",

@@ -34,7 +34,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
             "netsky gc --retention 2w --dry-run --json",
         ],
     )
-    p.add_argument("--retention", metavar="DURATION", help="keep this much history, e.g. 30d, 12h, 1w, 1d12h")
+    p.add_argument(
+        "--retention", metavar="DURATION", help="keep this much history, e.g. 30d, 12h, 1w, 1d12h"
+    )
     p.add_argument("--dry-run", action="store_true", help="only count what would be deleted")
     p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -68,7 +70,9 @@ def _confirm(events: int, sessions: int, cutoff: str) -> bool:
             f"gc would delete {events:,} events and {sessions:,} sessions older than {cutoff}",
             hint="add --yes to delete without asking, or --dry-run to only count",
         )
-    sys.stderr.write(f"delete {events:,} events and {sessions:,} sessions older than {cutoff}? [y/N] ")
+    sys.stderr.write(
+        f"delete {events:,} events and {sessions:,} sessions older than {cutoff}? [y/N] "
+    )
     sys.stderr.flush()
     try:
         answer = input()
@@ -88,7 +92,11 @@ def run(ctx: Context) -> int:
         cutoff = local(result.cutoff, seconds=True)
         if not args.dry_run:
             pending = result.expired_events or result.expired_sessions
-            if pending and not args.yes and not _confirm(result.expired_events, result.expired_sessions, cutoff):
+            if (
+                pending
+                and not args.yes
+                and not _confirm(result.expired_events, result.expired_sessions, cutoff)
+            ):
                 sys.stderr.write("netsky: aborted; nothing was deleted\n")
                 return 1
             result = store.gc(retention, now=now)

@@ -44,7 +44,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--framework", metavar="NAME", help="only this agent framework (claude, codex)")
     p.add_argument("--machine", metavar="ID", help="only this machine id")
     p.add_argument("--repo", metavar="OWNER/REPO", type=_repo, help="only this GitHub repository")
-    p.add_argument("--since", type=time_value, metavar="TIME", help="only sessions active since TIME")
+    p.add_argument(
+        "--since", type=time_value, metavar="TIME", help="only sessions active since TIME"
+    )
     p.add_argument(
         "--order",
         choices=list(_ORDERS),
@@ -53,7 +55,11 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--asc", action="store_true", help="ascending (oldest / cheapest first)")
     p.add_argument(
-        "--limit", type=count_value, default=50, metavar="N", help="at most N sessions (0: all; default 50)"
+        "--limit",
+        type=count_value,
+        default=50,
+        metavar="N",
+        help="at most N sessions (0: all; default 50)",
     )
     p.add_argument("--json", action="store_true", help="print the full session records as JSON")
     p.set_defaults(handler=run)
@@ -75,8 +81,18 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         ],
     )
     s.add_argument("id", metavar="ID|PID", help="session id, unique id prefix, or agent pid")
-    s.add_argument("--machine", metavar="ID", help="the session of this machine (ids can repeat across machines)")
-    s.add_argument("--events", type=count_value, default=20, metavar="N", help="show its last N events (default 20)")
+    s.add_argument(
+        "--machine",
+        metavar="ID",
+        help="the session of this machine (ids can repeat across machines)",
+    )
+    s.add_argument(
+        "--events",
+        type=count_value,
+        default=20,
+        metavar="N",
+        help="show its last N events (default 20)",
+    )
     s.add_argument("--json", action="store_true", help="print the session and its events as JSON")
     s.set_defaults(handler=run_one)
 
@@ -91,7 +107,9 @@ def run(ctx: Context) -> int:
     from ..._queries import SessionQuery
 
     args = ctx.args
-    query = SessionQuery().order_by(_ORDERS[args.order]).with_direction("asc" if args.asc else "desc")
+    query = (
+        SessionQuery().order_by(_ORDERS[args.order]).with_direction("asc" if args.asc else "desc")
+    )
     if args.active:
         query = query.active_only()
     if args.framework:
@@ -113,7 +131,17 @@ def run(ctx: Context) -> int:
         print("no sessions match")
         return 0
     many_machines = len({s.machine_id for s in sessions}) > 1
-    headers = ["SESSION", "STARTED", "DURATION", "STATUS", "MODEL", "TOKENS", "COST", "BRANCH/PR", "FIRST PROMPT"]
+    headers = [
+        "SESSION",
+        "STARTED",
+        "DURATION",
+        "STATUS",
+        "MODEL",
+        "TOKENS",
+        "COST",
+        "BRANCH/PR",
+        "FIRST PROMPT",
+    ]
     if many_machines:
         headers.insert(1, "MACHINE")
     rows = []
@@ -167,9 +195,9 @@ def find_session(store: Storage, text: str, machine: str | None) -> Session:
     """The session ``text`` names: a pid, an id, or a unique id prefix."""
     from ..._queries import SessionQuery
 
-    if text.isdigit() and machine is None:
+    if text.isdigit():
         by_pid = store.get_session_by_pid(int(text))
-        if by_pid is not None:
+        if by_pid is not None and machine in (None, by_pid.machine_id):
             return by_pid
     exact = store.get_session(text) if machine is None else store.get_session_by_key(machine, text)
     if exact is not None:
@@ -180,9 +208,14 @@ def find_session(store: Storage, text: str, machine: str | None) -> Session:
         return matches[0]
     if not matches:
         what = "session id, id prefix or agent pid" if text.isdigit() else "session id or id prefix"
-        raise UsageError(f"no session matches {text!r} (tried it as a {what})", hint="list sessions with `netsky sessions`")
+        raise UsageError(
+            f"no session matches {text!r} (tried it as a {what})",
+            hint="list sessions with `netsky sessions`",
+        )
     shown = ", ".join(f"{s.session_id} ({s.machine_id})" for s in matches[:_CANDIDATES_SHOWN])
-    more = f" and {len(matches) - _CANDIDATES_SHOWN} more" if len(matches) > _CANDIDATES_SHOWN else ""
+    more = (
+        f" and {len(matches) - _CANDIDATES_SHOWN} more" if len(matches) > _CANDIDATES_SHOWN else ""
+    )
     raise UsageError(
         f"{text!r} matches {len(matches)} sessions: {shown}{more}",
         hint="give more of the id" + ("" if machine else ", or --machine"),

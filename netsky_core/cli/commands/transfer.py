@@ -43,10 +43,23 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
             "netsky export --since 2026-01-01 | gzip > since-january.jsonl.gz",
         ],
     )
-    e.add_argument("--format", default="jsonl", metavar="FORMAT", help="file format (only jsonl for now)")
-    e.add_argument("--since", type=time_value, metavar="TIME", help="only data from TIME on (2026-01-31, 2h, 3d, 1w)")
+    e.add_argument(
+        "--format", default="jsonl", metavar="FORMAT", help="file format (only jsonl for now)"
+    )
+    e.add_argument(
+        "--since",
+        type=time_value,
+        metavar="TIME",
+        help="only data from TIME on (2026-01-31, 2h, 3d, 1w)",
+    )
     e.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
-    e.add_argument("--batch", type=positive_value, default=5000, metavar="N", help="events read per query (default 5000)")
+    e.add_argument(
+        "--batch",
+        type=positive_value,
+        default=5000,
+        metavar="N",
+        help="events read per query (default 5000)",
+    )
     e.add_argument("--json", action="store_true", help="print the summary as JSON")
     e.set_defaults(handler=run_export)
 
@@ -70,12 +83,20 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         ],
     )
     i.add_argument("file", metavar="FILE", help="the export file (- for standard input)")
-    i.add_argument("--batch", type=positive_value, default=5000, metavar="N", help="events per transaction (default 5000)")
+    i.add_argument(
+        "--batch",
+        type=positive_value,
+        default=5000,
+        metavar="N",
+        help="events per transaction (default 5000)",
+    )
     i.add_argument("--json", action="store_true", help="print the summary as JSON")
     i.set_defaults(handler=run_import)
 
 
-def _summary(ctx: Context, data: dict[str, Any], text: list[tuple[str, Any]], *, stderr: bool) -> None:
+def _summary(
+    ctx: Context, data: dict[str, Any], text: list[tuple[str, Any]], *, stderr: bool
+) -> None:
     if stderr:
         saved, sys.stdout = sys.stdout, sys.stderr
     try:
@@ -100,14 +121,14 @@ def run_export(ctx: Context) -> int:
     to_stdout = args.output in (None, "-")
     options = {"since": args.since, "source": ctx.url, "batch_size": args.batch}
     with ctx.storage(read_only=True) as store, progress("exporting events", unit="events") as bar:
-        if not to_stdout or sys.stderr.isatty():
+        if sys.stderr.isatty():  # the bar shows only on a terminal; count only for it
             bar.update(total=store.count())
         options["progress"] = bar.advance
         if to_stdout:
             result = writer(store, sys.stdout.buffer, **options)
             sys.stdout.buffer.flush()
         else:
-            result = write_export_file(store, args.output, **options)
+            result = write_export_file(store, args.output, format=args.format, **options)
     where = "standard output" if to_stdout else args.output
     data = {
         "format": args.format,
@@ -119,7 +140,10 @@ def run_export(ctx: Context) -> int:
         "positions": result.positions,
     }
     text = [
-        ("exported", f"{result.events:,} events, {result.sessions:,} sessions, {result.positions:,} file positions"),
+        (
+            "exported",
+            f"{result.events:,} events, {result.sessions:,} sessions, {result.positions:,} file positions",
+        ),
         ("from", data["source"]),
         ("to", where),
     ]
@@ -147,7 +171,11 @@ def run_import(ctx: Context) -> int:
     from ..._urls import mask_url
 
     args = ctx.args
-    with _input_path(args.file) as path, ctx.storage() as store, progress("importing events", unit="events") as bar:
+    with (
+        _input_path(args.file) as path,
+        ctx.storage() as store,
+        progress("importing events", unit="events") as bar,
+    ):
         result = import_jsonl(
             store,
             path,
@@ -167,11 +195,23 @@ def run_import(ctx: Context) -> int:
         "positions_kept": result.positions_kept,
     }
     text = [
-        ("from", f"{args.file} (exported {result.header.get('exported_at')} from {result.header.get('source')})"),
+        (
+            "from",
+            f"{args.file} (exported {result.header.get('exported_at')} from {result.header.get('source')})",
+        ),
         ("into", data["destination"]),
-        ("events", f"{e.read:,} read, {e.inserted:,} new, {e.duplicates:,} already there, {e.superseded:,} replaced a lesser version"),
-        ("sessions", f"{result.sessions_restored:,} written, {result.sessions_kept:,} kept (further along in this store)"),
-        ("file positions", f"{result.positions_restored:,} written, {result.positions_kept:,} kept"),
+        (
+            "events",
+            f"{e.read:,} read, {e.inserted:,} new, {e.duplicates:,} already there, {e.superseded:,} replaced a lesser version",
+        ),
+        (
+            "sessions",
+            f"{result.sessions_restored:,} written, {result.sessions_kept:,} kept (further along in this store)",
+        ),
+        (
+            "file positions",
+            f"{result.positions_restored:,} written, {result.positions_kept:,} kept",
+        ),
     ]
     _summary(ctx, data, text, stderr=False)
     return 0
