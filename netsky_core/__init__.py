@@ -10,7 +10,8 @@ Names are imported lazily, so ``import netsky_core`` stays cheap for the hook pa
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+
+TYPE_CHECKING = False  # (not typing.TYPE_CHECKING: importing typing costs a hook ~3 ms)
 
 __version__ = "0.1.0"
 
@@ -97,6 +98,8 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover
+    from typing import Any
+
     from ._aggregate import aggregate_events, fold_session, version_rank
     from ._api import list_plugins
     from ._config import Config, Setting, default_storage_url, load_config, resolve_machine_id

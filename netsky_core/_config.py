@@ -27,7 +27,6 @@ Recognised keys (anything else in the file is an error, so typos do not go unsee
 
     [hooks]
     ingest_transcripts = true           # ingest transcript_path on Stop/SubagentStop/...
-    git_context = true
 
     [pricing.models."model-name"]       # $ per million tokens, overrides the shipped table
     input = 3.0
@@ -67,7 +66,7 @@ _SCHEMA: dict[str, Any] = {
         "redact_patterns": list,
         "store_payloads": bool,
     },
-    "hooks": {"ingest_transcripts": bool, "git_context": bool, "spool_dir": str, "log_file": str},
+    "hooks": {"ingest_transcripts": bool},
     "pricing": {"models": dict, "file": str},
     "report": {"timezone": str},
 }

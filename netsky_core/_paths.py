@@ -2,82 +2,120 @@
 
 ``NETSKY_HOME`` puts everything (data, config, cache, logs) under one folder;
 otherwise the platform's conventions apply (XDG on Linux, ``~/Library`` on macOS,
-``%LOCALAPPDATA%`` on Windows).
+``%LOCALAPPDATA%`` on Windows). The ``*_path`` functions return plain strings (the
+hook's fast path avoids importing ``pathlib``); the others return ``Path`` objects.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
-__all__ = ["cache_dir", "config_dir", "data_dir", "ensure_private_dir", "state_dir"]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
+
+__all__ = [
+    "cache_dir",
+    "config_dir",
+    "data_dir",
+    "ensure_private_dir",
+    "state_dir",
+    "state_path",
+]
 
 APP = "netsky"
 
 
-def _home_override() -> Path | None:
+def _home() -> str:
+    return os.path.expanduser("~")
+
+
+def _override() -> str | None:
     value = os.environ.get("NETSKY_HOME")
-    return Path(value).expanduser() if value else None
+    return os.path.expanduser(value) if value else None
 
 
-def _xdg(var: str, fallback: str) -> Path:
+def _xdg(var: str, fallback: str) -> str:
     value = os.environ.get(var)
     if value and os.path.isabs(value):
-        return Path(value) / APP
-    return Path.home() / fallback / APP
+        return os.path.join(value, APP)
+    return os.path.join(_home(), fallback, APP)
 
 
-def data_dir() -> Path:
-    """Default home of the SQLite store, the spool and the machine id."""
-    home = _home_override()
+def _data() -> str:
+    home = _override()
     if home is not None:
         return home
     if sys.platform == "darwin":
-        return Path.home() / "Library" / "Application Support" / APP
+        return os.path.join(_home(), "Library", "Application Support", APP)
     if sys.platform == "win32":
-        return Path(os.environ.get("LOCALAPPDATA", Path.home())) / APP
-    return _xdg("XDG_DATA_HOME", ".local/share")
+        return os.path.join(os.environ.get("LOCALAPPDATA", _home()), APP)
+    return _xdg("XDG_DATA_HOME", os.path.join(".local", "share"))
 
 
-def config_dir() -> Path:
-    home = _home_override()
+def _config() -> str:
+    home = _override()
     if home is not None:
         return home
     if sys.platform == "darwin":
-        return Path.home() / "Library" / "Application Support" / APP
+        return os.path.join(_home(), "Library", "Application Support", APP)
     if sys.platform == "win32":
-        return Path(os.environ.get("APPDATA", Path.home())) / APP
+        return os.path.join(os.environ.get("APPDATA", _home()), APP)
     return _xdg("XDG_CONFIG_HOME", ".config")
 
 
-def cache_dir() -> Path:
-    home = _home_override()
+def _cache() -> str:
+    home = _override()
     if home is not None:
-        return home / "cache"
+        return os.path.join(home, "cache")
     if sys.platform == "darwin":
-        return Path.home() / "Library" / "Caches" / APP
+        return os.path.join(_home(), "Library", "Caches", APP)
     if sys.platform == "win32":
-        return Path(os.environ.get("LOCALAPPDATA", Path.home())) / APP / "cache"
+        return os.path.join(os.environ.get("LOCALAPPDATA", _home()), APP, "cache")
     return _xdg("XDG_CACHE_HOME", ".cache")
+
+
+def state_path() -> str:
+    """Logs and the hook spool live here (a string)."""
+    home = _override()
+    if home is not None:
+        return home
+    if sys.platform in ("darwin", "win32"):
+        return _data()
+    return _xdg("XDG_STATE_HOME", os.path.join(".local", "state"))
+
+
+def _path(value: str) -> Path:
+    from pathlib import Path
+
+    return Path(value)
+
+
+def data_dir() -> Path:
+    """Default home of the SQLite store and the machine id."""
+    return _path(_data())
+
+
+def config_dir() -> Path:
+    return _path(_config())
+
+
+def cache_dir() -> Path:
+    return _path(_cache())
 
 
 def state_dir() -> Path:
     """Logs and the hook spool."""
-    home = _home_override()
-    if home is not None:
-        return home
-    if sys.platform in ("darwin", "win32"):
-        return data_dir()
-    return _xdg("XDG_STATE_HOME", ".local/state")
+    return _path(state_path())
 
 
-def ensure_private_dir(path: Path) -> Path:
-    """Create ``path`` (and parents) readable by the owner only (0700)."""
-    if not path.is_dir():
+def ensure_private_dir(path: str | os.PathLike[str]) -> str | os.PathLike[str]:
+    """Create ``path`` (and parents) readable by the owner only (0700); returns it."""
+    if not os.path.isdir(path):
         old = os.umask(0o077)
         try:
-            path.mkdir(parents=True, exist_ok=True, mode=0o700)
+            os.makedirs(path, mode=0o700, exist_ok=True)
         finally:
             os.umask(old)
     return path

@@ -30,19 +30,24 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterable
-from typing import NamedTuple
 
-from .._records import GitBranchInfo, GitContext
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # the records are built only by the wrappers: the hook's fast path
+    from collections.abc import Iterable  # uses plain facts (no attrs, no typing import)
+    from typing import Any
+
+    from .._records import GitBranchInfo, GitContext
 
 __all__ = [
     "GITHUB_HOSTS",
     "GitDirs",
     "branch_info",
+    "branch_numbers",
     "find_git_dir",
     "github_repo_from_url",
     "read_branch",
     "read_git_context",
+    "read_git_facts",
     "read_origin_url",
 ]
 
@@ -96,22 +101,45 @@ def _read_path_file(path: str) -> str | None:
 # --------------------------------------------------------------------------- discovery
 
 
-class GitDirs(NamedTuple):
+class GitDirs(tuple):
     """Where a repository's pieces live, as found by :func:`find_git_dir`.
 
-    All paths are absolute and free of symbolic links.
+    All paths are absolute and free of symbolic links. Fields: ``work_tree`` (root of
+    the checked-out tree, the folder holding ``.git``), ``git_dir`` (this work tree's
+    git dir, holding ``HEAD``: ``<main>/.git/worktrees/<name>`` for a linked worktree,
+    ``<super>/.git/modules/<name>`` for a submodule), ``common_dir`` (the git dir shared
+    by all worktrees, holding ``config`` and the refs; equal to ``git_dir`` except in
+    linked worktrees) and ``is_linked_worktree``. A plain tuple (not a
+    ``typing.NamedTuple``): the hook's fast path does not import ``typing``.
     """
 
-    work_tree: str
-    """Root of the checked-out tree (the folder holding ``.git``)."""
-    git_dir: str
-    """This work tree's git dir: holds ``HEAD`` (``<main>/.git/worktrees/<name>`` for a
-    linked worktree, ``<super>/.git/modules/<name>`` for a submodule)."""
-    common_dir: str
-    """The git dir shared by all worktrees: holds ``config`` and the refs. Equal to
-    ``git_dir`` except in linked worktrees."""
-    is_linked_worktree: bool
-    """True for a worktree made with ``git worktree add``."""
+    __slots__ = ()
+
+    def __new__(
+        cls, work_tree: str, git_dir: str, common_dir: str, is_linked_worktree: bool
+    ) -> GitDirs:
+        return tuple.__new__(cls, (work_tree, git_dir, common_dir, is_linked_worktree))
+
+    def __repr__(self) -> str:
+        return "GitDirs(work_tree={!r}, git_dir={!r}, common_dir={!r}, is_linked_worktree={!r})".format(
+            *self
+        )
+
+    @property
+    def work_tree(self) -> str:
+        return self[0]
+
+    @property
+    def git_dir(self) -> str:
+        return self[1]
+
+    @property
+    def common_dir(self) -> str:
+        return self[2]
+
+    @property
+    def is_linked_worktree(self) -> bool:
+        return self[3]
 
 
 def find_git_dir(cwd: str | os.PathLike[str]) -> GitDirs | None:
@@ -589,7 +617,17 @@ def _bare_issue(segment: str) -> int | None:
 
 
 def branch_info(branch: str | None) -> GitBranchInfo:
-    """The PR / issue numbers a branch name states, conservatively.
+    """The PR / issue numbers a branch name states (see :func:`branch_numbers`)."""
+    from .._records import GitBranchInfo
+
+    pr, issue = branch_numbers(branch)
+    return GitBranchInfo(
+        branch=branch if isinstance(branch, str) else None, pr_number=pr, issue_number=issue
+    )
+
+
+def branch_numbers(branch: str | None) -> tuple[int | None, int | None]:
+    """The (PR, issue) numbers a branch name states, conservatively.
 
     The name is cut into ``/``-separated segments, scanned left to right; the first PR
     number and the first issue number found are kept. A number is an id only when it
@@ -625,14 +663,14 @@ def branch_info(branch: str | None) -> GitBranchInfo:
           ``release-``, ``snyk-``, ``dependabot-``, ``renovate-`` (GitHub names revert
           branches ``revert-<pr>-<branch>``: that number is the reverted PR's).
 
-    ``None`` gives an empty ``GitBranchInfo``; the branch is kept as given.
+    ``None`` gives ``(None, None)``.
     """
     if not isinstance(branch, str) or not branch:
-        return GitBranchInfo(branch=branch if isinstance(branch, str) else None)
+        return None, None
     segments = branch.split("/")
     first = segments[0].lower()
     if first in _NO_NUMBER_NAMESPACES or first.startswith(_NO_NUMBER_PREFIXES):
-        return GitBranchInfo(branch=branch)
+        return None, None
     pr: int | None = None
     issue: int | None = None
     after_pr_word = False
@@ -650,7 +688,7 @@ def branch_info(branch: str | None) -> GitBranchInfo:
             pr = number if pr is None else pr
         elif issue is None and segment and not jira:
             issue = _issue_number(segment, lower)
-    return GitBranchInfo(branch=branch, pr_number=pr, issue_number=issue)
+    return pr, issue
 
 
 # --------------------------------------------------------------------------- all together
@@ -665,6 +703,33 @@ def _text(value: str) -> str | None:
     except UnicodeEncodeError:  # undecodable bytes in a path (surrogate escapes)
         return None
     return value
+
+
+def read_git_facts(
+    cwd: str | os.PathLike[str] | None, *, enterprise_hosts: Iterable[str] = ()
+) -> dict[str, Any] | None:
+    """:func:`read_git_context`'s facts as a plain dict of the ``GitContext`` fields
+    (stdlib values only), or None outside a repository."""
+    if cwd is None or (isinstance(cwd, str | bytes) and not cwd):
+        return None
+    try:
+        dirs = find_git_dir(cwd)
+        if dirs is None:
+            return None
+        branch = read_branch(dirs)
+        url = read_origin_url(dirs)
+        repo = github_repo_from_url(url, enterprise_hosts=enterprise_hosts) if url else None
+    except (OSError, ValueError, TypeError):
+        return None
+    pr, issue = branch_numbers(branch)
+    return {
+        "local_git_dir": _text(dirs.common_dir),
+        "git_worktree_path": _text(dirs.work_tree),
+        "github_repo": repo,
+        "git_branch": branch,
+        "github_pr": pr,
+        "github_issue": issue,
+    }
 
 
 def read_git_context(
@@ -686,24 +751,12 @@ def read_git_context(
     ``config``, permission errors, a ``cwd`` that does not exist): the facts that cannot
     be read are None. A ``cwd`` of None or ``""`` (unknown) gives None. Runs no process.
     """
-    if cwd is None or (isinstance(cwd, str | bytes) and not cwd):
+    from .._records import GitBranchInfo, GitContext
+
+    facts = read_git_facts(cwd, enterprise_hosts=enterprise_hosts)
+    if facts is None:
         return None
-    try:
-        dirs = find_git_dir(cwd)
-        if dirs is None:
-            return None
-        branch = read_branch(dirs)
-        url = read_origin_url(dirs)
-        repo = github_repo_from_url(url, enterprise_hosts=enterprise_hosts) if url else None
-    except (OSError, ValueError, TypeError):
-        return None
-    info = branch_info(branch)
-    context = GitContext(
-        local_git_dir=_text(dirs.common_dir),
-        git_worktree_path=_text(dirs.work_tree),
-        github_repo=repo,
-        git_branch=branch,
-        github_pr=info.pr_number,
-        github_issue=info.issue_number,
+    info = GitBranchInfo(
+        branch=facts["git_branch"], pr_number=facts["github_pr"], issue_number=facts["github_issue"]
     )
-    return context, info
+    return GitContext(**facts), info

@@ -13,12 +13,22 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import datetime
-from typing import Any
 
-from .._records import Event, EventSource, EventType
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # records (attrs) are imported by to_event only: the hook's fast path
+    from datetime import datetime  # validates and spools without them (nor typing)
+    from typing import Any
 
-__all__ = ["HookInputError", "agent_process", "hook_uuid", "to_event"]
+    from .._records import Event
+
+__all__ = ["HookInputError", "agent_process", "check_payload", "hook_uuid", "to_event"]
+
+PRE_TOOL_USE = "PreToolUse"
+POST_TOOL_USE = "PostToolUse"
+POST_TOOL_USE_FAILURE = "PostToolUseFailure"
+SUBAGENT_START = "SubagentStart"
+SUBAGENT_STOP = "SubagentStop"
+USER_PROMPT_SUBMIT = "UserPromptSubmit"
 
 _SHELLS = frozenset({"sh", "bash", "zsh", "dash", "fish", "ksh", "tcsh", "csh", "env", "timeout"})
 
@@ -38,17 +48,17 @@ def hook_uuid(payload: dict[str, Any], event_type: str, random_id: str) -> str:
     tool_use_id = _text(payload.get("tool_use_id"))
     agent_id = _text(payload.get("agent_id"))
     if tool_use_id:
-        if event_type == EventType.PRE_TOOL_USE:
+        if event_type == PRE_TOOL_USE:
             return f"tool_use:{tool_use_id}"
-        if event_type in (EventType.POST_TOOL_USE, EventType.POST_TOOL_USE_FAILURE):
+        if event_type in (POST_TOOL_USE, POST_TOOL_USE_FAILURE):
             return f"tool_result:{tool_use_id}"
     if agent_id:
-        if event_type == EventType.SUBAGENT_START:
+        if event_type == SUBAGENT_START:
             return f"subagent:{agent_id}"
-        if event_type == EventType.SUBAGENT_STOP:
+        if event_type == SUBAGENT_STOP:
             return f"subagent_stop:{agent_id}"
     prompt_id = _text(payload.get("prompt_id"))
-    if prompt_id and event_type == EventType.USER_PROMPT_SUBMIT:
+    if prompt_id and event_type == USER_PROMPT_SUBMIT:
         return f"prompt:{prompt_id}"
     return f"hook:{random_id}"
 
@@ -86,6 +96,24 @@ def agent_process() -> tuple[int | None, int | None]:
     return pid, None
 
 
+def check_payload(payload: Any, framework: str) -> tuple[str, str]:
+    """The (event type, session id) of a hook payload; ``HookInputError`` if it has none."""
+    if not isinstance(payload, dict):
+        raise HookInputError(f"hook input is JSON {type(payload).__name__}, not an object")
+    if framework == "codex" and "hook_event_name" not in payload:
+        kind = _text(payload.get("type"))
+        event_type = {"agent-turn-complete": "Stop"}.get(kind or "", kind or "")
+        session_id = _text(payload.get("session_id")) or _text(payload.get("thread-id"))
+    else:
+        event_type = _text(payload.get("hook_event_name")) or ""
+        session_id = _text(payload.get("session_id"))
+    if not event_type:
+        raise HookInputError("hook input has no hook_event_name")
+    if not session_id:
+        raise HookInputError(f"{event_type} hook input has no session_id")
+    return event_type, session_id
+
+
 def to_event(
     payload: Any,
     *,
@@ -99,22 +127,12 @@ def to_event(
     git_branch: str | None = None,
 ) -> Event:
     """The event a hook payload describes (``HookInputError`` if it is not one)."""
-    if not isinstance(payload, dict):
-        raise HookInputError(f"hook input is JSON {type(payload).__name__}, not an object")
-    if framework == "codex" and "hook_event_name" not in payload:
-        kind = _text(payload.get("type"))
-        event_type = {"agent-turn-complete": EventType.STOP}.get(kind or "", kind or "")
-        session_id = _text(payload.get("session_id")) or _text(payload.get("thread-id"))
-    else:
-        event_type = _text(payload.get("hook_event_name")) or ""
-        session_id = _text(payload.get("session_id"))
-    if not event_type:
-        raise HookInputError("hook input has no hook_event_name")
-    if not session_id:
-        raise HookInputError(f"{event_type} hook input has no session_id")
+    from .._records import Event, EventSource
+
+    event_type, session_id = check_payload(payload, framework)
     agent_id = _text(payload.get("agent_id"))
     agent_type = _text(payload.get("agent_type"))
-    lifecycle = event_type in (EventType.SUBAGENT_START, EventType.SUBAGENT_STOP)
+    lifecycle = event_type in (SUBAGENT_START, SUBAGENT_STOP)
     duration = payload.get("duration_ms")
     metadata = None
     if agent_id and not lifecycle:

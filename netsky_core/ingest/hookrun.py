@@ -1,20 +1,24 @@
-"""``netsky hook``: store one agent hook event, from a fresh process, fast.
+"""``netsky hook``: store one agent hook event without making the agent wait.
 
 Claude Code starts the hook once per event with the payload on stdin (Codex's
-``notify`` passes it as the last argument). The hook:
+``notify`` passes it as the last argument). The agent waits for this process, so the
+hook does only cheap, stdlib-only work before it exits:
 
-1. turns the payload into an event (ids shared with the transcript parser),
-2. reads the session's git context from ``.git`` directly (no ``git`` process),
-3. stores the event and the git context,
-4. on Stop / SubagentStop / PreCompact / SessionEnd, ingests the session's
-   transcript incrementally in a detached child process, so the agent never waits,
-5. replays the spool if earlier events are waiting there.
+1. validate the payload (invalid input is logged and set aside, never fatal),
+2. note what is only true now: the receipt time, a random id for events that have
+   no id of their own, the agent's pid, and the git context read from ``.git``,
+3. append that record to the spool (one fsync'd JSON line),
+4. make sure one drainer runs: a detached child that imports netsky, stores every
+   spooled record in the configured store (the same event and git context as at
+   receipt), and ingests the transcript incrementally after Stop / SubagentStop /
+   PreCompact / SessionEnd. Only one drainer runs at a time; a burst of hooks is
+   stored by the one already running.
 
-It never makes the agent fail or wait on storage trouble: whatever happens it exits
-0; an event it could not store goes to the spool (fsync'd) and the error to the hook
-log, and the next successful hook or ``netsky spool replay`` stores it exactly once.
-Only what the hook path needs is imported (no argparse, cattrs, duckdb, rich, or
-pluggy scans of installed packages).
+Whatever happens it exits 0. When the store is unreachable the records simply stay
+in the spool (the error goes to the hook log) until a later drainer or
+``netsky spool replay`` stores them; every record keeps its receipt-time id, so each
+event is stored exactly once. ``--foreground`` (or ``NETSKY_HOOK_FOREGROUND=1``, and
+always where ``fork`` is missing) stores in-process before exiting.
 """
 
 from __future__ import annotations
@@ -22,10 +26,12 @@ from __future__ import annotations
 import os
 import sys
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 
-__all__ = ["main"]
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # no runtime typing import on the hook's fast path
+    from typing import Any
+
+__all__ = ["main", "store_records"]
 
 TRANSCRIPT_TRIGGERS = frozenset({"Stop", "SubagentStop", "PreCompact", "SessionEnd"})
 LOG_LIMIT = 5 << 20
@@ -79,13 +85,13 @@ def _parse(argv: list[str]) -> dict[str, Any]:
 def _log(message: str) -> None:
     """One line in the hook log (0600, rotated at 5 MB); never raises."""
     try:
-        from .._paths import ensure_private_dir, state_dir
+        from .._paths import ensure_private_dir, state_path
 
-        folder = ensure_private_dir(state_dir())
-        path = folder / "hook.log"
+        folder = os.fspath(ensure_private_dir(state_path()))
+        path = os.path.join(folder, "hook.log")
         try:
-            if path.stat().st_size > LOG_LIMIT:
-                os.replace(path, folder / "hook.log.1")
+            if os.stat(path).st_size > LOG_LIMIT:
+                os.replace(path, os.path.join(folder, "hook.log.1"))
         except FileNotFoundError:
             pass
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
@@ -98,69 +104,62 @@ def _log(message: str) -> None:
         pass
 
 
-def _git(cwd: str | None) -> tuple[Any, Any] | None:
-    if not cwd:
+def _git(cwd: Any) -> dict[str, Any] | None:
+    if not isinstance(cwd, str) or not cwd:
         return None
     try:
-        from .gitinfo import read_git_context
+        from .gitinfo import read_git_facts
 
-        return read_git_context(cwd)
+        return read_git_facts(cwd)
     except Exception as exc:  # a broken repo never stops the event
         _log(f"git context of {cwd!r} unreadable: {exc}")
         return None
 
 
-def _record(
-    opts: dict[str, Any],
-    raw: str,
-    received_at: datetime,
-    random_id: str,
-    machine_id: str,
-    pid: Any,
-    start: Any,
-    git: Any,
-) -> dict[str, Any]:
-    record: dict[str, Any] = {
-        "v": 1,
-        "framework": opts["framework"],
-        "raw": raw,
-        "received_at": received_at.isoformat(),
-        "random_id": random_id,
-        "machine_id": machine_id,
-        "pid": pid,
-        "process_start_time": start,
-    }
-    if git is not None:
-        ctx = git[0]
-        record["git"] = {
-            "local_git_dir": ctx.local_git_dir,
-            "git_worktree_path": ctx.git_worktree_path,
-            "github_repo": ctx.github_repo,
-            "git_branch": ctx.git_branch,
-            "github_pr": ctx.github_pr,
-            "github_issue": ctx.github_issue,
-        }
-    return record
+def _reject(raw: bytes, reason: str) -> None:
+    _log(f"hook input rejected ({reason}); set aside in the spool's rejected.jsonl")
+    try:
+        from .._paths import ensure_private_dir, state_path
+
+        folder = os.fspath(ensure_private_dir(os.path.join(state_path(), "spool")))
+        fd = os.open(
+            os.path.join(folder, "rejected.jsonl"), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600
+        )
+        try:
+            os.write(fd, raw.replace(b"\n", b" ") + b"\n")
+        finally:
+            os.close(fd)
+    except Exception:
+        pass
 
 
-def store_records(store: Any, records: list[dict[str, Any]]) -> int:
-    """Store spooled hook records (rebuilding each event exactly as at receipt)."""
+# -- storing (in the drainer, `spool replay` and --foreground) ------------------------------
+
+
+def store_records(
+    store: Any, records: list[dict[str, Any]], machine_id: str | None = None
+) -> list[tuple[Any, dict[str, Any]]]:
+    """Store spooled hook records, rebuilding each event exactly as at receipt.
+
+    Returns ``(event, record)`` for every record stored (the caller may ingest the
+    transcripts of the Stop-like ones).
+    """
     import json
 
     from .._records import GitContext
     from .hookevent import HookInputError, to_event
 
-    events = []
+    built: list[tuple[Any, dict[str, Any]]] = []
     contexts = []
     for rec in records:
         try:
-            payload = json.loads(rec["raw"])
+            raw = rec["raw"]
             git = rec.get("git")
             event = to_event(
-                payload,
-                raw=rec["raw"],
+                json.loads(raw),
+                raw=raw,
                 framework=rec.get("framework", "claude"),
-                machine_id=rec["machine_id"],
+                machine_id=rec.get("machine_id") or machine_id or "unknown",
                 received_at=datetime.fromisoformat(rec["received_at"]),
                 random_id=rec["random_id"],
                 pid=rec.get("pid"),
@@ -170,16 +169,16 @@ def store_records(store: Any, records: list[dict[str, Any]]) -> int:
         except (KeyError, ValueError, TypeError, HookInputError) as exc:
             _log(f"spooled record unreadable, dropped: {exc}")
             continue
-        events.append(event)
+        built.append((event, rec))
         if git:
             contexts.append((event, GitContext(**git)))
-    if events:
-        store.insert_many(events)
+    if built:
+        store.insert_many([event for event, _ in built])
     for event, ctx in contexts:
         store.upsert_session_git_context(
             event.machine_id, event.session_id, ctx, at=event.timestamp
         )
-    return len(events)
+    return built
 
 
 def _open(config: Any) -> Any:
@@ -192,15 +191,6 @@ def _open(config: Any) -> Any:
         if "rejected the options" not in str(exc):
             raise
         return open_storage(config=config)  # a backend without the standard timeout option
-
-
-def _transcripts(event: Any, payload: dict[str, Any]) -> list[str]:
-    paths = []
-    for key in ("transcript_path", "agent_transcript_path"):
-        value = payload.get(key)
-        if isinstance(value, str) and value and os.path.isfile(value):
-            paths.append(value)
-    return paths
 
 
 def _codex_rollout(payload: dict[str, Any]) -> list[str]:
@@ -221,52 +211,109 @@ def _codex_rollout(payload: dict[str, Any]) -> list[str]:
     return []
 
 
-def _after_store(opts: dict[str, Any], config: Any, event: Any, payload: dict[str, Any]) -> None:
-    """Transcript ingest and spool replay (in the detached child, or in-process)."""
-    from .spool import default_spool
+def _transcripts(stored: list[tuple[Any, dict[str, Any]]]) -> dict[str, str]:
+    """Transcript files to ingest after these events: path -> parser kind."""
+    import json
 
-    hooks = config.section("hooks")
-    paths: list[str] = []
-    if (
-        opts["transcript"]
-        and hooks.get("ingest_transcripts", True)
-        and event.event_type in TRANSCRIPT_TRIGGERS
-    ):
-        paths = (
-            _transcripts(event, payload)
-            if opts["framework"] == "claude"
-            else _codex_rollout(payload)
-        )
-    spool = default_spool(hooks.get("spool_dir"))
-    if not paths and not spool.pending():
-        return
-    store = _open(config)
+    found: dict[str, str] = {}
+    for event, rec in stored:
+        if event.event_type not in TRANSCRIPT_TRIGGERS or not rec.get("transcript", True):
+            continue
+        payload = json.loads(rec["raw"])
+        if rec.get("framework") == "codex":
+            for path in _codex_rollout(payload):
+                found[path] = "codex"
+            continue
+        for key in ("transcript_path", "agent_transcript_path"):
+            value = payload.get(key)
+            if isinstance(value, str) and value and os.path.isfile(value):
+                found[value] = "claude"
+    return found
+
+
+def drain(config: Any, spool: Any) -> tuple[int, bool]:
+    """Store everything in the spool, then ingest the transcripts Stop-like events name.
+
+    Records that cannot be stored stay in the spool. Returns (records stored, whether
+    the store was unreachable).
+    """
+    from .._config import resolve_machine_id
+    from .._errors import NetskyError
+
+    machine_id = resolve_machine_id(config).value
+    store = None
+    stored_total = 0
+    failed = False
+    transcripts: dict[str, str] = {}
     try:
-        if spool.pending():
-            n, bad = spool.replay(lambda recs: store_records(store, recs))
-            if n or bad:
-                _log(f"spool replayed: {n} events stored, {bad} unreadable lines set aside")
-        if paths:
+        while spool.pending():
+            if store is None:
+                store = _open(config)
+
+            def keep(records: list[dict[str, Any]], store: Any = store) -> None:
+                stored = store_records(store, records, machine_id)
+                transcripts.update(_transcripts(stored))
+
+            n, bad = spool.replay(keep)
+            stored_total += n
+            if bad:
+                _log(f"{bad} unreadable spool lines set aside")
+            if n == 0 and not bad:
+                break
+        if transcripts and store is not None:
             from .options import ingest_options
             from .scan import Source, ingest
 
-            options = ingest_options(config)
-            options.pop("claude_dirs")
-            options.pop("codex_dirs")
-            kind = "codex" if opts["framework"] == "codex" else "claude"
-            summary = ingest(
-                store, [Source(p, kind) for p in paths], machine_id=event.machine_id, **options
-            )
-            if summary.errors:
-                _log(f"transcript ingest: {'; '.join(summary.errors[:3])}")
+            if config.section("hooks").get("ingest_transcripts", True):
+                options = ingest_options(config)
+                options.pop("claude_dirs")
+                options.pop("codex_dirs")
+                summary = ingest(
+                    store,
+                    [Source(path, kind) for path, kind in sorted(transcripts.items())],
+                    machine_id=machine_id,
+                    **options,
+                )
+                if summary.errors:
+                    _log(f"transcript ingest: {'; '.join(summary.errors[:3])}")
+        spool.note_failure(False)
+    except NetskyError as exc:
+        from .._urls import mask_url
+
+        failed = True
+        spool.note_failure(True)
+        _log(
+            f"store {mask_url(str(config.storage_url.value))} unavailable, events stay spooled: {exc}"
+        )
     finally:
-        store.close()
+        if store is not None:
+            store.close()
+    return stored_total, failed
+
+
+def _drainer(opts: dict[str, Any], spool: Any) -> None:
+    """Run in the detached child: drain while holding the drainer lock."""
+    from .._config import load_config
+    from .._errors import NetskyError
+
+    try:
+        config = load_config(db_url=opts["db"], config_path=opts["config"])
+    except NetskyError as exc:
+        _log(f"configuration error, events stay spooled: {exc}")
+        return
+    while True:
+        try:
+            _stored, failed = drain(config, spool)
+        finally:
+            spool.release_drainer()
+        # an event spooled while we were finishing (its hook saw us running) is ours
+        # to store; after a failure the events wait for a later hook or a replay
+        if failed or not spool.pending() or not spool.try_drainer():
+            return
 
 
 def _detach() -> bool:
-    """Fork a detached child; True in the child. The parent returns at once."""
-    if not hasattr(os, "fork"):
-        return True  # no fork: do the work in-process
+    """Fork a detached child; True in the child. False in the parent (or no fork)."""
     sys.stdout.flush()
     pid = os.fork()
     if pid:
@@ -282,19 +329,18 @@ def main(argv: list[str]) -> int:
     try:
         opts = _parse(argv)
     except SystemExit as exc:
+        # Even a wrong command line exits 0: for PreToolUse, Claude Code reads exit
+        # code 2 as "block this tool call", and netsky must never change what the
+        # agent does.
         if exc.code:
             sys.stderr.write(f"{exc.code}\n")
-        return 0 if exc.code in (0, None) else 2
+            _log(f"hook not run: {str(exc.code).splitlines()[0]}")
+        return 0
     try:
         raw_bytes = (
             opts["payload"].encode() if opts["payload"] is not None else sys.stdin.buffer.read()
         )
-    except Exception as exc:
-        _log(f"cannot read hook input: {exc}")
-        return 0
-    received_at = datetime.now(UTC)
-    try:
-        return _run(opts, raw_bytes, received_at)
+        return _run(opts, raw_bytes, datetime.now(UTC))
     except BaseException as exc:  # the agent must never fail because of netsky
         _log(f"hook failed unexpectedly: {type(exc).__name__}: {exc}")
         return 0
@@ -303,93 +349,52 @@ def main(argv: list[str]) -> int:
 def _run(opts: dict[str, Any], raw_bytes: bytes, received_at: datetime) -> int:
     import json
 
-    from .._config import load_config, resolve_machine_id
-    from .._errors import NetskyError
-    from .._urls import mask_url
-    from .hookevent import HookInputError, agent_process, to_event
+    from .hookevent import HookInputError, agent_process, check_payload
     from .spool import default_spool
 
     raw = raw_bytes.decode("utf-8", errors="replace")
     try:
         payload = json.loads(raw)
-    except ValueError as exc:
-        _log(f"hook input is not JSON ({exc}); set aside in the spool's rejected.jsonl")
-        _reject(raw_bytes)
+        check_payload(payload, opts["framework"])
+    except (ValueError, HookInputError) as exc:
+        if raw_bytes.strip():
+            _reject(raw_bytes, str(exc))
         return 0
-    try:
-        config = load_config(db_url=opts["db"], config_path=opts["config"])
-        machine_id = resolve_machine_id(config).value
-    except NetskyError as exc:
-        _log(f"configuration error: {exc}")
-        config, machine_id = None, None
-    random_id = os.urandom(8).hex()
     pid, start = agent_process()
-    git = _git(payload.get("cwd") if isinstance(payload, dict) else None)
-    if config is not None and not config.section("hooks").get("git_context", True):
-        git = None
-    try:
-        event = to_event(
-            payload,
-            raw=raw,
-            framework=opts["framework"],
-            machine_id=machine_id or "unknown",
-            received_at=received_at,
-            random_id=random_id,
-            pid=pid,
-            process_start_time=start,
-            git_branch=git[0].git_branch if git else None,
-        )
-    except (HookInputError, ValueError) as exc:
-        _log(f"hook input rejected: {exc}")
-        _reject(raw_bytes)
+    record: dict[str, Any] = {
+        "v": 1,
+        "framework": opts["framework"],
+        "raw": raw,
+        "received_at": received_at.isoformat(),
+        "random_id": os.urandom(8).hex(),
+        "pid": pid,
+        "process_start_time": start,
+        "transcript": opts["transcript"],
+    }
+    machine = os.environ.get("NETSKY_MACHINE_ID")
+    if machine:
+        record["machine_id"] = machine
+    git = _git(payload.get("cwd"))
+    if git is not None:
+        record["git"] = git
+    spool = default_spool()
+    spool.append(record)
+    if opts["foreground"] or not hasattr(os, "fork"):
+        if spool.try_drainer():
+            _drainer(opts, spool)
         return 0
-    record = _record(opts, raw, received_at, random_id, event.machine_id, pid, start, git)
-    if config is None:
-        default_spool().append(record)
-        return 0
-    spool = default_spool(config.section("hooks").get("spool_dir"))
-    try:
-        store = _open(config)
-        try:
-            store.insert(event)
-            if git is not None:
-                store.upsert_session_git_context(
-                    event.machine_id, event.session_id, git[0], at=received_at
-                )
-        finally:
-            store.close()
-    except NetskyError as exc:
-        spool.append(record)
-        _log(
-            f"{event.event_type} of session {event.session_id} spooled: "
-            f"{mask_url(str(config.storage_url.value))}: {exc}"
-        )
-        return 0
-    needs_work = (opts["transcript"] and event.event_type in TRANSCRIPT_TRIGGERS) or spool.pending()
-    if not needs_work:
-        return 0
-    if opts["foreground"] or _detach():
-        try:
-            _after_store(opts, config, event, payload)
-        except BaseException as exc:
-            _log(f"after storing {event.event_type}: {type(exc).__name__}: {exc}")
-        if not opts["foreground"] and hasattr(os, "fork"):
-            os._exit(0)
+    if spool.backing_off():
+        return 0  # the store was just unreachable: the next hook after a pause retries
+    if spool.try_drainer():
+        if _detach():
+            try:
+                _drainer(opts, spool)
+            except BaseException as exc:
+                _log(f"drainer failed: {type(exc).__name__}: {exc}")
+            finally:
+                os._exit(0)
+        spool.forget_drainer()  # the child holds the lock now
     return 0
-
-
-def _reject(raw: bytes) -> None:
-    try:
-        from .._paths import ensure_private_dir, state_dir
-
-        folder = ensure_private_dir(state_dir() / "spool")
-        fd = os.open(Path(folder) / "rejected.jsonl", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        try:
-            os.write(fd, raw.replace(b"\n", b" ") + b"\n")
-        finally:
-            os.close(fd)
-    except Exception:
-        pass
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -14,17 +14,22 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
-from typing import Any
 
-from .._paths import ensure_private_dir, state_dir
+from .._paths import ensure_private_dir, state_path
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # the hook's fast path imports neither typing nor pathlib
+    from collections.abc import Callable
+    from pathlib import Path
+    from typing import Any
 
 __all__ = ["Spool", "default_spool"]
 
 SPOOL_NAME = "hooks.jsonl"
 LOCK_NAME = ".lock"
+DRAINER_LOCK = ".drainer"
+FAILED = ".store-unavailable"
+BACKOFF_S = 10.0
 REJECTED = "rejected.jsonl"
 
 
@@ -36,29 +41,100 @@ def _lock(fd: int, exclusive: bool) -> None:
     fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
 
 
-def _open_private(path: Path, flags: int) -> int:
+def _open_private(path: str | os.PathLike[str], flags: int) -> int:
     return os.open(path, flags | os.O_CREAT, 0o600)
+
+
+class _Locked:
+    """The spool's ``flock``, shared by appenders, exclusive for claiming."""
+
+    def __init__(self, folder: str, exclusive: bool) -> None:
+        self.folder, self.exclusive, self.fd = folder, exclusive, -1
+
+    def __enter__(self) -> None:
+        ensure_private_dir(self.folder)
+        self.fd = _open_private(os.path.join(self.folder, LOCK_NAME), os.O_RDWR)
+        _lock(self.fd, self.exclusive)
+
+    def __exit__(self, *exc: object) -> None:
+        os.close(self.fd)
 
 
 class Spool:
     """A spool folder (created 0700, files 0600)."""
 
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
+    def __init__(self, folder: str | os.PathLike[str]) -> None:
+        self._dir = os.fspath(folder)
+        self._drainer_fd: int | None = None
+
+    @property
+    def folder(self) -> Path:
+        from pathlib import Path
+
+        return Path(self._dir)
+
+    def _file(self, name: str) -> str:
+        return os.path.join(self._dir, name)
+
+    def try_drainer(self) -> bool:
+        """Become the one drainer (non-blocking ``flock``); False if one is running."""
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows: every caller drains
+            return True
+        ensure_private_dir(self._dir)
+        fd = _open_private(self._file(DRAINER_LOCK), os.O_RDWR)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        self._drainer_fd = fd
+        return True
+
+    def note_failure(self, failed: bool) -> None:
+        """Remember (or forget) that the store was unreachable a moment ago."""
+        marker = self._file(FAILED)
+        if failed:
+            ensure_private_dir(self._dir)
+            os.close(_open_private(marker, os.O_WRONLY))
+            os.utime(marker)
+        else:
+            try:
+                os.unlink(marker)
+            except FileNotFoundError:
+                pass
+
+    def backing_off(self) -> bool:
+        """Whether a drainer failed to reach the store in the last few seconds."""
+        import time
+
+        try:
+            return time.time() - os.stat(self._file(FAILED)).st_mtime < BACKOFF_S
+        except FileNotFoundError:
+            return False
+
+    def release_drainer(self) -> None:
+        """Stop being the drainer."""
+        fd, self._drainer_fd = self._drainer_fd, None
+        if fd is not None:
+            import fcntl
+
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    def forget_drainer(self) -> None:
+        """Close this process's handle without unlocking (a forked child drains)."""
+        fd, self._drainer_fd = self._drainer_fd, None
+        if fd is not None:
+            os.close(fd)
 
     @property
     def path(self) -> Path:
         return self.folder / SPOOL_NAME
 
-    @contextmanager
-    def _locked(self, exclusive: bool) -> Iterator[None]:
-        ensure_private_dir(self.folder)
-        fd = _open_private(self.folder / LOCK_NAME, os.O_RDWR)
-        try:
-            _lock(fd, exclusive)
-            yield
-        finally:
-            os.close(fd)
+    def _locked(self, exclusive: bool) -> _Locked:
+        return _Locked(self._dir, exclusive)
 
     def append(self, record: dict[str, Any]) -> None:
         """Durably append one record (one line, fsync'd)."""
@@ -66,7 +142,7 @@ class Spool:
             "utf-8", "surrogatepass"
         )
         with self._locked(exclusive=False):
-            fd = _open_private(self.path, os.O_WRONLY | os.O_APPEND)
+            fd = _open_private(self._file(SPOOL_NAME), os.O_WRONLY | os.O_APPEND)
             try:
                 os.write(fd, line)
                 os.fsync(fd)
@@ -74,14 +150,14 @@ class Spool:
                 os.close(fd)
 
     def pending(self) -> bool:
-        """Whether anything waits to be replayed (cheap: two stats, no lock)."""
+        """Whether anything waits to be replayed (cheap: a stat and a listing, no lock)."""
         try:
-            if self.path.stat().st_size > 0:
+            if os.stat(self._file(SPOOL_NAME)).st_size > 0:
                 return True
         except FileNotFoundError:
             pass
         try:
-            return any(p.suffix == ".replay" for p in self.folder.iterdir())
+            return any(name.endswith(".replay") for name in os.listdir(self._dir))
         except FileNotFoundError:
             return False
 
@@ -149,5 +225,6 @@ class Spool:
         return total
 
 
-def default_spool(folder: str | None = None) -> Spool:
-    return Spool(Path(folder).expanduser() if folder else state_dir() / "spool")
+def default_spool() -> Spool:
+    """The spool in the user state dir (``$NETSKY_HOME/spool`` when that is set)."""
+    return Spool(os.path.join(state_path(), "spool"))

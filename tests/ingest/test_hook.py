@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import stat
 import time
 from collections import Counter
@@ -39,7 +38,7 @@ def test_every_sample_payload_is_stored_once_with_git_context(tmp_path: Path) ->
     for p in payloads:
         p["cwd"] = str(repo)
     db = tmp_path / "store.db"
-    env = isolated_env(tmp_path, NETSKY_DATABASE_URL=f"sqlite:///{db}")
+    env = isolated_env(tmp_path, NETSKY_DATABASE_URL=f"sqlite:///{db}", NETSKY_HOOK_FOREGROUND="1")
     results = fire(env, payloads)
     assert [r.returncode for r in results] == [0] * len(payloads)
     assert [r.stderr for r in results if r.stderr] == []
@@ -62,6 +61,18 @@ def test_every_sample_payload_is_stored_once_with_git_context(tmp_path: Path) ->
         assert tool.git_branch == "fix/42-login" and tool.framework == "claude"
 
 
+def wait_for_drainers(home: Path) -> None:
+    """Block until no drainer holds the spool's drainer lock."""
+    import fcntl
+
+    lock = home / "spool" / ".drainer"
+    if not lock.exists():
+        return
+    with open(lock, "rb") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 def test_a_dead_store_spools_and_replay_stores_each_event_once(tmp_path: Path) -> None:
     payloads = [p for p in sample_payloads()[::25]]
     dead = "postgresql://netsky:hunter2secret@127.0.0.1:1/netsky?connect_timeout=2"
@@ -70,8 +81,9 @@ def test_a_dead_store_spools_and_replay_stores_each_event_once(tmp_path: Path) -
     assert [r.returncode for r in results] == [0] * len(payloads)
     assert all(not r.stdout and not r.stderr for r in results)
     home = Path(env["NETSKY_HOME"])
+    wait_for_drainers(home)
     log = (home / "hook.log").read_text()
-    assert "spooled" in log and "hunter2secret" not in log
+    assert "stay spooled" in log and "hunter2secret" not in log
     spool_file = home / "spool" / "hooks.jsonl"
     assert len(spool_file.read_bytes().splitlines()) == len(payloads)
     for path in (home / "spool", home / "spool" / "hooks.jsonl", home / "hook.log"):
@@ -94,7 +106,11 @@ def test_a_dead_store_spools_and_replay_stores_each_event_once(tmp_path: Path) -
 
 def test_a_spooled_event_replayed_twice_is_stored_once(tmp_path: Path) -> None:
     payload = sample_payloads()[0]
-    env = isolated_env(tmp_path, NETSKY_DATABASE_URL="postgresql://127.0.0.1:1/x?connect_timeout=1")
+    env = isolated_env(
+        tmp_path,
+        NETSKY_DATABASE_URL="postgresql://127.0.0.1:1/x?connect_timeout=1",
+        NETSKY_HOOK_FOREGROUND="1",
+    )
     assert run_netsky(["hook"], env, stdin=json.dumps(payload).encode()).returncode == 0
     spooled = (Path(env["NETSKY_HOME"]) / "spool" / "hooks.jsonl").read_bytes()
     db = f"sqlite:///{tmp_path}/s.db"
@@ -113,6 +129,7 @@ def test_the_next_successful_hook_drains_the_spool(tmp_path: Path) -> None:
     dead = {**home_env, "NETSKY_DATABASE_URL": "postgresql://127.0.0.1:1/x?connect_timeout=1"}
     for p in payloads[:5]:
         assert run_netsky(["hook"], dead, stdin=json.dumps(p).encode()).returncode == 0
+    wait_for_drainers(Path(home_env["NETSKY_HOME"]))
     live = {
         **home_env,
         "NETSKY_DATABASE_URL": f"sqlite:///{tmp_path}/s.db",
@@ -137,16 +154,21 @@ def test_the_next_successful_hook_drains_the_spool(tmp_path: Path) -> None:
     ],
 )
 def test_bad_input_exits_zero_and_stores_nothing(tmp_path: Path, stdin: bytes) -> None:
-    env = isolated_env(tmp_path, NETSKY_DATABASE_URL=f"sqlite:///{tmp_path}/s.db")
+    env = isolated_env(
+        tmp_path, NETSKY_DATABASE_URL=f"sqlite:///{tmp_path}/s.db", NETSKY_HOOK_FOREGROUND="1"
+    )
     result = run_netsky(["hook"], env, stdin=stdin)
     assert result.returncode == 0 and not result.stdout
-    assert "rejected" in (Path(env["NETSKY_HOME"]) / "hook.log").read_text() or not stdin.strip()
+    if stdin.strip():
+        assert "rejected" in (Path(env["NETSKY_HOME"]) / "hook.log").read_text()
     with open_storage(f"sqlite:///{tmp_path}/s.db") as store:
         assert store.count() == 0
 
 
 def test_unknown_event_names_are_stored_as_given(tmp_path: Path) -> None:
-    env = isolated_env(tmp_path, NETSKY_DATABASE_URL=f"sqlite:///{tmp_path}/s.db")
+    env = isolated_env(
+        tmp_path, NETSKY_DATABASE_URL=f"sqlite:///{tmp_path}/s.db", NETSKY_HOOK_FOREGROUND="1"
+    )
     payload = {
         "session_id": "s1",
         "hook_event_name": "TaskCreated",
@@ -191,7 +213,9 @@ def test_stop_ingests_the_transcript_in_the_background(tmp_path: Path) -> None:
 
 
 def test_codex_notify_payload_as_an_argument(tmp_path: Path) -> None:
-    env = isolated_env(tmp_path, NETSKY_DATABASE_URL=f"sqlite:///{tmp_path}/s.db")
+    env = isolated_env(
+        tmp_path, NETSKY_DATABASE_URL=f"sqlite:///{tmp_path}/s.db", NETSKY_HOOK_FOREGROUND="1"
+    )
     payload = {
         "type": "agent-turn-complete",
         "thread-id": "019bf4b5-e7b0",
@@ -215,23 +239,58 @@ def test_codex_notify_payload_as_an_argument(tmp_path: Path) -> None:
 def test_hook_usage_errors(tmp_path: Path) -> None:
     env = isolated_env(tmp_path)
     result = run_netsky(["hook", "--bogus"], env, stdin=b"{}")
-    assert result.returncode == 2 and b"unknown hook option" in result.stderr
+    # never 2: Claude Code would read it as "block the tool call"
+    assert result.returncode == 0 and b"unknown hook option" in result.stderr
     assert run_netsky(["hook", "--help"], env).returncode == 0
 
 
-def test_hook_imports_stay_off_the_heavy_path(tmp_path: Path) -> None:
+def test_the_agent_waits_only_for_the_fast_path(tmp_path: Path) -> None:
+    """The hook process itself imports no netsky records, drivers or parsers; a
+    detached drainer stores the event a moment later."""
     code = (
-        "import sys, json, io\n"
+        "import sys, json, io, os\n"
         "from netsky_core.cli import main\n"
-        "sys.stdin = io.TextIOWrapper(io.BytesIO(json.dumps({'session_id': 's', 'hook_event_name': 'Stop'}).encode()))\n"
+        "sys.stdin = io.TextIOWrapper(io.BytesIO(json.dumps({'session_id': 's', 'hook_event_name': 'Stop', 'cwd': os.getcwd()}).encode()))\n"
         "main(['hook', '--no-transcript'])\n"
-        "heavy = [m for m in ('argparse', 'cattrs', 'duckdb', 'rich', 'psycopg', 'pluggy', 'importlib.metadata', 'pyarrow') if m in sys.modules]\n"
+        "heavy = [m for m in ('attrs', 'argparse', 'cattrs', 'duckdb', 'rich', 'psycopg', 'pluggy', 'apsw', 'msgspec',"
+        " 'orjson', 'importlib.metadata', 'pyarrow', 'netsky_core._records') if m in sys.modules]\n"
         "print(json.dumps(heavy))\n"
     )
     import subprocess
     import sys
 
-    env = isolated_env(tmp_path, NETSKY_DATABASE_URL=f"sqlite:///{tmp_path}/s.db")
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, check=True)
+    db = f"sqlite:///{tmp_path}/s.db"
+    env = isolated_env(tmp_path, NETSKY_DATABASE_URL=db)
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, check=True, cwd=tmp_path
+    )
     assert json.loads(out.stdout) == []
-    assert os.path.exists(tmp_path / "s.db")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if (tmp_path / "s.db").exists():
+            with open_storage(db) as store:
+                if store.count() == 1:
+                    break
+        time.sleep(0.1)
+    with open_storage(db) as store:
+        (event,) = store.query(EventQuery())
+        assert (event.event_type, event.session_id, event.source) == ("Stop", "s", "hook")
+
+
+def test_a_burst_of_background_hooks_is_stored_by_one_drainer(tmp_path: Path) -> None:
+    payloads = sample_payloads()[:40]
+    db = f"sqlite:///{tmp_path}/s.db"
+    env = isolated_env(tmp_path, NETSKY_DATABASE_URL=db)
+    results = fire(env, payloads)
+    assert [r.returncode for r in results] == [0] * len(payloads)
+    deadline = time.monotonic() + 120
+    count = 0
+    while time.monotonic() < deadline:
+        if (tmp_path / "s.db").exists():
+            with open_storage(db) as store:
+                count = store.count()
+            if count == len(payloads):
+                break
+        time.sleep(0.2)
+    assert count == len(payloads)
+    assert json.loads(run_netsky(["spool", "status", "--json"], env).stdout)["pending"] == 0

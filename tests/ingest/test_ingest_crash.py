@@ -25,8 +25,15 @@ def snapshot(url: str) -> tuple:
             (attrs.evolve(e, id=None) for e in store.query(EventQuery())),
             key=lambda e: (e.session_id, e.uuid or "", e.event_type, e.timestamp),
         )
-        positions = [(p.path, p.offset, p.line_number, p.size) for p in store.query_transcript_positions()]
-        return events, store.list_sessions(SessionQuery()), store.storage_stats(StorageStatsQuery()), positions
+        positions = [
+            (p.path, p.offset, p.line_number, p.size) for p in store.query_transcript_positions()
+        ]
+        return (
+            events,
+            store.list_sessions(SessionQuery()),
+            store.storage_stats(StorageStatsQuery()),
+            positions,
+        )
 
 
 def test_killed_ingests_resume_to_the_clean_result(tmp_path: Path) -> None:
@@ -37,7 +44,12 @@ def test_killed_ingests_resume_to_the_clean_result(tmp_path: Path) -> None:
     )
     clean = f"sqlite:///{tmp_path}/clean.db"
     start = time.monotonic()
-    done = subprocess.run([str(NETSKY), "--db", clean, "ingest", "--batch-size", "200"], env=env, capture_output=True, check=False)
+    done = subprocess.run(
+        [str(NETSKY), "--db", clean, "ingest", "--batch-size", "200"],
+        env=env,
+        capture_output=True,
+        check=False,
+    )
     duration = time.monotonic() - start
     assert done.returncode == 0, done.stderr
     expected = snapshot(clean)
@@ -58,7 +70,9 @@ def test_killed_ingests_resume_to_the_clean_result(tmp_path: Path) -> None:
             proc.send_signal(signal.SIGKILL)
             killed += 1
         proc.wait()
-        rerun = subprocess.run([str(NETSKY), "--db", url, "ingest"], env=env, capture_output=True, check=False)
+        rerun = subprocess.run(
+            [str(NETSKY), "--db", url, "ingest"], env=env, capture_output=True, check=False
+        )
         assert rerun.returncode == 0, rerun.stderr
         with open_storage(url) as store:
             assert store.integrity_check() == ["ok"]
@@ -68,6 +82,8 @@ def test_killed_ingests_resume_to_the_clean_result(tmp_path: Path) -> None:
         assert got[2] == expected[2]
         assert got[3] == expected[3]
         (tmp_path / f"crash-{trial}.db").unlink()
-    print(f"\n{killed} of {TRIALS} ingests killed mid-run (clean run {duration:.2f}s); every re-run equals the clean store")
+    print(
+        f"\n{killed} of {TRIALS} ingests killed mid-run (clean run {duration:.2f}s); every re-run equals the clean store"
+    )
     assert killed >= TRIALS // 2
     shutil.rmtree(history)

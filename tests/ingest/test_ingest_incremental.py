@@ -29,7 +29,9 @@ def layout(tmp: Path) -> tuple[Path, dict[str, str], list[Path]]:
     """The sample trees copied under ``tmp`` (empty files), and the real files."""
     root = samples_or_skip()
     env = {"CLAUDE_CONFIG_DIR": str(tmp / "claude"), "CODEX_HOME": str(tmp / "codex")}
-    sources = sorted(p for p in (root / "claude").rglob("*.jsonl")) + sorted((root / "codex").rglob("*.jsonl"))
+    sources = sorted(p for p in (root / "claude").rglob("*.jsonl")) + sorted(
+        (root / "codex").rglob("*.jsonl")
+    )
     return root, env, sources
 
 
@@ -71,7 +73,12 @@ def test_ingesting_after_every_line_converges(tmp_path: Path) -> None:
                     half = len(line) // 2
                     out.write(line[:half])  # the agent is still writing this line
                     out.flush()
-                    ingest(store, [Source(str(dst), "codex" if "codex" in dst.parts else "claude")], machine_id="m", batch_size=3)
+                    ingest(
+                        store,
+                        [Source(str(dst), "codex" if "codex" in dst.parts else "claude")],
+                        machine_id="m",
+                        batch_size=3,
+                    )
                     out.write(line[half:])
                     out.flush()
                     ingest(store, discover(environ=env), machine_id="m", batch_size=3)
@@ -80,11 +87,17 @@ def test_ingesting_after_every_line_converges(tmp_path: Path) -> None:
         got = normalized(snapshot(store))
     assert got[0] == expected[0]
     assert got[2] == expected[2]
-    assert [attrs.evolve(s, transcript_path=None, transcript_path_at=None) for s in got[1]] == expected[1]
+    assert [
+        attrs.evolve(s, transcript_path=None, transcript_path_at=None) for s in got[1]
+    ] == expected[1]
 
 
-@given(cuts=st.lists(st.integers(min_value=1, max_value=236_724), min_size=1, max_size=12, unique=True))
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    cuts=st.lists(st.integers(min_value=1, max_value=236_724), min_size=1, max_size=12, unique=True)
+)
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 def test_any_byte_cut_points_converge(tmp_path_factory, cuts: list[int]) -> None:
     tmp = tmp_path_factory.mktemp("cuts")
     src = next((samples_or_skip() / "claude" / "projects").glob("-home-marco*/491e126e*.jsonl"))
@@ -167,14 +180,19 @@ def test_malformed_lines_are_counted_and_good_lines_around_them_kept(tmp_path: P
         b'{"type": "user", "timestamp": 12345, "message": {"content": "x"}}\n',
         b'{"type": "assistant", "timestamp": "2026-02-10T21:11:59Z", "message": {"usage": {"input_tokens": "many"}}}\n',
         b"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]\n",
-        b'{"type": "user", "message": {"content": "' + b"x" * (10 << 20) + b'"}, "timestamp": "2026-02-10T21:11:59Z", "sessionId": "big", "uuid": "u-big"}\n',
+        b'{"type": "user", "message": {"content": "'
+        + b"x" * (10 << 20)
+        + b'"}, "timestamp": "2026-02-10T21:11:59Z", "sessionId": "big", "uuid": "u-big"}\n',
         b"\n",
     ]
     mixed = tmp_path / "mixed.jsonl"
     mixed.write_bytes(b"".join(x for pair in zip(lines, bad + [b""] * len(lines)) for x in pair))
     clean = tmp_path / "clean.jsonl"
     clean.write_bytes(b"".join(lines))
-    with open_storage(f"sqlite:///{tmp_path}/a.db") as a, open_storage(f"sqlite:///{tmp_path}/b.db") as b:
+    with (
+        open_storage(f"sqlite:///{tmp_path}/a.db") as a,
+        open_storage(f"sqlite:///{tmp_path}/b.db") as b,
+    ):
         summary = ingest(a, [Source(str(mixed), "claude")], machine_id="m")
         ingest(b, [Source(str(clean), "claude")], machine_id="m")
         assert summary.malformed_lines == 5
@@ -200,4 +218,6 @@ def test_unknown_models_keep_tokens_and_an_unknown_cost(tmp_path: Path) -> None:
         (event,) = store.query(EventQuery())
         assert (event.tokens_input, event.tokens_output, event.cost_usd) == (5, 7, None)
         session = store.get_session("s")
-        assert session is not None and session.cost_usd is None and session.unpriced_request_count == 1
+        assert (
+            session is not None and session.cost_usd is None and session.unpriced_request_count == 1
+        )

@@ -36,7 +36,12 @@ def daily(store) -> dict[tuple[str, str], list]:
     days: dict[tuple[str, str], list] = defaultdict(lambda: [0, 0, 0, 0, 0, 0.0])
     for e in store.query(EventQuery().api_requests_only()):
         row = days[(e.framework, e.timestamp.date().isoformat())]
-        parts = (e.tokens_input or 0, e.tokens_output or 0, e.tokens_cache_write or 0, e.tokens_cache_read or 0)
+        parts = (
+            e.tokens_input or 0,
+            e.tokens_output or 0,
+            e.tokens_cache_write or 0,
+            e.tokens_cache_read or 0,
+        )
         for i, v in enumerate(parts):
             row[i] += v
         row[4] += sum(parts)
@@ -64,7 +69,9 @@ def test_per_model_totals_equal_ccusage(tmp_path: Path) -> None:
         for e in store.query(EventQuery().api_requests_only()):
             if e.timestamp.date().isoformat() == "2026-02-10":
                 row = models[e.model or ""]
-                for i, v in enumerate((e.tokens_input, e.tokens_output, e.tokens_cache_write, e.tokens_cache_read)):
+                for i, v in enumerate(
+                    (e.tokens_input, e.tokens_output, e.tokens_cache_write, e.tokens_cache_read)
+                ):
                     row[i] += v or 0
                 row[4] += e.cost_usd or 0.0
         assert set(models) == set(CCUSAGE_MODELS_2026_02_10)
@@ -80,14 +87,20 @@ def test_codex_sample_is_47557_tokens_even_when_archived_twice(tmp_path: Path) -
         (codex / sub).mkdir(parents=True)
         (codex / sub / rollout.name).write_bytes(rollout.read_bytes())
     with open_storage(f"sqlite:///{tmp_path}/s.db") as store:
-        summary = ingest(store, discover("codex", environ={"CODEX_HOME": str(codex)}), machine_id="m")
+        summary = ingest(
+            store, discover("codex", environ={"CODEX_HOME": str(codex)}), machine_id="m"
+        )
         assert summary.files_read == 2
         stats = store.storage_stats(__import__("netsky_core").StorageStatsQuery())
         assert stats.total_tokens == 47557
         assert stats.total_cost_usd == pytest.approx(0.01734775, rel=1e-12)
         (session,) = store.list_sessions(SessionQuery())
         assert session.session_id == "019bf4b5-e7b0-75a0-8bf2-05fbf1b13c9b"
-        assert (session.model, session.framework, session.api_request_count) == ("gpt-5.2-codex", "codex", 5)
+        assert (session.model, session.framework, session.api_request_count) == (
+            "gpt-5.2-codex",
+            "codex",
+            5,
+        )
 
 
 def test_sessions_summaries_of_the_samples(tmp_path: Path) -> None:
@@ -117,7 +130,12 @@ def test_cli_ingest_then_nothing_new(tmp_path: Path) -> None:
     assert summary["files_found"] == 6 and summary["files_read"] == 6
     assert summary["inserted"] > 100 and summary["malformed_lines"] == 0
     second = json.loads(run_netsky(["ingest", "--json"], env).stdout)
-    assert (second["files_unchanged"], second["files_read"], second["inserted"], second["bytes_read"]) == (6, 0, 0, 0)
+    assert (
+        second["files_unchanged"],
+        second["files_read"],
+        second["inserted"],
+        second["bytes_read"],
+    ) == (6, 0, 0, 0)
     only_codex = json.loads(run_netsky(["ingest", "codex", "--json"], env).stdout)
     assert only_codex["files_found"] == 1
     human = run_netsky(["ingest"], env)

@@ -33,10 +33,11 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def run(ctx: Context) -> int:
+    from ..._config import resolve_machine_id
     from ...ingest.hookrun import store_records
     from ...ingest.spool import default_spool
 
-    spool = default_spool(ctx.config.section("hooks").get("spool_dir"))
+    spool = default_spool()
     rejected = spool.folder / "rejected.jsonl"
     rejected_lines = 0
     if rejected.exists():
@@ -54,8 +55,9 @@ def run(ctx: Context) -> int:
                 ]
             )
         return 0
+    machine = resolve_machine_id(ctx.config).value
     with ctx.storage() as store:
-        stored, bad = spool.replay(lambda records: store_records(store, records))
+        stored, bad = spool.replay(lambda records: store_records(store, records, machine))
     result = {"replayed": stored, "rejected": bad, "pending": spool.count()}
     if ctx.json:
         print_json(result)

@@ -1,0 +1,666 @@
+"""``netsky hooks install | uninstall | status``: wire ``netsky hook`` into Claude Code.
+
+The file work (reading, planning, backups, atomic writes) is in
+:mod:`netsky_core.ingest.claude_settings`; this module parses and prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+from .._context import Context
+from .._errors import UsageError
+from .._main import Parser, add_command
+from .._output import fields, print_json, table
+
+SCOPE_HELP = (
+    "which settings file: user (~/.claude/settings.json, or in CLAUDE_CONFIG_DIR), project "
+    "(./.claude/settings.json, shared with the repository) or local "
+    "(./.claude/settings.local.json, this machine only)"
+)
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    from ...ingest.claude_settings import DEFAULT_TIMEOUT, HOOK_EVENTS, SELECTABLE_EVENTS
+
+    p = add_command(
+        sub,
+        common,
+        "hooks",
+        help="install, remove or check netsky's hook in Claude Code (and Codex)",
+        description=(
+            "Claude Code runs `netsky hook` once per event (session start and end, prompts,\n"
+            "tool calls, notifications, stops, subagents, compaction) when its settings.json\n"
+            "says so. `netsky hooks install` adds those entries, keeping every other setting\n"
+            "and hook; `uninstall` removes only netsky's; `status` shows what is installed."
+        ),
+        examples=[
+            "netsky hooks install",
+            "netsky hooks install --scope local --dry-run",
+            "netsky hooks status",
+            "netsky hooks uninstall",
+        ],
+    )
+    actions = p.add_subparsers(dest="hooks_action", metavar="ACTION", parser_class=Parser)
+
+    install = add_command(
+        actions,
+        common,
+        "install",
+        help="add netsky's hook to a Claude Code settings file (or Codex's notify)",
+        description=(
+            "Add a command hook running this installation's netsky executable (absolute path,\n"
+            "no interpreter shim) for every event netsky handles:\n"
+            + textwrap.fill(
+                ", ".join(HOOK_EVENTS) + ".", 82, initial_indent="  ", subsequent_indent="  "
+            )
+            + "\n"
+            "Every other setting and hook is kept, in order; running it again changes nothing.\n"
+            "The previous file is kept as <file>.netsky-backup-<time> (an identical backup is\n"
+            "not made twice) and the new one is written atomically with the same mode.\n"
+            "--db URL and --config PATH given to this command are written into the hook\n"
+            "command; without them the hook uses NETSKY_DATABASE_URL, the config file or the\n"
+            "default store, as every netsky command does.\n\n"
+            "Claude Code skips a settings file that names an event it does not know: before\n"
+            "version 2.0.45, leave out the newer events with --events.\n\n"
+            "With --framework codex, sets `notify` in ~/.codex/config.toml (CODEX_HOME) when\n"
+            "that is safe to do without rewriting the file (no notify yet, or netsky's own);\n"
+            "otherwise it prints the line to add and changes nothing (exit 0)."
+        ),
+        examples=[
+            "netsky hooks install",
+            "netsky hooks install --dry-run",
+            "netsky hooks install --scope local --db postgresql://me@db.example/netsky",
+            "netsky hooks install --events PreToolUse,PostToolUse,Stop,SessionEnd --json",
+            "netsky hooks install --framework codex",
+        ],
+    )
+    _common_args(install, SELECTABLE_EVENTS)
+    install.add_argument(
+        "--no-transcript",
+        action="store_true",
+        help="store hook events only (no transcript ingest on Stop, PreCompact, SessionEnd)",
+    )
+    install.add_argument(
+        "--timeout",
+        type=int,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help=f"how long Claude Code lets the hook run (default {DEFAULT_TIMEOUT})",
+    )
+    install.set_defaults(handler=run_install)
+
+    uninstall = add_command(
+        actions,
+        common,
+        "uninstall",
+        help="remove netsky's hook entries (and nothing else)",
+        description=(
+            "Remove every netsky hook entry (any command running an executable named netsky\n"
+            "with `hook`, wherever it is installed) from the settings file, and the groups and\n"
+            "event lists that held only netsky's entries. Other hooks are never touched. The\n"
+            "previous file is kept as a backup. With --framework codex, removes a netsky\n"
+            "`notify` from Codex's config.toml."
+        ),
+        examples=[
+            "netsky hooks uninstall",
+            "netsky hooks uninstall --scope local --dry-run",
+            "netsky hooks uninstall --events PermissionRequest",
+            "netsky hooks uninstall --framework codex",
+        ],
+    )
+    _common_args(uninstall, None)
+    uninstall.set_defaults(handler=run_uninstall)
+
+    status = add_command(
+        actions,
+        common,
+        "status",
+        help="where netsky's hook is installed, and whether it can store events now",
+        description=(
+            "For each settings file (user, project, local; Codex's config.toml too): does it\n"
+            "exist, which events run netsky's hook, does the command point at this netsky\n"
+            "executable (a moved or deleted executable makes every hook fail), how many other\n"
+            "hooks it has. Then whether the store the hook uses can be opened now (read only,\n"
+            "nothing is written) and how many events wait in the spool."
+        ),
+        examples=["netsky hooks status", "netsky hooks status --scope user --json"],
+    )
+    status.add_argument("--scope", choices=["user", "project", "local"], help=SCOPE_HELP)
+    status.add_argument("--json", action="store_true", help="print JSON")
+    status.set_defaults(handler=run_status)
+
+    def usage(ctx: Context) -> int:
+        p.print_help()
+        return 2
+
+    p.set_defaults(handler=usage)
+
+
+def _common_args(p: argparse.ArgumentParser, events: tuple[str, ...] | None) -> None:
+    p.add_argument(
+        "--scope", choices=["user", "project", "local"], help=SCOPE_HELP + " (default user)"
+    )
+    p.add_argument(
+        "--framework",
+        choices=["claude", "codex"],
+        default="claude",
+        help="which agent to wire (default claude)",
+    )
+    p.add_argument(
+        "--events",
+        metavar="E1,E2",
+        help=(
+            f"only these events (default: {'the ones listed above' if events else 'all'})"
+            + (f"; known: {', '.join(events)}" if events else "")
+        ),
+    )
+    p.add_argument("--dry-run", action="store_true", help="print the diff; write nothing")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+
+# -- helpers ------------------------------------------------------------------------
+
+
+def _events(value: str | None, *, install: bool) -> list[str] | None:
+    from ...ingest.claude_settings import HOOK_EVENTS, SELECTABLE_EVENTS
+
+    if value is None:
+        return list(HOOK_EVENTS) if install else None
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    if not names:
+        raise UsageError("--events needs at least one event name")
+    by_lower = {e.lower(): e for e in SELECTABLE_EVENTS}
+    unknown = [n for n in names if n.lower() not in by_lower]
+    if unknown and install:
+        raise UsageError(
+            f"unknown event {', '.join(unknown)} (Claude Code skips a settings file naming an "
+            f"event it does not know); known: {', '.join(SELECTABLE_EVENTS)}"
+        )
+    out: list[str] = []
+    for n in names:
+        name = by_lower.get(n.lower(), n)
+        if name not in out:
+            out.append(name)
+    return out
+
+
+def _store_url(value: str | None) -> str | None:
+    from ..._errors import InvalidURLError
+    from ..._urls import scheme_of
+    from ...ingest.claude_settings import absolute_store_url
+
+    if not value:
+        return None
+    try:
+        scheme_of(value)
+    except InvalidURLError as exc:
+        raise UsageError(str(exc), hint=exc.hint) from None
+    return absolute_store_url(value)
+
+
+def _config_path(value: str | None) -> str | None:
+    if not value:
+        return None
+    path = Path(value).expanduser().absolute()
+    if not path.is_file():
+        raise UsageError(f"no such config file: {path}")
+    return str(path)
+
+
+def _warn(message: str) -> None:
+    sys.stderr.write(f"netsky: warning: {' '.join(message.split())}\n")
+
+
+def _note(message: str) -> None:
+    sys.stderr.write(f"netsky: note: {' '.join(message.split())}\n")
+
+
+def _join(names: list[str]) -> str:
+    return ", ".join(names) if names else "-"
+
+
+def _backup_text(result: Any) -> str | None:
+    if result is None or result.backup is None:
+        return None
+    return f"{result.backup}" + (" (identical earlier backup kept)" if result.backup_reused else "")
+
+
+def _other_scopes(scope: str, command: str) -> list[str]:
+    """Other settings files with a different netsky hook (Claude runs both)."""
+    from ...ingest.claude_settings import (
+        SCOPES,
+        SettingsFileError,
+        is_netsky_command,
+        read_settings,
+        settings_path,
+    )
+
+    found = []
+    for other in SCOPES:
+        if other == scope:
+            continue
+        try:
+            sf = read_settings(settings_path(other))
+        except SettingsFileError:
+            continue
+        for groups in sf.data.get("hooks", {}).values():
+            commands = [e.get("command") for g in groups for e in g["hooks"]]
+            if any(is_netsky_command(c) and c != command for c in commands):
+                found.append(other)
+                break
+    return found
+
+
+# -- install / uninstall ------------------------------------------------------------
+
+
+def run_install(ctx: Context) -> int:
+    from ...ingest import claude_settings as cs
+
+    args = ctx.args
+    if args.timeout < 1:
+        raise UsageError("--timeout must be at least 1 second")
+    db = _store_url(args.db)
+    config = _config_path(args.config)
+    if args.framework == "codex":
+        if args.scope or args.events:
+            raise UsageError("--scope and --events are for Claude Code; Codex has one notify")
+        return _install_codex(ctx, db, config)
+    events = _events(args.events, install=True)
+    assert events is not None
+    scope = args.scope or "user"
+    executable = cs.netsky_executable()
+    command = cs.hook_command(executable, db=db, config=config, transcript=not args.no_transcript)
+    sf = cs.read_settings(cs.settings_path(scope))
+    plan = cs.plan_install(sf, command, events=events, timeout=args.timeout)
+    result = None if args.dry_run else cs.apply(plan, private_dir=scope == "user")
+    warnings = []
+    newer = sorted(set(plan.added) & cs.NEWER_EVENTS)
+    if newer:
+        warnings.append(
+            f"Claude Code before 2.0.45 skips a settings file naming events it does not know "
+            f"({', '.join(newer)}): with an older Claude Code, update it or use --events"
+        )
+    if scope == "project" and (plan.added or plan.updated):
+        warnings.append(
+            f"the project settings file is usually committed, and the command names this "
+            f"machine's netsky ({executable}); --scope local keeps it to this machine"
+        )
+    others = _other_scopes(scope, command)
+    if others:
+        warnings.append(
+            f"a different netsky hook is also in the {', '.join(others)} settings: Claude Code "
+            f"runs both, so events may be stored twice (`netsky hooks status` shows them)"
+        )
+    masked = cs.mask_command(command)
+    info: dict[str, Any] = {
+        "framework": "claude",
+        "scope": scope,
+        "path": str(sf.path),
+        "dry_run": bool(args.dry_run),
+        "changed": plan.changed,
+        "created": not sf.exists and plan.changed,
+        "added": plan.added,
+        "updated": plan.updated,
+        "unchanged": plan.unchanged,
+        "command": masked,
+        "timeout": args.timeout,
+        "backup": str(result.backup) if result and result.backup else None,
+        "warnings": warnings,
+    }
+    if args.dry_run:
+        info["diff"] = plan.diff()
+    if ctx.json:
+        print_json(info)
+        return 0
+    if args.dry_run:
+        sys.stdout.write(info["diff"] or f"{sf.path}: nothing would change\n")
+        print(f"dry run: nothing was written to {sf.path}")
+    elif not plan.changed:
+        print(f"netsky's hook is already installed in {sf.path} ({scope}): nothing changed")
+    else:
+        print(
+            f"installed netsky's hook in {sf.path} ({scope})"
+            + (" (created)" if info["created"] else "")
+        )
+        fields(
+            [
+                ("  added", _join(plan.added)),
+                ("  updated", _join(plan.updated)),
+                ("  unchanged", _join(plan.unchanged)),
+                ("  command", masked),
+                ("  backup", _backup_text(result) or "-"),
+            ]
+        )
+        print("Claude Code sessions already running may need a restart to pick it up.")
+    for warning in warnings:
+        _note(warning)
+    return 0
+
+
+def run_uninstall(ctx: Context) -> int:
+    from ...ingest import claude_settings as cs
+
+    args = ctx.args
+    if args.framework == "codex":
+        if args.scope or args.events:
+            raise UsageError("--scope and --events are for Claude Code; Codex has one notify")
+        return _uninstall_codex(ctx)
+    events = _events(args.events, install=False)
+    scope = args.scope or "user"
+    sf = cs.read_settings(cs.settings_path(scope))
+    plan = cs.plan_uninstall(sf, events=events)
+    result = None if args.dry_run else cs.apply(plan, private_dir=scope == "user")
+    info: dict[str, Any] = {
+        "framework": "claude",
+        "scope": scope,
+        "path": str(sf.path),
+        "dry_run": bool(args.dry_run),
+        "changed": plan.changed,
+        "removed": plan.removed,
+        "backup": str(result.backup) if result and result.backup else None,
+    }
+    if args.dry_run:
+        info["diff"] = plan.diff()
+    if ctx.json:
+        print_json(info)
+        return 0
+    if args.dry_run:
+        sys.stdout.write(info["diff"] or f"{sf.path}: nothing would change\n")
+        print(f"dry run: nothing was written to {sf.path}")
+    elif not plan.changed:
+        where = sf.path if sf.exists else f"{sf.path} (no such file)"
+        print(f"no netsky hook in {where}: nothing changed")
+    else:
+        print(f"removed netsky's hook from {sf.path} ({scope}): {_join(plan.removed)}")
+        if result and result.backup:
+            print(f"  backup  {_backup_text(result)}")
+    return 0
+
+
+def _install_codex(ctx: Context, db: str | None, config: str | None) -> int:
+    from ...ingest import claude_settings as cs
+
+    args = ctx.args
+    executable = cs.netsky_executable()
+    argv = cs.hook_argv(
+        executable, db=db, config=config, transcript=not args.no_transcript, framework="codex"
+    )
+    path = cs.codex_config_path()
+    plan = cs.plan_codex_install(path, argv)
+    result = None
+    if plan.text is not None and not args.dry_run:
+        result = cs.apply_codex(plan)
+    masked_line = plan.masked_line
+    info: dict[str, Any] = {
+        "framework": "codex",
+        "path": str(path),
+        "dry_run": bool(args.dry_run),
+        "changed": plan.changed,
+        "installed": plan.text is not None and (not args.dry_run or not plan.changed),
+        "manual": plan.text is None,
+        "reason": plan.reason,
+        "line": masked_line,
+        "backup": str(result.backup) if result and result.backup else None,
+    }
+    if args.dry_run and plan.text is not None:
+        info["diff"] = plan.diff()
+    if ctx.json:
+        print_json(info)
+        return 0
+    if plan.text is None:
+        print(f"netsky did not change {path}: {plan.reason}.")
+        print("To run netsky after every Codex turn, make the notify line at the top of the file")
+        print("(before any [table]) read:")
+        print(f"  {masked_line}")
+        if masked_line != plan.line:
+            print("(the password of the store URL is shown as ***)")
+        return 0
+    if args.dry_run:
+        sys.stdout.write(info.get("diff") or f"{path}: nothing would change\n")
+        print(f"dry run: nothing was written to {path}")
+    elif not plan.changed:
+        print(f"netsky is already Codex's notify program in {path}: nothing changed")
+    else:
+        print(f"set Codex's notify to netsky in {path}")
+        fields([("  notify", masked_line), ("  backup", _backup_text(result) or "-")])
+    return 0
+
+
+def _uninstall_codex(ctx: Context) -> int:
+    from ...ingest import claude_settings as cs
+
+    args = ctx.args
+    path = cs.codex_config_path()
+    plan = cs.plan_codex_uninstall(path)
+    result = None
+    if plan.text is not None and not args.dry_run:
+        result = cs.apply_codex(plan)
+    info: dict[str, Any] = {
+        "framework": "codex",
+        "path": str(path),
+        "dry_run": bool(args.dry_run),
+        "changed": plan.changed,
+        "manual": plan.text is None,
+        "reason": plan.reason,
+        "backup": str(result.backup) if result and result.backup else None,
+    }
+    if args.dry_run and plan.text is not None:
+        info["diff"] = plan.diff()
+    if ctx.json:
+        print_json(info)
+        return 0
+    if plan.text is None:
+        print(f"netsky did not change {path}: {plan.reason}; remove its notify line by hand")
+    elif args.dry_run:
+        sys.stdout.write(info.get("diff") or f"{path}: nothing would change\n")
+        print(f"dry run: nothing was written to {path}")
+    elif not plan.changed:
+        print(f"netsky is not Codex's notify program in {path}: nothing changed")
+    else:
+        print(f"removed netsky's notify from {path}")
+        if result and result.backup:
+            print(f"  backup  {_backup_text(result)}")
+    return 0
+
+
+# -- status -------------------------------------------------------------------------
+
+
+def _sqlite_file(url: str) -> Path | None:
+    from urllib.parse import unquote
+
+    if not url.lower().startswith("sqlite:///"):
+        return None
+    rest = url[len("sqlite:///") :].partition("?")[0]
+    if not rest:
+        return None
+    return Path(os.path.expanduser(unquote(rest))).absolute()
+
+
+def _store_check(config: Any) -> dict[str, Any]:
+    """Open the hook's store read only (no writes, no migration)."""
+    from ..._errors import NetskyError, StorageError
+    from ..._open import open_storage
+    from ..._urls import mask_url
+
+    url = str(config.storage_url.value)
+    info: dict[str, Any] = {
+        "url": mask_url(url),
+        "from": config.storage_url.source,
+        "reachable": False,
+        "detail": None,
+    }
+    db_file = _sqlite_file(url)
+    if db_file is not None and not db_file.exists():
+        folder = db_file.parent
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        info["reachable"] = os.access(folder, os.W_OK)
+        info["detail"] = (
+            "no store yet: the first hook creates it"
+            if info["reachable"]
+            else f"no store yet, and {folder} is not writable"
+        )
+        return info
+    try:
+        try:
+            store = open_storage(url, config=config, read_only=True, timeout=5.0)
+        except StorageError as exc:
+            if "rejected the options" not in str(exc):
+                raise
+            store = open_storage(url, config=config, read_only=True)
+        store.close()
+    except NetskyError as exc:
+        info["detail"] = " ".join(str(exc).split())
+        return info
+    info["reachable"] = True
+    return info
+
+
+def _scope_row(entry: dict[str, Any]) -> list[str]:
+    from ...ingest.claude_settings import HOOK_EVENTS
+
+    path = entry["path"] + ("" if entry["exists"] else " (no file)")
+    if entry.get("error"):
+        return [entry["scope"], "file error", "-", "-", path]
+    hooked = [e for e in entry["events"] if e in HOOK_EVENTS]
+    extra = len(entry["events"]) - len(hooked)
+    events = "none" if not entry["events"] else f"{len(hooked)}/{len(HOOK_EVENTS)} events"
+    if extra:
+        events += f" +{extra}"
+    states = sorted({x["state"] for x in entry["executables"]})
+    return [entry["scope"], events, ",".join(states) or "-", str(entry["other_hooks"]), path]
+
+
+def run_status(ctx: Context) -> int:
+    from ..._config import load_config
+    from ..._errors import NetskyError
+    from ...ingest import claude_settings as cs
+    from ...ingest.spool import default_spool
+
+    args = ctx.args
+    try:
+        executable: Path | None = cs.netsky_executable()
+    except NetskyError:
+        executable = None
+    scopes = [args.scope] if args.scope else list(cs.SCOPES)
+    entries: list[dict[str, Any]] = []
+    commands: list[cs.HookCommand] = []
+    warnings: list[str] = []
+    for scope in scopes:
+        path = cs.settings_path(scope)
+        entry: dict[str, Any] = {"scope": scope, "path": str(path), "exists": path.is_file()}
+        try:
+            sf = cs.read_settings(path)
+        except cs.SettingsFileError as exc:
+            entry.update(
+                error=" ".join(str(exc).split()),
+                events=[],
+                missing_events=list(cs.HOOK_EVENTS),
+                commands=[],
+                executables=[],
+                stale=False,
+                other_hooks=0,
+            )
+            warnings.append(f"{scope}: {entry['error']} (Claude Code skips this file)")
+            entries.append(entry)
+            continue
+        entry["error"] = None
+        entry.update(cs.inspect(sf, executable))
+        for parsed in cs.installed_commands(sf):
+            if parsed not in commands:
+                commands.append(parsed)
+        for exe in entry["executables"]:
+            if exe["state"] == "missing":
+                warnings.append(
+                    f"{scope}: the hook runs {exe['path']}, which does not exist: every hook "
+                    f"fails; run `netsky hooks install --scope {scope}`"
+                )
+            elif exe["state"] == "other":
+                warnings.append(
+                    f"{scope}: the hook runs another netsky ({exe['path']}), not this one "
+                    f"({executable}); `netsky hooks install --scope {scope}` points it here"
+                )
+        if len(entry["commands"]) > 1:
+            warnings.append(
+                f"{scope}: netsky's hook runs {len(entry['commands'])} different commands"
+            )
+        entries.append(entry)
+    codex = cs.inspect_codex(cs.codex_config_path(), executable)
+    if codex.get("executable_state") == "missing":
+        warnings.append("codex: the notify program does not exist any more")
+    installed = [e["scope"] for e in entries if e["events"]]
+    if not installed and not args.scope:
+        warnings.append("netsky is not hooked into Claude Code here: run `netsky hooks install`")
+    if len(installed) > 1 and len({c for e in entries for c in e["commands"]}) > 1:
+        warnings.append(
+            f"different netsky hooks in {', '.join(installed)}: Claude Code runs each, so "
+            "events may be stored twice"
+        )
+
+    baked = next((c for c in commands if c.db or c.config), None)
+    config = None
+    if baked is not None:
+        try:
+            config = load_config(
+                db_url=baked.db or ctx.args.db, config_path=baked.config or ctx.args.config
+            )
+        except NetskyError as exc:
+            warnings.append(f"the installed hook's options are unusable: {exc}")
+    if config is None:
+        config = ctx.config
+    dbs = {c.db for c in commands}
+    if len(dbs) > 1:
+        warnings.append("the installed hooks use different stores (--db); checked the first")
+    store = _store_check(config)
+    if not store["reachable"]:
+        warnings.append(
+            f"the hook cannot reach the store now ({store['detail']}): events wait in the spool"
+        )
+    spool = default_spool()
+    pending = spool.count()
+    info: dict[str, Any] = {
+        "executable": str(executable) if executable else None,
+        "scopes": entries,
+        "codex": codex,
+        "store": store,
+        "spool": {"folder": str(spool.folder), "pending": pending},
+        "warnings": warnings,
+    }
+    if ctx.json:
+        print_json(info)
+        return 0
+    reach = "reachable" if store["reachable"] else "NOT reachable"
+    fields(
+        [
+            ("netsky", info["executable"] or "not found"),
+            (
+                "store",
+                f"{store['url']} ({reach}{'; ' + store['detail'] if store['detail'] else ''})",
+            ),
+            ("spool", f"{pending} events waiting in {spool.folder}"),
+        ]
+    )
+    print()
+    rows = [_scope_row(e) for e in entries]
+    if codex["installed"] or codex["other_notify"] or codex.get("error"):
+        state = (
+            "netsky notify"
+            if codex["installed"]
+            else ("error" if codex.get("error") else "other notify")
+        )
+        rows.append(["codex", state, codex.get("executable_state") or "-", "-", codex["path"]])
+    table(["scope", "netsky hook", "executable", "other hooks", "file"], rows)
+    for entry in entries:
+        if entry["commands"]:
+            print(f"{entry['scope']}: {' | '.join(entry['commands'])}")
+    for warning in warnings:
+        _warn(warning)
+    return 0
