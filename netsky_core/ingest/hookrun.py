@@ -137,9 +137,13 @@ def _reject(raw: bytes, reason: str) -> None:
 
 
 def store_records(
-    store: Any, records: list[dict[str, Any]], machine_id: str | None = None
+    store: Any,
+    records: list[dict[str, Any]],
+    machine_id: str | None = None,
+    redact: Any = None,
 ) -> list[tuple[Any, dict[str, Any]]]:
-    """Store spooled hook records, rebuilding each event exactly as at receipt.
+    """Store spooled hook records, rebuilding each event exactly as at receipt
+    (``redact``: the ``[ingest] redact`` function applied to the stored payload).
 
     Returns ``(event, record)`` for every record stored (the caller may ingest the
     transcripts of the Stop-like ones).
@@ -157,7 +161,7 @@ def store_records(
             git = rec.get("git")
             event = to_event(
                 json.loads(raw),
-                raw=raw,
+                raw=redact(raw) if redact is not None else raw,
                 framework=rec.get("framework", "claude"),
                 machine_id=rec.get("machine_id") or machine_id or "unknown",
                 received_at=datetime.fromisoformat(rec["received_at"]),
@@ -239,8 +243,10 @@ def drain(config: Any, spool: Any) -> tuple[int, bool]:
     """
     from .._config import resolve_machine_id
     from .._errors import NetskyError
+    from .options import redactor
 
     machine_id = resolve_machine_id(config).value
+    redact = redactor(config)
     store = None
     stored_total = 0
     failed = False
@@ -251,7 +257,7 @@ def drain(config: Any, spool: Any) -> tuple[int, bool]:
                 store = _open(config)
 
             def keep(records: list[dict[str, Any]], store: Any = store) -> None:
-                stored = store_records(store, records, machine_id)
+                stored = store_records(store, records, machine_id, redact)
                 transcripts.update(_transcripts(stored))
 
             n, bad = spool.replay(keep)

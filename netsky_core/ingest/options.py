@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from .._config import Config
+
+
+def redactor(config: Config) -> Callable[[str], str] | None:
+    """The credential redaction function when ``[ingest] redact = true``."""
+    section = config.section("ingest")
+    if not section.get("redact"):
+        return None
+    from .redact import Redactor
+
+    return Redactor(extra=section.get("redact_patterns", [])).redact
 
 
 def ingest_options(config: Config) -> dict[str, Any]:
@@ -14,11 +25,7 @@ def ingest_options(config: Config) -> dict[str, Any]:
     section = config.section("ingest")
     pricing = config.section("pricing")
     prices = PriceTable.load(pricing.get("models"), path=pricing.get("file"))
-    redact = None
-    if section.get("redact"):
-        from .redact import Redactor
-
-        redact = Redactor(extra=section.get("redact_patterns", [])).redact
+    redact = redactor(config)
     return {
         "prices": prices,
         "store_payloads": bool(section.get("store_payloads", True)),

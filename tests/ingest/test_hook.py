@@ -294,3 +294,39 @@ def test_a_burst_of_background_hooks_is_stored_by_one_drainer(tmp_path: Path) ->
         time.sleep(0.2)
     assert count == len(payloads)
     assert json.loads(run_netsky(["spool", "status", "--json"], env).stdout)["pending"] == 0
+
+
+def test_credentials_are_redacted_when_configured(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("[ingest]\nredact = true\n")
+    db = f"sqlite:///{tmp_path}/s.db"
+    env = isolated_env(
+        tmp_path, NETSKY_DATABASE_URL=db, NETSKY_CONFIG=str(config), NETSKY_HOOK_FOREGROUND="1"
+    )
+    secret = "sk-ant-api03-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789"
+    payload = {
+        "session_id": "s",
+        "hook_event_name": "PreToolUse",
+        "tool_name": "Bash",
+        "tool_use_id": "toolu_1",
+        "tool_input": {"command": f"ANTHROPIC_API_KEY={secret} claude -p hi"},
+    }
+    assert run_netsky(["hook"], env, stdin=json.dumps(payload).encode()).returncode == 0
+    line = (
+        '{"type":"user","timestamp":"2026-03-01T10:00:00Z","sessionId":"s","uuid":"u1",'
+        f'"message":{{"content":"use this key {secret} please"}}}}\n'
+    )
+    transcript = tmp_path / "projects" / "p" / "s.jsonl"
+    transcript.parent.mkdir(parents=True)
+    transcript.write_text(line)
+    env_ingest = {**env, "CLAUDE_CONFIG_DIR": str(tmp_path)}
+    assert run_netsky(["ingest"], env_ingest).returncode == 0
+    with open_storage(db) as store:
+        events = store.query(EventQuery())
+        assert len(events) == 2
+        for event in events:
+            assert secret not in (event.payload or "")
+            assert "[REDACTED:anthropic-key]" in (event.payload or "")
+            json.loads(event.payload or "")
+        session = store.get_session("s")
+        assert session is not None and secret not in (session.first_user_message or "")

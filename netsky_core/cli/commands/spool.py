@@ -35,6 +35,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 def run(ctx: Context) -> int:
     from ..._config import resolve_machine_id
     from ...ingest.hookrun import store_records
+    from ...ingest.options import redactor
     from ...ingest.spool import default_spool
 
     spool = default_spool()
@@ -57,7 +58,8 @@ def run(ctx: Context) -> int:
         return 0
     machine = resolve_machine_id(ctx.config).value
     with ctx.storage() as store:
-        stored, bad = spool.replay(lambda records: store_records(store, records, machine))
+        redact = redactor(ctx.config)
+        stored, bad = spool.replay(lambda records: store_records(store, records, machine, redact))
     result = {"replayed": stored, "rejected": bad, "pending": spool.count()}
     if ctx.json:
         print_json(result)
