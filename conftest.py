@@ -1,0 +1,3 @@
+"""Repository-wide pytest setup: fixtures every package's tests may use."""
+
+pytest_plugins = ["tests.fix_postgres"]

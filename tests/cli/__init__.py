@@ -1,0 +1,1 @@
+"""Tests of the ``netsky`` command: the real executable in subprocesses, real stores."""
