@@ -47,11 +47,13 @@ def _parse(text: str, group: str) -> list[tuple[str, str]]:
 
 
 def _dist_name_version(dirname: str) -> tuple[str | None, str | None]:
+    """(name, version) of a ``name-version.dist-info`` folder, the name spelled as
+    projects publish it (``netsky_sqlite`` -> ``netsky-sqlite``)."""
     stem = dirname.rsplit(".", 1)[0]
     if "-" in stem:
         name, version = stem.split("-", 1)
-        return name, version.split("-", 1)[0]
-    return stem, None
+        return name.replace("_", "-"), version.split("-", 1)[0]
+    return stem.replace("_", "-"), None
 
 
 def scan_entry_points(group: str, name: str | None = None) -> list[EntryPointRef]:

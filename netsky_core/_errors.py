@@ -71,7 +71,9 @@ class StorageError(NetskyError):
 class StorageConnectionError(StorageError):
     """The store cannot be reached, or the connection dropped mid-call.
 
-    Nothing of the failed call was committed.
+    A call that failed before its commit was sent committed nothing; when the
+    connection drops while the commit itself is in flight, the message says the
+    outcome is unknown (retrying is safe: stores deduplicate events by key).
     """
 
 

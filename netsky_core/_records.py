@@ -121,6 +121,21 @@ def _utc_opt(value: Any, name: str) -> datetime | None:
     return None if value is None else _utc(value, name)
 
 
+INT64_MAX = (1 << 63) - 1
+
+
+def _bad_text(value: str) -> str | None:
+    """Why a string cannot be stored by every backend, or None."""
+    if "\x00" in value:
+        return "must not contain NUL characters"
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return "must be valid unicode (no lone surrogates)"
+    return None
+
+
 def _check_text(value: Any, name: str, *, required: bool = False) -> None:
     if value is None:
         if required:
@@ -130,8 +145,9 @@ def _check_text(value: Any, name: str, *, required: bool = False) -> None:
         raise RecordError(f"{name} must be a string, got {type(value).__name__}")
     if required and not value:
         raise RecordError(f"{name} must not be empty")
-    if "\x00" in value:
-        raise RecordError(f"{name} must not contain NUL characters")
+    problem = _bad_text(value)
+    if problem:
+        raise RecordError(f"{name} {problem}")
 
 
 def _check_count(value: Any, name: str) -> None:
@@ -139,13 +155,17 @@ def _check_count(value: Any, name: str) -> None:
         return
     if type(value) is not int:
         raise RecordError(f"{name} must be an int or None, got {type(value).__name__}")
-    if value < 0:
-        raise RecordError(f"{name} must not be negative, got {value}")
+    if value < 0 or value > INT64_MAX:
+        raise RecordError(f"{name} must be between 0 and 2**63-1, got {value}")
 
 
 def _check_int(value: Any, name: str) -> None:
-    if value is not None and type(value) is not int:
+    if value is None:
+        return
+    if type(value) is not int:
         raise RecordError(f"{name} must be an int or None, got {type(value).__name__}")
+    if not -INT64_MAX - 1 <= value <= INT64_MAX:
+        raise RecordError(f"{name} must fit in 64 bits, got {value}")
 
 
 _EVENT_TEXT_FIELDS = (
@@ -213,7 +233,9 @@ class Event:
             object.__setattr__(self, "timestamp", _utc(ts, "timestamp"))
         for name in _EVENT_TEXT_FIELDS:
             value = getattr(self, name)
-            if value is not None and (type(value) is not str or "\x00" in value):
+            if value is not None and (
+                type(value) is not str or "\x00" in value or not value.isascii()
+            ):
                 _check_text(value, name)
         if self.source is None or self.source == "":
             raise RecordError("source must not be empty")

@@ -185,6 +185,12 @@ def discover(
 # -- ingesting ------------------------------------------------------------------------
 
 
+def _inode(st: os.stat_result) -> int:
+    """The inode as a signed 64-bit number (some filesystems use all 64 bits)."""
+    ino = st.st_ino
+    return ino - (1 << 64) if ino >= 1 << 63 else ino
+
+
 def _head_hash(fh: Any) -> str:
     fh.seek(0)
     return hashlib.blake2b(fh.read(HEAD), digest_size=8).hexdigest()
@@ -231,7 +237,7 @@ class _FileIngest:
         pos = self.store.get_transcript_position(self.machine_id, path)
         if (
             pos is not None
-            and pos.inode == st.st_ino
+            and pos.inode == _inode(st)
             and pos.size == st.st_size
             and pos.mtime_ns == st.st_mtime_ns
         ):
@@ -255,7 +261,7 @@ class _FileIngest:
             except orjson.JSONDecodeError:
                 saved = {}
             same_file = (
-                pos.inode == st.st_ino
+                pos.inode == _inode(st)
                 and st.st_size >= pos.offset
                 and (saved.get("head") == head or pos.offset < HEAD)
             )
@@ -353,7 +359,7 @@ class _FileIngest:
                 last_uuid=last_uuid,
                 size=st.st_size,
                 mtime_ns=st.st_mtime_ns,
-                inode=st.st_ino,
+                inode=_inode(st),
                 state=orjson.dumps(state).decode(),
             )
         )

@@ -272,6 +272,28 @@ class EventsConformance(StorageFixtures):
             storage.insert(ev(cwd="a\x00b"))
         assert storage.count() == 0
 
+    @pytest.mark.parametrize(
+        "fields",
+        [
+            {"cwd": "lone \ud800 surrogate"},
+            {"tokens_input": 1 << 63},
+            {"pid": -(1 << 63) - 1},
+            {"duration_ms": -1},
+        ],
+    )
+    def test_values_no_backend_can_store_are_rejected(self, storage: Storage, fields: dict) -> None:
+        with pytest.raises(RecordError):
+            storage.insert(ev(**fields))
+        assert storage.count() == 0
+
+    def test_64_bit_extremes_round_trip(self, storage: Storage) -> None:
+        big = (1 << 63) - 1
+        event = full_event(
+            pid=-(1 << 63), process_start_time=big, tokens_input=big, duration_ms=big
+        )
+        storage.insert(event)
+        assert without_id(storage.query(EventQuery())[0]) == event
+
     # -- supersession ------------------------------------------------------------------
 
     def test_better_version_supersedes_the_stored_one(self, storage: Storage) -> None:
