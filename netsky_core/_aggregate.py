@@ -121,9 +121,25 @@ def version_rank(event: Event) -> tuple:
     return (-1 if total is None else total, not event.is_sidechain, -ts_us, _canonical(event))
 
 
+def _primary(event: Event) -> tuple:
+    total = event.total_tokens
+    return (
+        -1 if total is None else total,
+        not event.is_sidechain,
+        -((event.timestamp - _EPOCH) // _US),
+    )
+
+
 def outranks(new: Event, stored: Event) -> bool:
-    """True when ``new`` should replace ``stored`` (same key). Identical -> False."""
-    return version_rank(new) > version_rank(stored)
+    """True when ``new`` should replace ``stored`` (same key). Identical -> False.
+
+    Equivalent to ``version_rank(new) > version_rank(stored)``; the canonical part is
+    only computed when the cheap part ties.
+    """
+    a, b = _primary(new), _primary(stored)
+    if a != b:
+        return a > b
+    return _canonical(new) > _canonical(stored)
 
 
 @attrs.define
