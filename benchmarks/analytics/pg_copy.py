@@ -84,16 +84,20 @@ class _Pipe:
         self.closed = False
 
     def read(self, size: int = -1) -> bytes:
-        while size < 0 or len(self._buffer) < size:
+        parts = [self._buffer] if self._buffer else []
+        have = len(self._buffer)
+        while size < 0 or have < size:
             chunk = next(self._chunks, None)
             if chunk is None:
                 break
-            self._buffer += bytes(chunk)
-        if size < 0:
-            out, self._buffer = self._buffer, b""
+            parts.append(chunk)
+            have += len(chunk)
+        data = b"".join(parts)
+        if 0 <= size < len(data):
+            data, self._buffer = data[:size], data[size:]
         else:
-            out, self._buffer = self._buffer[:size], self._buffer[size:]
-        return out
+            self._buffer = b""
+        return data
 
     def close(self) -> None:
         self.closed = True

@@ -107,11 +107,36 @@ def test_export_since(netsky: Netsky, seeded_sqlite: str) -> None:
 def test_unknown_export_format_is_a_usage_error(
     netsky: Netsky, seeded_sqlite: str, tmp_path: Path
 ) -> None:
-    result = netsky(
-        "--db", seeded_sqlite, "export", "--format", "parquet", "-o", str(tmp_path / "x")
-    )
-    assert_one_line_error(result, 2, "parquet", "jsonl")
+    result = netsky("--db", seeded_sqlite, "export", "--format", "xml", "-o", str(tmp_path / "x"))
+    assert_one_line_error(result, 2, "xml", "jsonl")
     assert not (tmp_path / "x").exists()
+
+
+def test_parquet_and_csv_export_views_and_queries(
+    netsky: Netsky, seeded_sqlite: str, tmp_path: Path
+) -> None:
+    import duckdb
+
+    out = tmp_path / "events.parquet"
+    result = netsky(
+        "--db", seeded_sqlite, "export", "--format", "parquet", "-o", str(out), "--json"
+    )
+    assert result.returncode == 0, result
+    rows = result.json()["rows"]
+    assert rows > 0
+    assert duckdb.sql(f"SELECT count(*) FROM '{out}'").fetchall()[0][0] == rows
+    csv = netsky(
+        "--db",
+        seeded_sqlite,
+        "export",
+        "--format",
+        "csv",
+        "--query",
+        "SELECT event_type, count(*) AS n FROM events GROUP BY 1 ORDER BY 1",
+    )
+    assert csv.returncode == 0 and csv.stdout.splitlines()[0] == "event_type,n"
+    mixed = netsky("--db", seeded_sqlite, "export", "--view", "events")
+    assert mixed.returncode == 2
 
 
 def test_export_to_an_unwritable_place_fails_cleanly(

@@ -99,6 +99,7 @@ def _schema(table: str, request: Any) -> Any:
 
 
 def _select(table: str, request: Any, schema: Any) -> tuple[str, list[Any]]:
+    """SELECT of the requested columns and rows (parameters as ``?``)."""
     where: list[str] = []
     params: list[Any] = []
     if table == "events":
@@ -249,9 +250,14 @@ def _load_adbc(cur: Any, connection: Any, table: str, request: Any, chunk_rows: 
     import pyarrow as pa
 
     schema = _schema(table, request)
+
+    def inline(sql: str, params: list[Any]) -> str:
+        for param in params:  # the (int / text) parameters as literals
+            sql = sql.replace("?", _literal(param), 1)
+        return sql
+
     sql, params = _select(table, request, schema)
-    for param in params:  # inline the (int / text) parameters
-        sql = sql.replace("?", _literal(param), 1)
+    sql = inline(sql, params)
     # a first row of the right types steers the driver's type inference; dropped below
     sentinel = "SELECT " + ", ".join(_sentinel(f) for f in schema)
     cur.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(chunk_rows)})

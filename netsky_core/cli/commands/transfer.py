@@ -44,7 +44,16 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         ],
     )
     e.add_argument(
-        "--format", default="jsonl", metavar="FORMAT", help="file format (only jsonl for now)"
+        "--format",
+        default="jsonl",
+        metavar="FORMAT",
+        help="jsonl (the whole store, for import), or parquet / csv (a view or a query, for analysis)",
+    )
+    e.add_argument(
+        "--view", metavar="VIEW", help="parquet/csv: the view to export (default events)"
+    )
+    e.add_argument(
+        "--query", metavar="SQL", help="parquet/csv: export the result of this read-only query"
     )
     e.add_argument(
         "--since",
@@ -109,11 +118,46 @@ def _summary(
             sys.stdout = saved
 
 
+def _export_table(ctx: Context) -> int:
+    """``--format parquet|csv``: a view or a query, through the analytics layer."""
+    from ..._urls import mask_url
+    from ...analytics.export import export
+
+    args = ctx.args
+    result = export(
+        ctx.url,
+        args.output or "-",
+        format=args.format,
+        view=args.view,
+        query=args.query,
+        since=args.since,
+        config=ctx.config,
+    )
+    data = {
+        "format": args.format,
+        "output": args.output,
+        "source": mask_url(ctx.url),
+        "what": args.query or args.view or "events",
+        "rows": result.rows,
+    }
+    to_stdout = args.output in (None, "-")
+    text = [
+        ("exported", f"{result.rows:,} rows of {data['what']}"),
+        ("to", args.output or "standard output"),
+    ]
+    _summary(ctx, data, text, stderr=to_stdout)
+    return 0
+
+
 def run_export(ctx: Context) -> int:
     from ..._transfer import EXPORT_FORMATS, write_export_file
     from ..._urls import mask_url
 
     args = ctx.args
+    if args.format in ("parquet", "csv"):
+        return _export_table(ctx)
+    if args.view or args.query:
+        raise UsageError("--view and --query go with --format parquet or csv")
     writer = EXPORT_FORMATS.get(args.format)
     if writer is None:
         known = ", ".join(sorted(EXPORT_FORMATS))

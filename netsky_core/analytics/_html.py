@@ -1,0 +1,336 @@
+"""A report as one self-contained HTML page: tables rendered here, charts drawn as
+inline SVG by a small inline script from the data embedded in the page. No network:
+no CDN, no fonts, no images. ``body[data-rendered=true]`` marks a page whose charts
+were drawn (tests read it from a headless browser's DOM).
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from .reports import Report
+
+__all__ = ["render_html"]
+
+_TOKEN_HEADERS = (
+    ("input_tokens", "input"),
+    ("output_tokens", "output"),
+    ("cache_creation_tokens", "cache write"),
+    ("cache_read_tokens", "cache read"),
+    ("total_tokens", "total"),
+)
+
+_CSS = """
+:root { --fg:#1d2330; --muted:#667085; --line:#e4e7ec; --bg:#fff; --card:#f8f9fb; }
+* { box-sizing: border-box; }
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--fg);
+       background: var(--bg); margin: 0 auto; padding: 24px; max-width: 1200px; }
+h1 { font-size: 22px; margin: 0 0 4px; }
+h2 { font-size: 16px; margin: 28px 0 8px; }
+.sub { color: var(--muted); margin-bottom: 16px; }
+.cards { display: flex; gap: 12px; flex-wrap: wrap; }
+.card { background: var(--card); border: 1px solid var(--line); border-radius: 8px;
+        padding: 10px 14px; min-width: 160px; }
+.card .v { font-size: 20px; font-weight: 600; }
+.card .k { color: var(--muted); font-size: 12px; }
+.note { background: #fff8e6; border: 1px solid #f5d68a; border-radius: 6px; padding: 8px 12px;
+        margin-top: 12px; }
+.charts { display: grid; grid-template-columns: 1fr 1fr; gap: 16px; }
+.chart { border: 1px solid var(--line); border-radius: 8px; padding: 10px; min-height: 120px; }
+.chart h3 { font-size: 13px; margin: 0 0 6px; color: var(--muted); font-weight: 600; }
+.wide { grid-column: 1 / -1; }
+svg text { font: 11px system-ui, sans-serif; fill: var(--fg); }
+svg .axis { stroke: var(--line); }
+.legend { display: flex; flex-wrap: wrap; gap: 10px; margin-top: 4px; font-size: 12px; }
+.legend span::before { content: ""; display: inline-block; width: 10px; height: 10px;
+        margin-right: 4px; background: var(--c); border-radius: 2px; }
+table { border-collapse: collapse; width: 100%; font-size: 13px; }
+th, td { padding: 4px 8px; border-bottom: 1px solid var(--line); text-align: left;
+         white-space: nowrap; }
+td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
+tr.breakdown td { color: var(--muted); font-size: 12px; }
+tr.total td { font-weight: 600; border-top: 2px solid var(--fg); }
+#errors { color: #b42318; white-space: pre-wrap; }
+.table { overflow-x: auto; }
+@media (max-width: 800px) { .charts { grid-template-columns: 1fr; } }
+"""
+
+_JS = r"""
+(function () {
+  "use strict";
+  var data = JSON.parse(document.getElementById("netsky-data").textContent);
+  var NS = "http://www.w3.org/2000/svg";
+  var PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948",
+                 "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"];
+  var colors = {};
+  data.models.forEach(function (m, i) { colors[m.model] = PALETTE[i % PALETTE.length]; });
+
+  function money(v) {
+    if (v === null || v === undefined) return "unknown";
+    if (v !== 0 && Math.abs(v) < 0.01) return "$" + v.toFixed(4);
+    return "$" + v.toLocaleString("en-US", {minimumFractionDigits: 2, maximumFractionDigits: 2});
+  }
+  function compact(v) {
+    var units = [[1e9, "G"], [1e6, "M"], [1e3, "k"]];
+    for (var i = 0; i < units.length; i++) {
+      if (Math.abs(v) >= units[i][0]) return (v / units[i][0]).toFixed(1) + units[i][1];
+    }
+    return String(v);
+  }
+  function el(name, attrs, parent) {
+    var node = document.createElementNS(NS, name);
+    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+    if (parent) parent.appendChild(node);
+    return node;
+  }
+  function text(parent, x, y, value, anchor) {
+    var t = el("text", {x: x, y: y, "text-anchor": anchor || "start"}, parent);
+    t.textContent = value;
+    return t;
+  }
+  function legend(container, names) {
+    var box = document.createElement("div");
+    box.className = "legend";
+    names.forEach(function (n) {
+      var s = document.createElement("span");
+      s.style.setProperty("--c", colors[n] || "#999");
+      s.textContent = n;
+      box.appendChild(s);
+    });
+    container.appendChild(box);
+  }
+
+  // stacked vertical bars: one bar per category, one segment per model
+  function stacked(container, metric, format) {
+    var days = [], byDay = {};
+    data.days.forEach(function (r) {
+      if (!(r.date in byDay)) { byDay[r.date] = []; days.push(r.date); }
+      byDay[r.date].push(r);
+    });
+    var totals = days.map(function (d) {
+      return byDay[d].reduce(function (s, r) { return s + (r[metric] || 0); }, 0);
+    });
+    var max = Math.max.apply(null, totals.concat([0])) || 1;
+    var W = Math.max(520, days.length * 22 + 60), H = 240, top = 18, bottom = 40, left = 50;
+    var bw = (W - left - 10) / Math.max(days.length, 1);
+    var svg = el("svg", {width: W, height: H, viewBox: "0 0 " + W + " " + H,
+                         style: "max-width:100%;height:auto", role: "img",
+                         "data-chart": metric}, container);
+    el("line", {x1: left, y1: H - bottom, x2: W - 5, y2: H - bottom, "class": "axis"}, svg);
+    text(svg, left - 4, top + 4, format(max), "end");
+    days.forEach(function (d, i) {
+      var y = H - bottom, x = left + i * bw + bw * 0.15, w = bw * 0.7;
+      byDay[d].forEach(function (r) {
+        var v = r[metric] || 0, h = (H - bottom - top) * v / max;
+        y -= h;
+        var rect = el("rect", {x: x, y: y, width: w, height: Math.max(h, 0),
+                               fill: colors[r.model] || "#999", "data-date": d,
+                               "data-model": r.model, "data-value": v}, svg);
+        var tip = el("title", {}, rect);
+        tip.textContent = d + " " + r.model + ": " + format(r[metric]);
+      });
+      var label = text(svg, x + w / 2, y - 4, format(totals[i]), "middle");
+      label.setAttribute("class", "total");
+      label.setAttribute("data-date", d);
+      if (days.length > 30 && i % Math.ceil(days.length / 30)) label.setAttribute("display", "none");
+      var tick = text(svg, x + w / 2, H - bottom + 14, d.slice(5), "middle");
+      if (days.length > 20 && i % Math.ceil(days.length / 20)) tick.setAttribute("display", "none");
+    });
+    legend(container, Object.keys(colors).filter(function (m) {
+      return data.days.some(function (r) { return r.model === m; });
+    }));
+  }
+
+  // horizontal bars with a label and a value
+  function bars(container, items, format, name) {
+    var max = Math.max.apply(null, items.map(function (i) { return i.value || 0; }).concat([0])) || 1;
+    var row = 22, W = 560, left = 200, H = items.length * row + 10;
+    var svg = el("svg", {width: W, height: Math.max(H, 30),
+                         viewBox: "0 0 " + W + " " + Math.max(H, 30),
+                         style: "max-width:100%;height:auto", role: "img",
+                         "data-chart": name}, container);
+    items.forEach(function (item, i) {
+      var y = 5 + i * row, w = (W - left - 90) * (item.value || 0) / max;
+      text(svg, left - 6, y + 14, item.label, "end");
+      var rect = el("rect", {x: left, y: y + 3, width: Math.max(w, 1), height: row - 6,
+                             fill: item.color || "#4e79a7", "data-label": item.label,
+                             "data-value": item.value === null ? "" : item.value}, svg);
+      el("title", {}, rect).textContent = item.label + ": " + format(item.value);
+      text(svg, left + w + 6, y + 14, format(item.value)).setAttribute("class", "value");
+    });
+  }
+
+  function draw() {
+    stacked(document.getElementById("chart-cost-day"), "cost_usd", money);
+    stacked(document.getElementById("chart-tokens-day"), "total_tokens", compact);
+    bars(document.getElementById("chart-cost-model"), data.models.map(function (m) {
+      return {label: m.model, value: m.cost_usd, color: colors[m.model]};
+    }), money, "cost-model");
+    bars(document.getElementById("chart-tokens-model"), data.models.map(function (m) {
+      return {label: m.model, value: m.total_tokens, color: colors[m.model]};
+    }), compact, "tokens-model");
+    var sessions = document.getElementById("chart-sessions");
+    if (sessions) {
+      bars(sessions, data.sessions.map(function (s) {
+        var name = (s.project || "?").split("/").filter(Boolean).pop() || s.project || "?";
+        return {label: name + " " + s.session_id.slice(0, 8), value: s.cost_usd};
+      }), money, "sessions");
+    }
+    document.body.setAttribute("data-rendered", "true");
+  }
+
+  try { draw(); } catch (e) {
+    document.getElementById("errors").textContent = "chart error: " + e;
+    document.body.setAttribute("data-rendered", "error");
+  }
+})();
+"""
+
+
+def _e(value: Any) -> str:
+    return html.escape("" if value is None else str(value))
+
+
+def _money(value: float | None, partial: bool = False) -> str:
+    if value is None:
+        return "unknown"
+    text = f"${value:,.2f}" if value >= 0.01 or value == 0 else f"${value:.4f}"
+    return text + ("*" if partial else "")
+
+
+def _key_headers(report: Report) -> list[str]:
+    return {
+        "daily": ["date"],
+        "weekly": ["week of"],
+        "monthly": ["month"],
+        "model": ["model"],
+        "project": ["project"],
+        "session": ["session", "project", "last activity (UTC)"],
+        "blocks": ["block start (UTC)", "end", "status"],
+    }[report.kind]
+
+
+def _utc(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def _key_cells(report: Report, values: dict[str, Any]) -> list[str]:
+    kind = report.kind
+    if kind in ("daily", "weekly", "monthly"):
+        return [values[report.key_fields[0]]]
+    if kind == "model":
+        return [values["model"] or "(no model)"]
+    if kind == "project":
+        return [values["project"] or "(unknown)"]
+    if kind == "session":
+        return [values["session_id"], values["project"] or "-", _utc(values["last_activity"])]
+    return [
+        _utc(values["start"]),
+        values["end"].astimezone(UTC).strftime("%H:%M"),
+        "ACTIVE" if values["is_active"] else "",
+    ]
+
+
+def _table(report: Report) -> str:
+    keys = _key_headers(report)
+    head = "".join(f"<th>{_e(k)}</th>" for k in keys) + "<th>models</th>"
+    head += "".join(f'<th class="n">{_e(h)}</th>' for _, h in _TOKEN_HEADERS)
+    head += '<th class="n">cost</th>'
+    body = []
+    for row in report.rows:
+        values = row.values
+        partial = 0 < row.unpriced_requests < row.requests
+        cells = "".join(f"<td>{_e(c)}</td>" for c in _key_cells(report, values))
+        cells += f"<td>{_e(', '.join(values['models']))}</td>"
+        cells += "".join(f'<td class="n">{values[f]:,}</td>' for f, _ in _TOKEN_HEADERS)
+        cells += f'<td class="n">{_e(_money(values["cost_usd"], partial))}</td>'
+        body.append(f"<tr>{cells}</tr>")
+        for item in row.breakdown:
+            sub = "<td></td>" * len(keys) + f"<td>{_e(item['model'])}</td>"
+            sub += "".join(f'<td class="n">{item[f]:,}</td>' for f, _ in _TOKEN_HEADERS)
+            sub += f'<td class="n">{_e(_money(item["cost_usd"]))}</td>'
+            body.append(f'<tr class="breakdown">{sub}</tr>')
+    totals = report.totals
+    partial = 0 < report.unpriced_requests < report.requests
+    cells = "<td>total</td>" + "<td></td>" * (len(keys) - 1)
+    cells += f"<td>{report.requests:,} requests</td>"
+    cells += "".join(f'<td class="n">{totals[f]:,}</td>' for f, _ in _TOKEN_HEADERS)
+    cells += f'<td class="n">{_e(_money(totals["cost_usd"], partial))}</td>'
+    body.append(f'<tr class="total">{cells}</tr>')
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _json_script(value: Any) -> str:
+    text = orjson.dumps(value).decode()
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def render_html(report: Report, board: dict[str, Any], *, title: str | None = None) -> str:
+    """The page for ``report`` with the charts of ``board`` (``reports.dashboard``)."""
+    title = title or f"netsky {report.kind} usage report"
+    period = (
+        " to ".join(d.isoformat() for d in (report.since, report.until) if d is not None)
+        or "all stored usage"
+    )
+    scope = f"{period}; days in {report.timezone}"
+    if report.framework:
+        scope += f"; {report.framework} only"
+    totals = report.totals
+    partial = 0 < report.unpriced_requests < report.requests
+    cards = [
+        ("cost", _money(totals["cost_usd"], partial)),
+        ("total tokens", f"{totals['total_tokens']:,}"),
+        ("API requests", f"{report.requests:,}"),
+        ("models", f"{len(board['models'])}"),
+    ]
+    card_html = "".join(
+        f'<div class="card"><div class="v" data-card="{_e(k)}">{_e(v)}</div>'
+        f'<div class="k">{_e(k)}</div></div>'
+        for k, v in cards
+    )
+    note = ""
+    if report.unpriced_requests:
+        note = (
+            f'<div class="note">{report.unpriced_requests:,} of {report.requests:,} requests '
+            f"have no known price (models: {_e(', '.join(report.unpriced_models))}): their cost "
+            "is unknown and not included. A cost marked * is partial; 'unknown' means nothing "
+            "in that row is priced.</div>"
+        )
+    sessions = ""
+    if board.get("sessions"):
+        sessions = '<div class="chart wide" id="chart-sessions"><h3>top sessions by cost</h3></div>'
+    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{_e(title)}</title>
+<style>{_CSS}</style>
+</head>
+<body>
+<h1>{_e(title)}</h1>
+<div class="sub">{_e(scope)} &middot; generated {_e(generated)}</div>
+<div class="cards">{card_html}</div>
+{note}
+<noscript><p>Charts need JavaScript; the tables below hold every number.</p></noscript>
+<div id="errors"></div>
+<h2>charts</h2>
+<div class="charts">
+<div class="chart wide" id="chart-cost-day"><h3>cost per day (by model)</h3></div>
+<div class="chart wide" id="chart-tokens-day"><h3>tokens per day (by model)</h3></div>
+<div class="chart" id="chart-cost-model"><h3>cost per model</h3></div>
+<div class="chart" id="chart-tokens-model"><h3>tokens per model</h3></div>
+{sessions}
+</div>
+<h2>{_e(report.kind)} report</h2>
+<div class="table">{_table(report)}</div>
+<script type="application/json" id="netsky-data">{_json_script(board)}</script>
+<script>{_JS}</script>
+</body>
+</html>
+"""

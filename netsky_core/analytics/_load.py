@@ -1,0 +1,232 @@
+"""Loading a store's base tables into DuckDB: a backend's native path, else the generic one.
+
+Native path: each plugin implementing ``netsky_duckdb_attach(storage, connection,
+tables)`` is asked in pluggy's call order. ``tables`` is a :class:`TableRequest`. While
+the hook runs, the connection's current schema is ``netsky_raw``: the hook creates a
+table or view named after each requested base table there (unqualified ``CREATE TABLE
+events AS ...``), with at least the requested columns, named and typed as the record
+fields (see ``_tables``: timestamps ``TIMESTAMPTZ``), and returns True. It may load more
+rows than asked (the views filter again). A hook that raises, or whose tables miss
+columns, is reported with a warning and the generic path is used instead.
+
+Generic path (every backend, third-party ones included): events stream through
+``Storage.query`` pages (``iter_events``, by id) into Arrow record batches that DuckDB
+reads as a stream, so memory stays bounded by one batch on the Python side; sessions
+come from ``list_sessions`` and positions from ``query_transcript_positions``.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Iterable, Iterator
+from operator import attrgetter
+from typing import Any
+
+import attrs
+
+from .._queries import EventQuery, SessionQuery
+from .._storage import Storage, iter_events
+from ._tables import RAW_SCHEMA, TableRequest, arrow_schema, base_columns
+
+__all__ = ["LoadInfo", "load_tables"]
+
+DEFAULT_BATCH_SIZE = 10_000
+_STREAM = "netsky_load_stream"
+
+
+@attrs.frozen
+class LoadInfo:
+    """How one base table was loaded: ``method`` is ``generic`` or ``native:<plugin>``."""
+
+    table: str
+    method: str
+    rows: int
+    seconds: float
+
+
+def load_tables(
+    storage: Storage,
+    connection: Any,
+    request: TableRequest,
+    *,
+    native: bool = True,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> list[LoadInfo]:
+    """Create ``netsky_raw.<table>`` for each table in ``request``; report how."""
+    connection.execute(f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}")
+    if not request:
+        return []
+    infos: list[LoadInfo] = []
+    missing = set(request)
+    if native:
+        started = time.perf_counter()
+        plugin = _native(storage, connection, request)
+        if plugin is not None:
+            seconds = time.perf_counter() - started
+            bad = _invalid_tables(connection, request)
+            for table in sorted(bad):
+                warnings.warn(
+                    f"netsky: plugin {plugin!r} gave DuckDB an unusable {table!r} table "
+                    f"({bad[table]}); reading it through the Storage protocol instead",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
+                _drop(connection, table)
+            for table in sorted(set(request) - set(bad)):
+                rows = connection.execute(
+                    f'SELECT count(*) FROM {RAW_SCHEMA}."{table}"'
+                ).fetchall()[0][0]
+                infos.append(LoadInfo(table, f"native:{plugin}", int(rows), seconds))
+                missing.discard(table)
+    for table in sorted(missing):
+        started = time.perf_counter()
+        rows = _generic(storage, connection, request, table, batch_size)
+        infos.append(LoadInfo(table, "generic", rows, time.perf_counter() - started))
+    return infos
+
+
+# -- native -------------------------------------------------------------------------
+
+
+def _native(storage: Storage, connection: Any, request: TableRequest) -> str | None:
+    """Ask each ``netsky_duckdb_attach`` implementation in turn; the plugin that did it."""
+    from .._plugins import default_registry
+
+    pm = default_registry().plugin_manager
+    impls = list(reversed(pm.hook.netsky_duckdb_attach.get_hookimpls()))
+    if not impls:
+        return None
+    args = {"storage": storage, "connection": connection, "tables": request}
+    for impl in impls:
+        connection.execute(f"USE {RAW_SCHEMA}")
+        try:
+            result = impl.function(**{name: args[name] for name in impl.argnames})
+        except Exception as exc:
+            warnings.warn(
+                f"netsky: plugin {impl.plugin_name!r} failed to attach its store to DuckDB "
+                f"({type(exc).__name__}: {exc}); reading it through the Storage protocol",
+                RuntimeWarning,
+                stacklevel=4,
+            )
+            result = None
+        finally:
+            connection.execute("USE main")
+        if result:
+            return str(impl.plugin_name)
+        for table in request:
+            _drop(connection, table)
+    return None
+
+
+def _invalid_tables(connection: Any, request: TableRequest) -> dict[str, str]:
+    rows = connection.execute(
+        "SELECT table_name, column_name, data_type FROM information_schema.columns "
+        "WHERE table_schema = ?",
+        [RAW_SCHEMA],
+    ).fetchall()
+    present: dict[str, dict[str, str]] = {}
+    for table, column, data_type in rows:
+        present.setdefault(table, {})[column] = str(data_type).upper()
+    bad: dict[str, str] = {}
+    for table in request:
+        columns = present.get(table)
+        if columns is None:
+            bad[table] = "not created"
+            continue
+        kinds = {c.name: c for c in base_columns(table)}
+        lacking = [name for name in request.columns(table) if name not in columns]
+        if lacking:
+            bad[table] = "missing columns " + ", ".join(lacking)
+            continue
+        wrong = [
+            name
+            for name in request.columns(table)
+            if kinds[name].kind == "timestamp" and columns[name] != "TIMESTAMP WITH TIME ZONE"
+        ]
+        if wrong:
+            bad[table] = "not TIMESTAMPTZ: " + ", ".join(wrong)
+    return bad
+
+
+def _drop(connection: Any, table: str) -> None:
+    rows = connection.execute(
+        "SELECT table_type FROM information_schema.tables "
+        "WHERE table_schema = ? AND table_name = ?",
+        [RAW_SCHEMA, table],
+    ).fetchall()
+    if rows:
+        row = rows[0]
+        kind = "VIEW" if "VIEW" in str(row[0]).upper() else "TABLE"
+        connection.execute(f'DROP {kind} {RAW_SCHEMA}."{table}"')
+
+
+# -- generic ------------------------------------------------------------------------
+
+
+def _generic(
+    storage: Storage, connection: Any, request: TableRequest, table: str, batch_size: int
+) -> int:
+    import pyarrow as pa
+
+    columns = request.columns(table)
+    schema = arrow_schema(table, columns)
+    if table == "events":
+        batches = _event_batches(storage, request, schema, batch_size)
+    elif table == "sessions":
+        batches = _record_batches(storage.list_sessions(SessionQuery()), schema, batch_size)
+    else:
+        batches = _record_batches(storage.query_transcript_positions(), schema, batch_size)
+    counted = _Counted(batches)
+    reader = pa.RecordBatchReader.from_batches(schema, iter(counted))
+    connection.register(_STREAM, reader)
+    try:
+        connection.execute(f'CREATE TABLE {RAW_SCHEMA}."{table}" AS SELECT * FROM {_STREAM}')
+    finally:
+        connection.unregister(_STREAM)
+    return counted.rows
+
+
+class _Counted:
+    def __init__(self, batches: Iterator[Any]) -> None:
+        self._batches = batches
+        self.rows = 0
+
+    def __iter__(self) -> Iterator[Any]:
+        for batch in self._batches:
+            self.rows += batch.num_rows
+            yield batch
+
+
+def _event_batches(
+    storage: Storage, request: TableRequest, schema: Any, batch_size: int
+) -> Iterator[Any]:
+    query = EventQuery().with_time_range(request.since, request.until)
+    if request.event_types is not None:
+        query = query.with_event_types(sorted(request.event_types))
+    for events in iter_events(storage, query, batch_size=batch_size):
+        yield _to_batch(events, schema)
+
+
+def _record_batches(records: Iterable[Any], schema: Any, batch_size: int) -> Iterator[Any]:
+    chunk: list[Any] = []
+    for record in records:
+        chunk.append(record)
+        if len(chunk) >= batch_size:
+            yield _to_batch(chunk, schema)
+            chunk = []
+    if chunk:
+        yield _to_batch(chunk, schema)
+
+
+def _to_batch(records: list[Any], schema: Any) -> Any:
+    import pyarrow as pa
+
+    arrays = []
+    for field in schema:
+        get = attrgetter(field.name)
+        values = [get(r) for r in records]
+        if field.name == "status":  # SessionStatus (a StrEnum) -> its value
+            values = [None if v is None else str(v) for v in values]
+        arrays.append(pa.array(values, type=field.type))
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)

@@ -1,0 +1,267 @@
+"""``netsky report daily|weekly|monthly|session|model|project|blocks``: tokens and cost."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .._context import Context
+from .._errors import UsageError
+from .._main import add_command
+from .._output import duration, print_json, shorten, table
+
+KINDS = ("daily", "weekly", "monthly", "session", "model", "project", "blocks")
+_HEADERS = ("input", "output", "cache write", "cache read", "total", "cost")
+_TOKENS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_creation_tokens",
+    "cache_read_tokens",
+    "total_tokens",
+)
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    p = add_command(
+        sub,
+        common,
+        "report",
+        help="tokens and cost per day, week, month, session, model, project or 5-hour block",
+        description=(
+            "Token and cost totals of the stored API responses, grouped by calendar day, week\n"
+            "(Monday first), month, session, model, project (working directory) or 5-hour\n"
+            "billing block (a block starts at the first response floored to the hour and lasts\n"
+            "5 hours; the next response after it starts a new one). Days are local days, or\n"
+            "days in --timezone; --since / --until are inclusive days. Every report sums the\n"
+            "same responses, so their totals agree. A model without a known price has\n"
+            "unknown cost: shown as 'unknown' (null in JSON) and counted in a note, never as $0."
+        ),
+        examples=[
+            "netsky report daily",
+            "netsky report daily --since 2026-01-01 --until 2026-01-31 --breakdown",
+            "netsky report monthly --framework codex --json",
+            "netsky report session --since 2026-02-01 --timezone UTC",
+            "netsky report blocks --active",
+            "netsky report daily --html usage.html",
+        ],
+    )
+    p.add_argument("kind", choices=KINDS, metavar="KIND", help=", ".join(KINDS))
+    p.add_argument("--since", metavar="DATE", help="first day included (YYYY-MM-DD)")
+    p.add_argument("--until", metavar="DATE", help="last day included (YYYY-MM-DD)")
+    p.add_argument("--timezone", metavar="ZONE", help="IANA time zone of the days (default: local)")
+    p.add_argument("--framework", choices=("claude", "codex"), help="only this agent's usage")
+    p.add_argument("--breakdown", action="store_true", help="per-model rows under each row")
+    p.add_argument(
+        "--start-of-week",
+        choices=("monday", "sunday"),
+        default="monday",
+        help="first day of a week (weekly; default monday)",
+    )
+    p.add_argument("--active", action="store_true", help="blocks: only the active block")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument(
+        "--html",
+        metavar="FILE",
+        help="also write a self-contained HTML page with charts (no network needed)",
+    )
+    p.set_defaults(handler=run)
+
+
+def run(ctx: Context) -> int:
+    from ..._errors import ConfigError
+    from ...analytics import parse_day
+    from ...analytics.reports import build_report, dashboard, load_usage
+
+    args = ctx.args
+    try:
+        since = parse_day(args.since, "--since") if args.since else None
+        until = parse_day(args.until, "--until") if args.until else None
+        data = load_usage(
+            ctx.url,
+            since=since,
+            until=until,
+            timezone=args.timezone,
+            framework=args.framework,
+            kinds=(args.kind,),
+            html=bool(args.html),
+            config=ctx.config,
+        )
+    except ConfigError as exc:
+        raise UsageError(str(exc), hint=exc.hint) from None
+    with data:
+        report = build_report(
+            data, args.kind, breakdown=args.breakdown, start_of_week=args.start_of_week
+        )
+        board = dashboard(data) if args.html else None
+    if args.active:
+        if args.kind != "blocks":
+            raise UsageError("--active applies to `netsky report blocks` only")
+        report = _only_active(report)
+    if args.html:
+        from ...analytics import render_html
+
+        Path(args.html).write_text(render_html(report, board), encoding="utf-8")
+        sys.stderr.write(f"wrote {args.html}\n")
+    if ctx.json:
+        print_json(report.to_json())
+    elif not args.html:
+        _print(report)
+    return 0
+
+
+def _only_active(report: Any) -> Any:
+    import attrs
+
+    return attrs.evolve(report, rows=tuple(r for r in report.rows if r.values["is_active"]))
+
+
+# -- tables -------------------------------------------------------------------------------
+
+_DATE_SUFFIX = re.compile(r"-\d{8}$")
+
+
+def short_model(name: str | None) -> str:
+    """``claude-sonnet-4-5-20250929`` -> ``sonnet-4-5``; other names unchanged."""
+    if not name:
+        return "(no model)"
+    if name.startswith("claude-"):
+        name = name[len("claude-") :]
+    return _DATE_SUFFIX.sub("", name)
+
+
+def number(value: int | None) -> str:
+    return "-" if value is None else f"{value:,}"
+
+
+def cost(value: float | None, *, partial: bool = False) -> str:
+    if value is None:
+        return "unknown"
+    text = f"${value:,.2f}" if value >= 0.01 or value == 0 else f"${value:.4f}"
+    return text + ("*" if partial else "")
+
+
+def _local(value: datetime | None, tz: str, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    if value is None:
+        return "-"
+    from ...analytics import zone
+
+    return value.astimezone(zone(tz)).strftime(fmt)
+
+
+def _key_cells(report: Any, values: dict[str, Any]) -> list[str]:
+    kind = report.kind
+    if kind == "daily":
+        return [values["date"]]
+    if kind == "weekly":
+        return [values["week"]]
+    if kind == "monthly":
+        return [values["month"]]
+    if kind == "model":
+        return [values["model"] or "(no model)"]
+    if kind == "project":
+        return [shorten(values["project"], 60) or "(unknown)"]
+    if kind == "session":
+        return [
+            values["session_id"],
+            shorten(values["project"], 40) or "-",
+            _local(values["last_activity"], report.timezone),
+        ]
+    status = ""
+    if values["is_active"]:
+        status = "ACTIVE"
+    return [
+        _local(values["start"], report.timezone),
+        _local(values["end"], report.timezone, "%H:%M"),
+        status,
+    ]
+
+
+def _key_headers(kind: str) -> list[str]:
+    return {
+        "daily": ["date"],
+        "weekly": ["week of"],
+        "monthly": ["month"],
+        "model": ["model"],
+        "project": ["project"],
+        "session": ["session", "project", "last activity"],
+        "blocks": ["block start", "end", "status"],
+    }[kind]
+
+
+def _cells(values: dict[str, Any], *, partial: bool) -> list[str]:
+    return [number(values[t]) for t in _TOKENS] + [cost(values["cost_usd"], partial=partial)]
+
+
+def _print(report: Any) -> None:
+    keys = _key_headers(report.kind)
+    headers = [*keys, "requests" if report.kind == "model" else "models", *_HEADERS]
+    rows: list[list[str]] = []
+    gaps = list(report.gaps)
+    for row in report.rows:
+        values = row.values
+        if report.kind == "blocks":
+            while gaps and gaps[0][1] <= values["first_activity"]:
+                gap_start, gap_end = gaps.pop(0)
+                span = duration((gap_end - gap_start).total_seconds())
+                rows.append(["", "", f"({span} gap)"] + [""] * (len(headers) - 3))
+        partial = 0 < row.unpriced_requests < row.requests
+        if report.kind == "model":
+            models = f"{row.requests:,}"
+        else:
+            models = ", ".join(short_model(m) for m in values["models"])
+        rows.append([*_key_cells(report, values), models, *_cells(values, partial=partial)])
+        if len(row.breakdown) > 1:
+            for item in row.breakdown:
+                model = "  " + short_model(item["model"])
+                rows.append(["", *([""] * (len(keys) - 1)), model, *_cells(item, partial=False)])
+    if not report.rows:
+        what = "in this period" if report.since or report.until else "in the store"
+        print(f"no API usage {what}")
+        return
+    totals = report.totals
+    partial_total = 0 < report.unpriced_requests < report.requests
+    rows.append([""] * len(headers))
+    requests = f"{report.requests:,} requests"
+    rows.append(
+        ["total", *([""] * (len(keys) - 1)), requests, *_cells(totals, partial=partial_total)]
+    )
+    right = list(range(len(keys) + 1, len(headers)))
+    table(headers, rows, right=right)
+    notes = [f"days in {report.timezone}"] if report.kind in ("daily", "weekly", "monthly") else []
+    if report.framework:
+        notes.append(f"{report.framework} only")
+    if notes:
+        print("(" + "; ".join(notes) + ")")
+    if report.unpriced_requests:
+        models = ", ".join(report.unpriced_models)
+        print(
+            f"note: {report.unpriced_requests:,} of {report.requests:,} requests have no known "
+            f"price (models: {models}); their cost is unknown and not included: a cost "
+            "marked * is partial, 'unknown' means nothing in that row is priced"
+        )
+    if report.kind == "blocks":
+        _print_active(report)
+
+
+def _print_active(report: Any) -> None:
+    for row in report.rows:
+        values = row.values
+        if not values["is_active"]:
+            continue
+        left = (values["end"] - datetime.now(UTC)).total_seconds()
+        line = f"active block: {duration(max(0.0, left))} left"
+        burn, projection = values["burn_rate"], values["projection"]
+        if burn:
+            line += f"; burn rate {burn['tokens_per_minute']:,.0f} tokens/min"
+            if burn["cost_usd_per_hour"] is not None:
+                line += f" ({cost(burn['cost_usd_per_hour'])}/h)"
+        if projection:
+            line += (
+                f"; projected at block end: {projection['total_tokens']:,} tokens, "
+                f"{cost(projection['cost_usd'])}"
+            )
+        print(line)
