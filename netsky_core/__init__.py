@@ -53,6 +53,8 @@ _EXPORTS: dict[str, str] = {
     "SessionStatus": "._records",
     "StorageInfo": "._results",
     "StorageStats": "._results",
+    "UsageBucket": "._results",
+    "UsageQuery": "._queries",
     # queries
     "ApiFilter": "._queries",
     "EventOrder": "._queries",
@@ -132,6 +134,7 @@ if TYPE_CHECKING:  # pragma: no cover
         SessionOrder,
         SessionQuery,
         StorageStatsQuery,
+        UsageQuery,
     )
     from ._records import (
         Capability,
@@ -145,5 +148,5 @@ if TYPE_CHECKING:  # pragma: no cover
         Session,
         SessionStatus,
     )
-    from ._results import GcResult, MigrationResult, StorageInfo, StorageStats
+    from ._results import GcResult, MigrationResult, StorageInfo, StorageStats, UsageBucket
     from ._storage import Storage, iter_events

@@ -532,6 +532,85 @@ def fold_session(
     return Session(**s)
 
 
+USAGE_WINDOW_US = 15 * 60 * 1_000_000
+"""Usage buckets cover 15 minutes: every UTC offset in use is a multiple of 15 minutes,
+so buckets add up to local days in any time zone."""
+
+UsageKey = tuple[str, "str | None", "str | None", datetime]
+
+
+def usage_window(ts: datetime) -> datetime:
+    """The start of the usage bucket holding ``ts`` (floored to 15 minutes, UTC)."""
+    us = (ts - _EPOCH) // _US
+    return _EPOCH + (us - us % USAGE_WINDOW_US) * _US
+
+
+def usage_deltas(changes: dict[tuple[str, str], SessionChange]) -> dict[UsageKey, list[int]]:
+    """What a batch's kept-set changes do to the usage buckets.
+
+    Per bucket key ``(machine_id, framework, model, window start)`` a list
+    ``[requests, unpriced_requests, priced_requests, tokens_input, tokens_output,
+    tokens_cache_read, tokens_cache_write, cost_picousd]`` to add. Only
+    ``ApiRequest`` events count; an empty framework or model counts as None.
+    """
+    out: dict[UsageKey, list[int]] = {}
+    for change in changes.values():
+        for sign, events in ((1, change.added), (-1, change.removed)):
+            for e in events:
+                if e.event_type != _API:
+                    continue
+                key = (
+                    e.machine_id,
+                    e.framework or None,
+                    e.model or None,
+                    usage_window(e.timestamp),
+                )
+                d = out.get(key)
+                if d is None:
+                    d = out[key] = [0] * 8
+                d[0] += sign
+                if e.cost_usd is None:
+                    d[1] += sign
+                else:
+                    d[2] += sign
+                    d[7] += sign * round(e.cost_usd * PICO)
+                d[3] += sign * (e.tokens_input or 0)
+                d[4] += sign * (e.tokens_output or 0)
+                d[5] += sign * (e.tokens_cache_read or 0)
+                d[6] += sign * (e.tokens_cache_write or 0)
+    return {k: v for k, v in out.items() if any(v)}
+
+
+_USAGE_FIELDS = (
+    "requests",
+    "unpriced_requests",
+    "priced_requests",
+    "tokens_input",
+    "tokens_output",
+    "tokens_cache_read",
+    "tokens_cache_write",
+    "cost_picousd",
+)
+
+
+def apply_usage(bucket: Any, key: UsageKey, delta: list[int]) -> Any:
+    """``bucket`` (None: absent) plus ``delta``; None when it no longer holds a request."""
+    from ._results import UsageBucket
+
+    base = [0] * 8 if bucket is None else [getattr(bucket, f) for f in _USAGE_FIELDS]
+    values = [a + b for a, b in zip(base, delta)]
+    if values[0] == 0:
+        return None
+    machine_id, framework, model, start = key
+    return UsageBucket(
+        machine_id=machine_id,
+        framework=framework,
+        model=model,
+        start=start,
+        **dict(zip(_USAGE_FIELDS, values)),
+    )
+
+
 def aggregate_events(machine_id: str, session_id: str, events: Iterable[Event]) -> Session:
     """The summary of a session from scratch, from every version offered (reference)."""
     plan = plan_batch(events)

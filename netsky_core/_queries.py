@@ -34,6 +34,7 @@ __all__ = [
     "SessionOrder",
     "SessionQuery",
     "StorageStatsQuery",
+    "UsageQuery",
 ]
 
 
@@ -328,4 +329,43 @@ class StorageStatsQuery:
         return not (
             self.since is not None
             and (session.last_activity is None or session.last_activity < self.since)
+        )
+
+
+@attrs.frozen(kw_only=True)
+class UsageQuery:
+    """Which usage buckets ``Storage.usage`` returns: windows starting in
+    ``since <= start < until``, of one framework / machine; ordered by
+    ``(start, machine_id, framework, model)`` (None before any name)."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    framework: str | None = None
+    machine_id: str | None = None
+
+    def with_time_range(self, since: datetime | None, until: datetime | None) -> UsageQuery:
+        return attrs.evolve(self, since=_time(since, "since"), until=_time(until, "until"))
+
+    def with_framework(self, framework: str | None) -> UsageQuery:
+        return attrs.evolve(self, framework=framework)
+
+    def with_machine(self, machine_id: str | None) -> UsageQuery:
+        return attrs.evolve(self, machine_id=machine_id)
+
+    def matches(self, bucket: Any) -> bool:
+        if self.since is not None and bucket.start < self.since:
+            return False
+        if self.until is not None and bucket.start >= self.until:
+            return False
+        if self.framework is not None and bucket.framework != self.framework:
+            return False
+        return not (self.machine_id is not None and bucket.machine_id != self.machine_id)
+
+    @staticmethod
+    def sort_key(bucket: Any) -> tuple[Any, ...]:
+        return (
+            bucket.start,
+            bucket.machine_id,
+            (0, "") if bucket.framework is None else (1, bucket.framework),
+            (0, "") if bucket.model is None else (1, bucket.model),
         )

@@ -10,7 +10,7 @@ from datetime import datetime
 
 import attrs
 
-__all__ = ["GcResult", "MigrationResult", "StorageInfo", "StorageStats"]
+__all__ = ["GcResult", "MigrationResult", "StorageInfo", "StorageStats", "UsageBucket"]
 
 
 @attrs.frozen(kw_only=True)
@@ -65,3 +65,44 @@ class StorageInfo:
     oldest_event: datetime | None = None
     newest_event: datetime | None = None
     details: dict[str, str] = attrs.field(factory=dict)
+
+
+@attrs.frozen(kw_only=True)
+class UsageBucket:
+    """API usage of one machine, framework and model in one 15-minute window.
+
+    Stores keep these up to date with their ``ApiRequest`` events (like sessions), so
+    usage reports read a few rows per day instead of every request. ``framework`` and
+    ``model`` are None for requests that did not name one. Costs are exact integers
+    in picodollars; ``cost_usd`` is None when no request of the bucket was priced.
+    """
+
+    machine_id: str
+    framework: str | None
+    model: str | None
+    start: datetime
+    requests: int = 0
+    unpriced_requests: int = 0
+    priced_requests: int = 0
+    tokens_input: int = 0
+    tokens_output: int = 0
+    tokens_cache_read: int = 0
+    tokens_cache_write: int = 0
+    cost_picousd: int = 0
+
+    @property
+    def key(self) -> tuple[str, str | None, str | None, datetime]:
+        return (self.machine_id, self.framework, self.model, self.start)
+
+    @property
+    def total_tokens(self) -> int:
+        return (
+            self.tokens_input
+            + self.tokens_output
+            + self.tokens_cache_read
+            + self.tokens_cache_write
+        )
+
+    @property
+    def cost_usd(self) -> float | None:
+        return None if self.priced_requests == 0 else self.cost_picousd / 10**12

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Protocol, runtime_checkable
 
-from ._queries import EventQuery, SessionQuery, StorageStatsQuery
+from ._queries import EventQuery, SessionQuery, StorageStatsQuery, UsageQuery
 from ._records import (
     Capability,
     Event,
@@ -23,7 +23,7 @@ from ._records import (
     InsertResult,
     Session,
 )
-from ._results import GcResult, MigrationResult, StorageInfo, StorageStats
+from ._results import GcResult, MigrationResult, StorageInfo, StorageStats, UsageBucket
 
 __all__ = ["Storage", "compute_stats", "iter_events"]
 
@@ -71,8 +71,9 @@ class Storage(Protocol):
     def gc(
         self, retention: timedelta, *, dry_run: bool = False, now: datetime | None = None
     ) -> GcResult:
-        """Delete events older than ``now - retention`` and sessions whose last
-        activity is older. File positions are kept. Events exactly at the cutoff stay.
+        """Delete events older than ``now - retention``, sessions whose last
+        activity is older and usage buckets that end before it. File positions are
+        kept. Events exactly at the cutoff stay.
         """
         ...
 
@@ -134,6 +135,14 @@ class Storage(Protocol):
 
     def storage_stats(self, query: StorageStatsQuery) -> StorageStats:
         """Totals over the selected sessions, computed by the store."""
+        ...
+
+    # -- usage ----------------------------------------------------------------------
+
+    def usage(self, query: UsageQuery) -> list[UsageBucket]:
+        """The usage buckets the query selects (15-minute windows of API usage per
+        machine, framework and model, kept with the events in the same transaction;
+        gc removes the buckets that end before its cutoff)."""
         ...
 
     # -- transcript positions -----------------------------------------------------

@@ -3,6 +3,9 @@
 A backend persists what these pure functions compute; it never re-implements a rule.
 The memory backend (``netsky_memory``) is the shortest complete example.
 
+Usage buckets (``Storage.usage``) follow the same changes: ``usage_deltas(changes)``
+gives what to add per bucket and ``apply_usage`` the new bucket (None: delete it).
+
 Typical ``insert_many``::
 
     plan = plan_batch(events)                       # in-batch dedup
@@ -27,14 +30,18 @@ import attrs
 
 from ._aggregate import (
     PICO,
+    USAGE_WINDOW_US,
     BatchPlan,
     SessionChange,
     _later,
     aggregate_events,
+    apply_usage,
     fold_session,
     outranks,
     plan_batch,
     status_for_event,
+    usage_deltas,
+    usage_window,
     version_rank,
 )
 from ._errors import StorageError
@@ -49,6 +56,7 @@ __all__ = [
     "EVENT_FIELDS",
     "PICO",
     "SESSION_FIELDS",
+    "USAGE_WINDOW_US",
     "BatchPlan",
     "SessionChange",
     "StorageBase",
@@ -57,6 +65,7 @@ __all__ = [
     "apply_git_info",
     "apply_github_repo",
     "apply_transcript_path",
+    "apply_usage",
     "compute_stats",
     "cutoff_for",
     "fold_session",
@@ -66,6 +75,8 @@ __all__ = [
     "plan_batch",
     "status_for_event",
     "to_us",
+    "usage_deltas",
+    "usage_window",
     "utcnow",
     "version_rank",
 ]

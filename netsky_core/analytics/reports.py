@@ -544,8 +544,27 @@ def usage_report(
     now: datetime | None = None,
     config: Config | None = None,
     native: bool = True,
+    use_buckets: bool = False,
 ) -> Report:
-    """Load and build one report (see the module docstring for the rules)."""
+    """Load and build one report (see the module docstring for the rules).
+
+    ``use_buckets``: compute daily / weekly / monthly / model reports from the store's
+    usage buckets (``analytics.rollup``; same result, independent of history size).
+    """
+    from .rollup import ROLLUP_KINDS, rollup_report
+
+    if use_buckets and kind in ROLLUP_KINDS:
+        return rollup_report(
+            kind,
+            store,
+            since=since,
+            until=until,
+            timezone=timezone,
+            framework=framework,
+            breakdown=breakdown,
+            start_of_week=start_of_week,
+            config=config,
+        )
     with load_usage(
         store,
         since=since,

@@ -12,13 +12,15 @@ import orjson
 
 
 def print_json(value: Any) -> None:
-    """Print ``value`` (records are unstructured with the one cattrs converter)."""
-    from .._convert import unstructure
+    """Print ``value`` (records are unstructured with the one cattrs converter;
+    plain JSON values go straight to orjson, without importing cattrs)."""
+    option = orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
+    try:
+        data = orjson.dumps(value, option=option)
+    except TypeError:
+        from .._convert import unstructure
 
-    data = orjson.dumps(
-        unstructure(value),
-        option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY,
-    )
+        data = orjson.dumps(unstructure(value), option=option)
     sys.stdout.buffer.write(data + b"\n")
     sys.stdout.flush()
 

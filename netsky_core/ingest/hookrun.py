@@ -297,8 +297,10 @@ def drain(config: Any, spool: Any) -> tuple[int, bool]:
     return stored_total, failed
 
 
-def _drainer(opts: dict[str, Any], spool: Any) -> None:
-    """Run in the detached child: drain while holding the drainer lock."""
+def _drainer(opts: dict[str, Any], spool: Any, *, once: bool = False) -> None:
+    """Drain while holding the drainer lock (in the detached child, or in-process
+    with ``once``: one pass, then what other hooks spooled meanwhile goes to a
+    detached drainer, so a foreground hook's wait stays bounded)."""
     from .._config import load_config
     from .._errors import NetskyError
 
@@ -315,6 +317,14 @@ def _drainer(opts: dict[str, Any], spool: Any) -> None:
         # an event spooled while we were finishing (its hook saw us running) is ours
         # to store; after a failure the events wait for a later hook or a replay
         if failed or not spool.pending() or not spool.try_drainer():
+            return
+        if once and hasattr(os, "fork"):
+            if _detach():
+                try:
+                    _drainer(opts, spool)
+                finally:
+                    os._exit(0)
+            spool.forget_drainer()
             return
 
 
@@ -387,7 +397,7 @@ def _run(opts: dict[str, Any], raw_bytes: bytes, received_at: datetime) -> int:
     spool.append(record)
     if opts["foreground"] or not hasattr(os, "fork"):
         if spool.try_drainer():
-            _drainer(opts, spool)
+            _drainer(opts, spool, once=True)
         return 0
     if spool.backing_off():
         return 0  # the store was just unreachable: the next hook after a pause retries

@@ -154,7 +154,7 @@ def discover(
     claude_extra: Iterable[str] = (),
     codex_extra: Iterable[str] = (),
 ) -> list[Source]:
-    """History files to ingest, sorted, each file once.
+    """History files to ingest, each file once, oldest first (by modification time).
 
     With ``paths``, only those files or folders (searched for ``*.jsonl``); ``kind``
     (``claude`` / ``codex``) forces the parser, else it is guessed per file.
@@ -179,7 +179,20 @@ def discover(
     unique: dict[str, Source] = {}
     for s in found:
         unique.setdefault(os.path.realpath(s.path), s)
-    return sorted(unique.values())
+    return sorted(unique.values(), key=_written_order)
+
+
+def _written_order(source: Source) -> tuple[int, str]:
+    """Files in the order the agents wrote them (modification time, then path).
+
+    A resumed transcript repeats earlier API responses; the first session to store a
+    response keeps it (see ``_file_copies_under_their_owner``). Live ingest meets the
+    original first, and reading a whole history oldest file first does too.
+    """
+    try:
+        return (os.stat(source.path).st_mtime_ns, source.path)
+    except OSError:
+        return (0, source.path)
 
 
 # -- ingesting ------------------------------------------------------------------------
@@ -300,7 +313,9 @@ class _FileIngest:
                         events.extend(produced)
                         last_uuid = produced[-1].uuid or last_uuid
                 if len(events) >= self.batch_size:
-                    self._flush(events, consumed, line_number, last_uuid, st, head, parser)
+                    self._flush(
+                        events, consumed, line_number, last_uuid, st, head, parser, done=False
+                    )
                     events = []
             position += start
             remainder = data[start:]
@@ -308,7 +323,7 @@ class _FileIngest:
                 self.on_progress(len(chunk), 0)
         if remainder.strip():
             summary.partial_lines += 1
-        self._flush(events, consumed, line_number, last_uuid, st, head, parser)
+        self._flush(events, consumed, line_number, last_uuid, st, head, parser, done=True)
         summary.malformed_lines += parser.malformed
         summary.skipped_lines += parser.skipped
         summary.synthetic_lines += parser.synthetic
@@ -335,7 +350,15 @@ class _FileIngest:
         st: os.stat_result,
         head: str,
         parser: Any,
+        *,
+        done: bool,
     ) -> None:
+        """Store ``events`` and save how far the file was read.
+
+        Only the save after the whole file was read records the file's size and
+        mtime: a run that stops mid-file (killed, interrupted, store lost) leaves a
+        position that can never look "unchanged", so the next run goes on from it.
+        """
         summary = self.summary
         if events:
             events = _file_copies_under_their_owner(self.store, self.machine_id, events)
@@ -357,8 +380,8 @@ class _FileIngest:
                 offset=offset,
                 line_number=line_number,
                 last_uuid=last_uuid,
-                size=st.st_size,
-                mtime_ns=st.st_mtime_ns,
+                size=st.st_size if done else None,
+                mtime_ns=st.st_mtime_ns if done else None,
                 inode=_inode(st),
                 state=orjson.dumps(state).decode(),
             )

@@ -19,6 +19,21 @@ Every backend passes it; so can yours. Two ways to run it:
 Tests a backend cannot pass because it lacks an optional ability are skipped by the
 capabilities it declares (``Storage.capabilities``), never passed silently. Test names
 are public API: they only change with a major version.
+
+Model-based differential testing (``netsky_conformance.differential``): random
+sequences of every Storage operation run against your store, the memory backend and
+a model built from the core rules at once, and every result must agree. Add the
+class next to the suite (it uses the same ``new_url``)::
+
+    from netsky_conformance import DifferentialConformance, StorageConformance
+
+    class TestMyStore(StorageConformance, DifferentialConformance):
+        ...  # the same new_url fixture as above
+
+or override its ``open_stores`` fixture (a callable returning fresh stores) to compare
+several stores, or call ``run_differential(open_stores, max_examples=..., steps=...)``
+/ ``make_differential_test(open_stores)`` directly. ``NETSKY_DIFFERENTIAL_EXAMPLES``
+and ``NETSKY_DIFFERENTIAL_STEPS`` size the run.
 """
 
 import pytest
@@ -36,18 +51,26 @@ pytest.register_assert_rewrite(
             "positions",
             "sessions",
             "stats",
+            "usage",
         )
     )
 )
 
 from .aggregation import AggregationConformance  # noqa: E402
 from .base import StorageFixtures, requires  # noqa: E402
+from .differential import (  # noqa: E402
+    DifferentialConformance,
+    DifferentialStats,
+    make_differential_test,
+    run_differential,
+)
 from .events import EventsConformance  # noqa: E402
 from .gc import GcConformance  # noqa: E402
 from .lifecycle import LifecycleConformance  # noqa: E402
 from .positions import PositionsConformance  # noqa: E402
 from .sessions import SessionsConformance  # noqa: E402
 from .stats import StatsConformance  # noqa: E402
+from .usage import UsageConformance  # noqa: E402
 
 
 class StorageConformance(
@@ -57,6 +80,7 @@ class StorageConformance(
     GcConformance,
     StatsConformance,
     PositionsConformance,
+    UsageConformance,
     LifecycleConformance,
 ):
     """Every conformance test; subclass it and override ``new_url``."""
@@ -64,6 +88,8 @@ class StorageConformance(
 
 __all__ = [
     "AggregationConformance",
+    "DifferentialConformance",
+    "DifferentialStats",
     "EventsConformance",
     "GcConformance",
     "LifecycleConformance",
@@ -72,5 +98,8 @@ __all__ = [
     "StatsConformance",
     "StorageConformance",
     "StorageFixtures",
+    "UsageConformance",
+    "make_differential_test",
     "requires",
+    "run_differential",
 ]

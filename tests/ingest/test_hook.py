@@ -24,6 +24,18 @@ def sample_payloads() -> list[dict]:
     return payloads
 
 
+def wait_for_drainers(home: Path) -> None:
+    """Block until no drainer holds the spool's drainer lock."""
+    import fcntl
+
+    lock = home / "spool" / ".drainer"
+    if not lock.exists():
+        return
+    with open(lock, "rb") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 def fire(env: dict[str, str], payloads: list[dict], *args: str) -> list:
     def one(payload: dict):
         return run_netsky(["hook", *args], env, stdin=json.dumps(payload).encode())
@@ -42,6 +54,7 @@ def test_every_sample_payload_is_stored_once_with_git_context(tmp_path: Path) ->
     results = fire(env, payloads)
     assert [r.returncode for r in results] == [0] * len(payloads)
     assert [r.stderr for r in results if r.stderr] == []
+    wait_for_drainers(Path(env["NETSKY_HOME"]))
     with open_storage(f"sqlite:///{db}") as store:
         assert store.count() == len(payloads)
         stored = Counter(e.event_type for e in store.query(EventQuery()))
@@ -59,18 +72,6 @@ def test_every_sample_payload_is_stored_once_with_git_context(tmp_path: Path) ->
         tool = store.query(EventQuery().with_event_type(EventType.PRE_TOOL_USE).with_limit(1))[0]
         assert tool.uuid == f"tool_use:{tool.tool_use_id}" and tool.source == "hook"
         assert tool.git_branch == "fix/42-login" and tool.framework == "claude"
-
-
-def wait_for_drainers(home: Path) -> None:
-    """Block until no drainer holds the spool's drainer lock."""
-    import fcntl
-
-    lock = home / "spool" / ".drainer"
-    if not lock.exists():
-        return
-    with open(lock, "rb") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def test_a_dead_store_spools_and_replay_stores_each_event_once(tmp_path: Path) -> None:

@@ -45,7 +45,7 @@ def test_killed_ingests_resume_to_the_clean_result(tmp_path: Path) -> None:
     clean = f"sqlite:///{tmp_path}/clean.db"
     start = time.monotonic()
     done = subprocess.run(
-        [str(NETSKY), "--db", clean, "ingest", "--batch-size", "200"],
+        [str(NETSKY), "--db", clean, "ingest", "--batch-size", "20"],
         env=env,
         capture_output=True,
         check=False,
@@ -60,7 +60,7 @@ def test_killed_ingests_resume_to_the_clean_result(tmp_path: Path) -> None:
     for trial in range(TRIALS):
         url = f"sqlite:///{tmp_path}/crash-{trial}.db"
         proc = subprocess.Popen(
-            [str(NETSKY), "--db", url, "ingest", "--batch-size", "200"],
+            [str(NETSKY), "--db", url, "ingest", "--batch-size", "20"],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

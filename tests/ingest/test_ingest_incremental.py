@@ -221,3 +221,41 @@ def test_unknown_models_keep_tokens_and_an_unknown_cost(tmp_path: Path) -> None:
         assert (
             session is not None and session.cost_usd is None and session.unpriced_request_count == 1
         )
+
+
+def test_a_run_interrupted_mid_file_goes_on_from_where_it_stopped(tmp_path: Path) -> None:
+    """A position saved mid-file must never make the rest of the file look unchanged."""
+    src = next((samples_or_skip() / "claude" / "projects").glob("-home-marco*/d6e0bada*.jsonl"))
+    path = tmp_path / "t.jsonl"
+    path.write_bytes(src.read_bytes())
+
+    class Dies:
+        """A store whose second batch never commits (a kill, Ctrl-C, a lost server)."""
+
+        def __init__(self, store) -> None:
+            self.store, self.calls = store, 0
+
+        def insert_many(self, events):
+            self.calls += 1
+            if self.calls == 2:
+                raise KeyboardInterrupt
+            return self.store.insert_many(events)
+
+        def __getattr__(self, name):
+            return getattr(self.store, name)
+
+    with open_storage(f"sqlite:///{tmp_path}/clean.db") as clean:
+        ingest(clean, [Source(str(path), "claude")], machine_id="m", batch_size=5)
+        expected = normalized(snapshot(clean))
+    with open_storage(f"sqlite:///{tmp_path}/s.db") as store:
+        try:
+            ingest(Dies(store), [Source(str(path), "claude")], machine_id="m", batch_size=5)
+        except KeyboardInterrupt:
+            pass
+        position = store.get_transcript_position("m", str(path))
+        assert position is not None and position.offset < len(src.read_bytes())
+        again = ingest(store, [Source(str(path), "claude")], machine_id="m", batch_size=5)
+        assert again.files_unchanged == 0 and again.files_read == 1
+        assert normalized(snapshot(store)) == expected
+        third = ingest(store, [Source(str(path), "claude")], machine_id="m")
+        assert third.files_unchanged == 1

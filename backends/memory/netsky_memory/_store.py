@@ -31,18 +31,22 @@ from netsky_core import (
     StorageInfo,
     StorageStats,
     StorageStatsQuery,
+    UsageQuery,
 )
 from netsky_core.backend import (
+    USAGE_WINDOW_US,
     StorageBase,
     apply_git_context,
     apply_git_info,
     apply_github_repo,
     apply_transcript_path,
+    apply_usage,
     compute_stats,
     cutoff_for,
     fold_session,
     outranks,
     plan_batch,
+    usage_deltas,
     utcnow,
 )
 
@@ -60,6 +64,7 @@ class MemoryStorage(StorageBase):
         self._keys: dict[tuple[str, str, str], int] = {}
         self._sessions: dict[tuple[str, str], Session] = {}
         self._positions: dict[tuple[str, str], FilePosition] = {}
+        self._usage: dict[tuple, Any] = {}
         self._next_id = 1
 
     def __repr__(self) -> str:
@@ -122,9 +127,18 @@ class MemoryStorage(StorageBase):
                 )
                 for key, change in changes.items()
             }
+            usage = {
+                key: apply_usage(self._usage.get(key), key, delta)
+                for key, delta in usage_deltas(changes).items()
+            }
             self._events.update(writes)
             self._keys.update(new_keys)
             self._sessions.update(sessions)
+            for key, bucket in usage.items():
+                if bucket is None:
+                    self._usage.pop(key, None)
+                else:
+                    self._usage[key] = bucket
             self._next_id = next_id
             return result
 
@@ -173,6 +187,9 @@ class MemoryStorage(StorageBase):
                         self._keys.pop(event.key, None)
                 for k in old_sessions:
                     del self._sessions[k]
+                window = timedelta(microseconds=USAGE_WINDOW_US)
+                for key in [k for k, b in self._usage.items() if b.start + window <= cutoff]:
+                    del self._usage[key]
             return GcResult(
                 cutoff=cutoff,
                 expired_events=len(old_events),
@@ -271,6 +288,14 @@ class MemoryStorage(StorageBase):
             selected = [s for s in self._sessions.values() if query.matches(s)]
         return compute_stats(selected)
 
+    # -- usage --------------------------------------------------------------------
+
+    def usage(self, query: UsageQuery) -> list[Any]:
+        with self._lock:
+            self._check_open()
+            found = [b for b in self._usage.values() if query.matches(b)]
+        return sorted(found, key=query.sort_key)
+
     # -- positions ----------------------------------------------------------------
 
     def get_transcript_position(self, machine_id: str, path: str) -> FilePosition | None:
@@ -312,6 +337,7 @@ class MemoryStorage(StorageBase):
                     "events": len(self._events),
                     "sessions": len(self._sessions),
                     "positions": len(self._positions),
+                    "usage": len(self._usage),
                 },
                 oldest_event=min(stamps, default=None),
                 newest_event=max(stamps, default=None),
@@ -328,6 +354,7 @@ class MemoryStorage(StorageBase):
             self._keys.clear()
             self._sessions.clear()
             self._positions.clear()
+            self._usage.clear()
 
 
 def _most_recent(sessions: list[Session]) -> Session | None:

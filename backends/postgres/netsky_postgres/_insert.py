@@ -32,7 +32,7 @@ from typing import Any
 import psycopg
 
 from netsky_core import Event, InsertResult, Session
-from netsky_core.backend import BatchPlan, fold_session, outranks
+from netsky_core.backend import BatchPlan, fold_session, outranks, usage_deltas
 
 from ._connection import Attempt, Retry
 from ._sql import (
@@ -53,8 +53,10 @@ def _session_updates(
     ids: list[int],
     inserted: list[bool],
     replaced: list[Event | None],
-) -> tuple[InsertResult, list[list[Any]]]:
+) -> tuple[InsertResult, list[list[Any]], list[tuple[Any, ...]]]:
+    """The result, the session rows to write and the usage bucket increments."""
     result, changes = plan.finish(ids, inserted=inserted, replaced=replaced)
+    usage = Statements.usage_delta_rows(usage_deltas(changes))
     rows: list[list[Any]] = []
     for key, change in changes.items():
         state = states.get(key)
@@ -71,15 +73,37 @@ def _session_updates(
         if new != state:
             values = session_params(new)
             rows.append([*values[2:], key[0], key[1]])
-    return result, rows
+    return result, rows, usage
+
+
+def _write_usage(conn: psycopg.Connection, st: Statements, usage: list[tuple[Any, ...]]) -> None:
+    """Add the bucket increments, then drop the buckets left without a request."""
+    if not usage:
+        return
+    conn.cursor().executemany(st.increment_usage, usage)
+    if any(r[4] < 0 for r in usage):
+        conn.execute(
+            st.delete_empty_usage,
+            (
+                [r[0] for r in usage],
+                [r[1] for r in usage],
+                [r[2] for r in usage],
+                [r[3] for r in usage],
+            ),
+        )
 
 
 def _finish(
-    conn: psycopg.Connection, attempt: Attempt, st: Statements, rows: list[list[Any]]
+    conn: psycopg.Connection,
+    attempt: Attempt,
+    st: Statements,
+    rows: list[list[Any]],
+    usage: list[tuple[Any, ...]],
 ) -> None:
     with conn.pipeline():
         if rows:
             psycopg.RawCursor(conn).executemany(st.update_session, rows)
+        _write_usage(conn, st, usage)
         attempt.commit(conn)
 
 
@@ -132,8 +156,8 @@ def insert_one(
             if cur.rowcount != 1:
                 raise Retry
             replaced = [stored]
-    result, rows = _session_updates(plan, states, ids, inserted, replaced)
-    _finish(conn, attempt, st, rows)
+    result, rows, usage = _session_updates(plan, states, ids, inserted, replaced)
+    _finish(conn, attempt, st, rows, usage)
     return result
 
 
@@ -232,10 +256,10 @@ class Batch:
                 for i, c in enumerate(candidates):
                     if inserted[i]:
                         write((ids[i], *event_params(c)))
-                result, rows = _session_updates(plan, states, ids, inserted, replaced)
+                result, rows, usage = _session_updates(plan, states, ids, inserted, replaced)
         else:
             small = [(ids[i], *event_params(c)) for i, c in enumerate(candidates) if inserted[i]]
-            result, rows = _session_updates(plan, states, ids, inserted, replaced)
+            result, rows, usage = _session_updates(plan, states, ids, inserted, replaced)
         if updates:
             cur.executemany(st.update_event, updates)
             if cur.rowcount != len(updates):
@@ -245,6 +269,7 @@ class Batch:
                 cur.executemany(st.insert_event_with_id, small)
             if rows:
                 psycopg.RawCursor(conn).executemany(st.update_session, rows)
+            _write_usage(conn, st, usage)
             attempt.commit(conn)
         return result
 

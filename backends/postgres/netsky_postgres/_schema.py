@@ -157,9 +157,50 @@ _V1 = [
     """,
 ]
 
-MIGRATIONS: list[tuple[int, list[str]]] = [(1, _V1)]
-"""``(version, statements)`` in order; ``{s}`` is the quoted schema name
-(executed with a params tuple, so ``%`` in it is escaped)."""
+
+def _backfill_usage(conn: Any, target: Target) -> None:
+    """Fill the usage buckets from the stored API requests by the core's rule, so a
+    migrated store holds exactly what incremental maintenance would have."""
+    from netsky_core.backend import SessionChange, usage_deltas
+
+    from ._sql import Statements, event_from_row
+
+    st = Statements(target)
+    rows = conn.execute(
+        f"SELECT {st.event_select} FROM {st.events} WHERE event_type = 'ApiRequest'", ()
+    ).fetchall()
+    deltas = usage_deltas({("", ""): SessionChange(added=[event_from_row(r) for r in rows])})
+    if deltas:
+        with conn.cursor() as cur:
+            cur.executemany(st.increment_usage, st.usage_delta_rows(deltas))
+
+
+_V2: list[Any] = [
+    """
+    CREATE TABLE {s}.usage (
+        machine_id text COLLATE "C" NOT NULL,
+        framework text COLLATE "C" NOT NULL,
+        model text COLLATE "C" NOT NULL,
+        start timestamptz NOT NULL,
+        requests bigint NOT NULL,
+        unpriced_requests bigint NOT NULL,
+        priced_requests bigint NOT NULL,
+        tokens_input bigint NOT NULL,
+        tokens_output bigint NOT NULL,
+        tokens_cache_read bigint NOT NULL,
+        tokens_cache_write bigint NOT NULL,
+        cost_picousd bigint NOT NULL,
+        PRIMARY KEY (machine_id, framework, model, start)
+    )
+    """,
+    "CREATE INDEX usage_start ON {s}.usage (start)",
+    _backfill_usage,
+]
+
+MIGRATIONS: list[tuple[int, list[Any]]] = [(1, _V1), (2, _V2)]
+"""``(version, steps)`` in order. A step is a statement, where ``{s}`` is the quoted
+schema name (executed with a params tuple, so ``%`` in it is escaped), or a function
+``step(conn, target)``. Released versions never change."""
 
 LATEST_VERSION = MIGRATIONS[-1][0]
 
@@ -252,7 +293,10 @@ def migrate(conn: Any, target: Target) -> MigrationResult:
             if step <= version:
                 continue
             for statement in statements:
-                conn.execute(statement.format(s=target.schema_sql), ())
+                if callable(statement):
+                    statement(conn, target)
+                else:
+                    conn.execute(statement.format(s=target.schema_sql), ())
         conn.execute(
             f"INSERT INTO {target.table(META)} (key, value) VALUES ('schema_version', %s) "
             "ON CONFLICT (key) DO UPDATE SET value = excluded.value",

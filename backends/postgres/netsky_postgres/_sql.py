@@ -9,6 +9,7 @@ back from the driver as aware datetimes; the records normalize them to
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC
 from operator import attrgetter
 from typing import Any
 
@@ -44,6 +45,20 @@ __all__ = [
 ]
 
 POSITION_FIELDS: tuple[str, ...] = tuple(f.name for f in attrs.fields(FilePosition))
+USAGE_FIELDS: tuple[str, ...] = (
+    "machine_id",
+    "framework",
+    "model",
+    "start",
+    "requests",
+    "unpriced_requests",
+    "priced_requests",
+    "tokens_input",
+    "tokens_output",
+    "tokens_cache_read",
+    "tokens_cache_write",
+    "cost_picousd",
+)
 
 _EVENT_TYPES: dict[str, str] = {
     "timestamp": "timestamptz",
@@ -102,6 +117,27 @@ def position_params(position: FilePosition) -> tuple[Any, ...]:
     return _position_values(position)  # type: ignore[no-any-return]
 
 
+def usage_from_row(row: Sequence[Any]) -> Any:
+    """A UsageBucket from ``SELECT USAGE_FIELDS`` ('' framework / model are None)."""
+    from netsky_core import UsageBucket
+
+    start = row[3]
+    return UsageBucket(
+        machine_id=row[0],
+        framework=row[1] or None,
+        model=row[2] or None,
+        start=start if start.tzinfo is UTC else start.astimezone(UTC),
+        requests=int(row[4]),
+        unpriced_requests=int(row[5]),
+        priced_requests=int(row[6]),
+        tokens_input=int(row[7]),
+        tokens_output=int(row[8]),
+        tokens_cache_read=int(row[9]),
+        tokens_cache_write=int(row[10]),
+        cost_picousd=int(row[11]),
+    )
+
+
 def position_from_row(row: Sequence[Any]) -> FilePosition:
     return FilePosition(**dict(zip(POSITION_FIELDS, row)))
 
@@ -113,6 +149,21 @@ class Statements:
         self.events = ev = target.table("events")
         self.sessions = se = target.table("sessions")
         self.positions = po = target.table("positions")
+        self.usage = us = target.table("usage")
+        usage_data = USAGE_FIELDS[4:]
+        self.usage_select = _cols(USAGE_FIELDS)
+        # Buckets are shared by sessions, so writers add their deltas atomically
+        # (rows in key order: concurrent writers lock buckets in the same order).
+        self.increment_usage = (
+            f"INSERT INTO {us} ({self.usage_select}) VALUES ({', '.join(['%s'] * len(USAGE_FIELDS))}) "
+            "ON CONFLICT (machine_id, framework, model, start) DO UPDATE SET "
+            + ", ".join(f"{c} = {us}.{c} + excluded.{c}" for c in usage_data)
+        )
+        self.delete_empty_usage = (
+            f"DELETE FROM {us} WHERE (machine_id, framework, model, start) IN "
+            "(SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::timestamptz[])) "
+            "AND requests = 0"
+        )
         self.event_columns = _cols(EVENT_FIELDS)
         self.event_select = "id, " + self.event_columns
         self.session_select = _cols(SESSION_FIELDS)
@@ -224,8 +275,16 @@ class Statements:
             "SET LOCAL enable_bitmapscan = off",
             "SET LOCAL enable_seqscan = off",
         )
+        self.delete_old_usage = f"DELETE FROM {us} WHERE start <= %s"
         self.count_old_events = f'SELECT count(*) FROM {ev} WHERE "timestamp" < %s'
         self.count_old_sessions = f"SELECT count(*) FROM {se} WHERE last_activity < %s"
+
+    @staticmethod
+    def usage_delta_rows(deltas: dict[Any, list[int]]) -> list[tuple[Any, ...]]:
+        """Rows for ``increment_usage``, in key order (None framework / model as '')."""
+        rows = [(k[0], k[1] or "", k[2] or "", k[3], *d) for k, d in deltas.items()]
+        rows.sort(key=lambda r: (r[0], r[1], r[2], r[3]))
+        return rows
 
     # -- events ---------------------------------------------------------------------
 

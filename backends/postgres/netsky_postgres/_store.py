@@ -35,9 +35,12 @@ from netsky_core import (
     StorageInfo,
     StorageStats,
     StorageStatsQuery,
+    UsageBucket,
+    UsageQuery,
 )
 from netsky_core.backend import (
     PICO,
+    USAGE_WINDOW_US,
     StorageBase,
     apply_git_context,
     apply_git_info,
@@ -59,6 +62,7 @@ from ._sql import (
     position_params,
     session_from_row,
     session_params,
+    usage_from_row,
 )
 from ._target import Options, Target, make_options, parse_target
 
@@ -213,6 +217,7 @@ class PostgresStorage(StorageBase):
         self._writable()
         deleted_events = self._delete_events(cutoff)
         deleted_sessions = self._delete_sessions(cutoff)
+        self._delete_usage(cutoff)
         return GcResult(
             cutoff=cutoff,
             expired_events=deleted_events,
@@ -260,6 +265,39 @@ class PostgresStorage(StorageBase):
             if seen < GC_SESSIONS:
                 return total
             position = tuple(reached)
+
+    def _delete_usage(self, cutoff: datetime) -> None:
+        """Usage buckets that end before the cutoff (few rows: one statement)."""
+        sql = self._st.delete_old_usage
+        window = timedelta(microseconds=USAGE_WINDOW_US)
+
+        def step(conn: psycopg.Connection, attempt: Attempt) -> None:
+            with conn.pipeline():
+                conn.execute("BEGIN")
+                conn.execute(sql, (cutoff - window,))
+                attempt.commit(conn)
+
+        self._write(step)
+
+    def usage(self, query: UsageQuery) -> list[UsageBucket]:
+        where: list[str] = []
+        params: list[Any] = []
+        for clause, value in (
+            ("start >= %s", query.since),
+            ("start < %s", query.until),
+            ("framework = %s", query.framework),
+            ("machine_id = %s", query.machine_id),
+        ):
+            if value is not None:
+                where.append(clause)
+                params.append(value)
+        st = self._st
+        sql = (
+            f"SELECT {st.usage_select} FROM {st.usage}"
+            + (" WHERE " + " AND ".join(where) if where else "")
+            + " ORDER BY start, machine_id, framework, model"
+        )
+        return [usage_from_row(r) for r in self._fetchall(sql, params)]
 
     def _count_expired(self, cutoff: datetime) -> tuple[int, int]:
         st = self._st
@@ -466,17 +504,18 @@ class PostgresStorage(StorageBase):
         st, t = self._st, self._target
         sql = (
             f"SELECT (SELECT count(*) FROM {st.events}), (SELECT count(*) FROM {st.sessions}), "
-            f"(SELECT count(*) FROM {st.positions}), "
+            f"(SELECT count(*) FROM {st.positions}), (SELECT count(*) FROM {st.usage}), "
             "pg_total_relation_size(%s::regclass) + pg_total_relation_size(%s::regclass) "
-            "+ pg_total_relation_size(%s::regclass) + pg_total_relation_size(%s::regclass), "
+            "+ pg_total_relation_size(%s::regclass) + pg_total_relation_size(%s::regclass) "
+            "+ pg_total_relation_size(%s::regclass), "
             f'(SELECT min("timestamp") FROM {st.events}), '
             f'(SELECT max("timestamp") FROM {st.events}), '
             "current_database(), current_setting('server_version')"
         )
-        names = [t.regclass(n) for n in ("events", "sessions", "positions", _schema.META)]
+        names = [t.regclass(n) for n in ("events", "sessions", "positions", "usage", _schema.META)]
         row = self._fetchone(sql, names)
         assert row is not None
-        n_events, n_sessions, n_positions, size, oldest, newest, database, server = row
+        n_events, n_sessions, n_positions, n_usage, size, oldest, newest, database, server = row
         return StorageInfo(
             backend="postgres",
             url=t.masked,
@@ -486,6 +525,7 @@ class PostgresStorage(StorageBase):
                 "events": int(n_events),
                 "sessions": int(n_sessions),
                 "positions": int(n_positions),
+                "usage": int(n_usage),
             },
             size_bytes=int(size),
             oldest_event=None if oldest is None else _utc(oldest),
@@ -514,7 +554,7 @@ class PostgresStorage(StorageBase):
     def vacuum(self) -> None:
         self._writable()
         st = self._st
-        sql = f"VACUUM (ANALYZE) {st.events}, {st.sessions}, {st.positions}"
+        sql = f"VACUUM (ANALYZE) {st.events}, {st.sessions}, {st.positions}, {st.usage}"
         self._db.run(lambda conn, attempt: conn.execute(sql, ()), write=True)
 
     def close(self) -> None:

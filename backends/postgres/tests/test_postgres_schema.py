@@ -130,7 +130,7 @@ def test_concurrent_first_opens_migrate_exactly_once(
             "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"
         ).fetchone()
         versions = conn.execute("SELECT value FROM public.netsky_meta").fetchall()
-    assert tables == (4,)
+    assert tables == (5,)  # events, sessions, positions, usage, netsky_meta
     assert versions == [(str(LATEST_VERSION),)]
 
 

@@ -1,6 +1,6 @@
 """pytest-benchmark of the SQLite backend's hot paths.
 
-    .venv/bin/python -m pytest backends/sqlite/benchmarks -o python_files='bench_*.py' --benchmark-only
+.venv/bin/python -m pytest backends/sqlite/benchmarks -o python_files='bench_*.py' --benchmark-only
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from workload import make_events  # noqa: E402
+from workload import make_events
 
-from netsky_core import SessionQuery, StorageStatsQuery, open_storage  # noqa: E402
+from netsky_core import SessionQuery, StorageStatsQuery, open_storage
 
 _seeds = itertools.count(100)
 

@@ -22,14 +22,18 @@ from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from workload import T0, make_events  # noqa: E402
+from netsky_sqlite._rows import event_row
+from workload import T0, make_events
 
-from netsky_core import SessionQuery, StorageStatsQuery, open_storage  # noqa: E402
-from netsky_core.backend import EVENT_FIELDS  # noqa: E402
-from netsky_sqlite._rows import event_row  # noqa: E402
+from netsky_core import SessionQuery, StorageStatsQuery, open_storage
+from netsky_core.backend import EVENT_FIELDS
 
 RAW_INSERT = (
-    "INSERT INTO events (" + ", ".join(EVENT_FIELDS) + ") VALUES (" + ", ".join("?" * len(EVENT_FIELDS)) + ")"
+    "INSERT INTO events ("
+    + ", ".join(EVENT_FIELDS)
+    + ") VALUES ("
+    + ", ".join("?" * len(EVENT_FIELDS))
+    + ")"
 )
 
 
@@ -112,9 +116,13 @@ def timed(fn, repeat: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--events", type=int, default=1_000_000, help="size of the big store")
-    parser.add_argument("--insert-events", type=int, default=200_000, help="events per insert_many round")
+    parser.add_argument(
+        "--insert-events", type=int, default=200_000, help="events per insert_many round"
+    )
     parser.add_argument("--batch", type=int, default=5000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="CI smoke sizes")
@@ -125,19 +133,29 @@ def main() -> None:
     try:
         events = make_events(args.insert_events, seed=3)
         ours, raw = bench_insert_many(folder, events, args.batch, args.repeat)
-        print(f"insert_many        ours {ours:>10,.0f} ev/s   raw executemany {raw:>10,.0f} rows/s   ratio {ours / raw:.2f}")
-        single_ours, single_raw = bench_single(folder, make_events(4000, seed=4), 2000 if not args.quick else 300)
-        print(f"single insert      ours {single_ours:>10,.0f} us     raw one-row txn {single_raw:>10,.0f} us     ratio {single_ours / single_raw:.2f}")
+        print(
+            f"insert_many        ours {ours:>10,.0f} ev/s   raw executemany {raw:>10,.0f} rows/s   ratio {ours / raw:.2f}"
+        )
+        single_ours, single_raw = bench_single(
+            folder, make_events(4000, seed=4), 2000 if not args.quick else 300
+        )
+        print(
+            f"single insert      ours {single_ours:>10,.0f} us     raw one-row txn {single_raw:>10,.0f} us     ratio {single_ours / single_raw:.2f}"
+        )
         path = build_big(folder, args.events, args.batch)
         store = open_storage(f"sqlite:///{path}")
         conn = sqlite3.connect(path)
         q = SessionQuery().with_limit(50)
         ours_ls = timed(lambda: store.list_sessions(q), args.repeat * 4)
         raw_ls = timed(
-            lambda: conn.execute("SELECT * FROM sessions ORDER BY last_activity DESC, machine_id DESC, session_id DESC LIMIT 50").fetchall(),
+            lambda: conn.execute(
+                "SELECT * FROM sessions ORDER BY last_activity DESC, machine_id DESC, session_id DESC LIMIT 50"
+            ).fetchall(),
             args.repeat * 4,
         )
-        print(f"list_sessions(50)  ours {ours_ls:>10.2f} ms     raw SELECT      {raw_ls:>10.2f} ms     ratio {ours_ls / raw_ls:.2f}   ({args.events:,} events)")
+        print(
+            f"list_sessions(50)  ours {ours_ls:>10.2f} ms     raw SELECT      {raw_ls:>10.2f} ms     ratio {ours_ls / raw_ls:.2f}   ({args.events:,} events)"
+        )
         ours_st = timed(lambda: store.storage_stats(StorageStatsQuery()), args.repeat * 4)
         raw_st = timed(
             lambda: conn.execute(
@@ -146,7 +164,9 @@ def main() -> None:
             ).fetchone(),
             args.repeat * 4,
         )
-        print(f"storage_stats()    ours {ours_st:>10.2f} ms     raw SELECT      {raw_st:>10.2f} ms     ratio {ours_st / raw_st:.2f}")
+        print(
+            f"storage_stats()    ours {ours_st:>10.2f} ms     raw SELECT      {raw_st:>10.2f} ms     ratio {ours_st / raw_st:.2f}"
+        )
         store.close()
         conn.close()
         # gc of 30%: the workload spreads 60 days evenly; cut at day 18
@@ -163,7 +183,10 @@ def main() -> None:
         conn = sqlite3.connect(copy, isolation_level=None)
         t = time.perf_counter()
         conn.execute("BEGIN IMMEDIATE")
-        conn.execute("DELETE FROM events WHERE timestamp < ?", ((cutoff - T0.replace(year=1970, month=1, day=1)) // timedelta(microseconds=1),))
+        conn.execute(
+            "DELETE FROM events WHERE timestamp < ?",
+            ((cutoff - T0.replace(year=1970, month=1, day=1)) // timedelta(microseconds=1),),
+        )
         conn.execute("COMMIT")
         raw_gc = time.perf_counter() - t
         conn.close()

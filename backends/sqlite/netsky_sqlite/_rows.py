@@ -185,3 +185,56 @@ def row_position(r: tuple[Any, ...]) -> FilePosition:
         state=r[8],
         updated_at=dt(r[9]),
     )
+
+
+USAGE_COLUMNS = (
+    "machine_id",
+    "framework",
+    "model",
+    "start",
+    "requests",
+    "unpriced_requests",
+    "priced_requests",
+    "tokens_input",
+    "tokens_output",
+    "tokens_cache_read",
+    "tokens_cache_write",
+    "cost_picousd",
+)
+
+
+def usage_row(b: Any) -> tuple[Any, ...]:
+    """A usage bucket as a row (None framework / model stored as '')."""
+    return (
+        b.machine_id,
+        b.framework or "",
+        b.model or "",
+        us(b.start),
+        b.requests,
+        b.unpriced_requests,
+        b.priced_requests,
+        b.tokens_input,
+        b.tokens_output,
+        b.tokens_cache_read,
+        b.tokens_cache_write,
+        b.cost_picousd,
+    )
+
+
+def row_usage(r: tuple[Any, ...]) -> Any:
+    from netsky_core import UsageBucket
+
+    return UsageBucket(
+        machine_id=r[0],
+        framework=r[1] or None,
+        model=r[2] or None,
+        start=_EPOCH + timedelta(microseconds=r[3]),
+        requests=r[4],
+        unpriced_requests=r[5],
+        priced_requests=r[6],
+        tokens_input=r[7],
+        tokens_output=r[8],
+        tokens_cache_read=r[9],
+        tokens_cache_write=r[10],
+        cost_picousd=r[11],
+    )

@@ -126,8 +126,51 @@ CREATE TABLE positions (
     PRIMARY KEY (machine_id, path)
 )"""
 
-# One entry per schema version: the statements that bring version N-1 to N.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
+_USAGE = """
+CREATE TABLE usage (
+    machine_id TEXT NOT NULL,
+    framework TEXT NOT NULL,
+    model TEXT NOT NULL,
+    start INTEGER NOT NULL,
+    requests INTEGER NOT NULL,
+    unpriced_requests INTEGER NOT NULL,
+    priced_requests INTEGER NOT NULL,
+    tokens_input INTEGER NOT NULL,
+    tokens_output INTEGER NOT NULL,
+    tokens_cache_read INTEGER NOT NULL,
+    tokens_cache_write INTEGER NOT NULL,
+    cost_picousd INTEGER NOT NULL,
+    PRIMARY KEY (machine_id, framework, model, start)
+)"""
+
+
+def _backfill_usage(conn: Any) -> None:
+    """Fill the usage buckets from the stored API requests (by the core's rule, so a
+    migrated store holds exactly what incremental maintenance would have)."""
+    from netsky_core.backend import SessionChange, usage_deltas
+
+    from ._rows import EVENT_COLUMNS, row_event
+
+    rows = conn.execute(
+        "SELECT " + ", ".join(EVENT_COLUMNS) + " FROM events WHERE event_type = 'ApiRequest'"
+    ).fetchall()
+    change = SessionChange(added=[row_event(r) for r in rows])
+    values = [
+        (k[0], k[1] or "", k[2] or "", _us(k[3]), *delta)
+        for k, delta in usage_deltas({("", ""): change}).items()
+    ]
+    conn.executemany("INSERT INTO usage VALUES (" + ", ".join("?" * 12) + ")", values)
+
+
+def _us(value: Any) -> int:
+    from ._rows import us
+
+    return us(value)  # type: ignore[return-value]
+
+
+# One entry per schema version: the steps (SQL statements or functions of the
+# connection) that bring version N-1 to N. Released versions never change.
+MIGRATIONS: tuple[tuple[Any, ...], ...] = (
     (
         _EVENTS,
         "CREATE UNIQUE INDEX events_key ON events (machine_id, session_id, uuid)",
@@ -144,6 +187,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX sessions_pid ON sessions (pid, last_activity) WHERE pid IS NOT NULL",
         "CREATE INDEX sessions_github ON sessions (github_repo) WHERE github_repo IS NOT NULL",
         _POSITIONS,
+    ),
+    (
+        _USAGE,
+        "CREATE INDEX usage_start ON usage (start)",
+        _backfill_usage,
     ),
 )
 LATEST = len(MIGRATIONS)
@@ -193,8 +241,11 @@ def migrate(conn: Any, path: str) -> tuple[int, int]:
             conn.execute("COMMIT")
             return before, LATEST
         for version in range(before + 1, LATEST + 1):
-            for statement in MIGRATIONS[version - 1]:
-                conn.execute(statement)
+            for step in MIGRATIONS[version - 1]:
+                if callable(step):
+                    step(conn)
+                else:
+                    conn.execute(step)
         if before < LATEST:
             conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             conn.execute(f"PRAGMA user_version = {LATEST}")

@@ -47,19 +47,24 @@ if TYPE_CHECKING:  # queries and results are imported where used: a hook only in
         StorageInfo,
         StorageStats,
         StorageStatsQuery,
+        UsageBucket,
+        UsageQuery,
     )
 from netsky_core.backend import (
     EVENT_FIELDS,
     PICO,
+    USAGE_WINDOW_US,
     StorageBase,
     apply_git_context,
     apply_git_info,
     apply_github_repo,
     apply_transcript_path,
+    apply_usage,
     cutoff_for,
     fold_session,
     outranks,
     plan_batch,
+    usage_deltas,
     utcnow,
 )
 
@@ -68,14 +73,17 @@ from ._rows import (
     EVENT_COLUMNS,
     POSITION_COLUMNS,
     SESSION_COLUMNS,
+    USAGE_COLUMNS,
     dt,
     event_row,
     position_row,
     row_event,
     row_position,
     row_session,
+    row_usage,
     session_row,
     us,
+    usage_row,
 )
 from ._url import parse_sqlite_url
 
@@ -108,6 +116,12 @@ _POSITION_UPSERT = (
     f"INSERT OR REPLACE INTO positions ({_POSITION_COLS}) VALUES ("
     + ", ".join("?" * len(POSITION_COLUMNS))
     + ")"
+)
+_USAGE_COLS = ", ".join(USAGE_COLUMNS)
+_USAGE_UPSERT = (
+    f"INSERT INTO usage ({_USAGE_COLS}) VALUES ({', '.join('?' * len(USAGE_COLUMNS))}) "
+    "ON CONFLICT (machine_id, framework, model, start) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in USAGE_COLUMNS[4:])
 )
 _GC_BATCH = 2000
 
@@ -332,6 +346,7 @@ class SqliteStorage(StorageBase):
                 ids, inserted, replaced = self._resolve_conflicts(conn, candidates, last_before)
             result, changes = plan.finish(ids, inserted=inserted, replaced=replaced)
             self._fold(conn, changes)
+            self._fold_usage(conn, changes)
             return result
 
         return self._write(work)
@@ -402,6 +417,57 @@ class SqliteStorage(StorageBase):
             )
             rows.append(session_row(session))
         conn.executemany(_SESSION_UPSERT, rows)
+
+    def _fold_usage(self, conn: apsw.Connection, changes: dict[tuple[str, str], Any]) -> None:
+        deltas = usage_deltas(changes)
+        if not deltas:
+            return
+        keys = [(k[0], k[1] or "", k[2] or "", us(k[3])) for k in deltas]
+        stored: dict[tuple, Any] = {}
+        for i in range(0, len(keys), 200):
+            chunk = keys[i : i + 200]
+            for row in conn.execute(
+                f"SELECT {_USAGE_COLS} FROM usage WHERE (machine_id, framework, model, start) IN "
+                f"(VALUES {', '.join(['(?, ?, ?, ?)'] * len(chunk))})",
+                [v for key in chunk for v in key],
+            ):
+                bucket = row_usage(row)
+                stored[bucket.key] = bucket
+        upserts, deletes = [], []
+        for key, delta in deltas.items():
+            bucket = apply_usage(stored.get(key), key, delta)
+            row_key = (key[0], key[1] or "", key[2] or "", us(key[3]))
+            if bucket is None:
+                deletes.append(row_key)
+            else:
+                upserts.append(usage_row(bucket))
+        if deletes:
+            conn.executemany(
+                "DELETE FROM usage WHERE machine_id = ? AND framework = ? AND model = ? AND start = ?",
+                deletes,
+            )
+        if upserts:
+            conn.executemany(_USAGE_UPSERT, upserts)
+
+    def usage(self, query: UsageQuery) -> list[UsageBucket]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if query.since is not None:
+            clauses.append("start >= ?")
+            params.append(us(query.since))
+        if query.until is not None:
+            clauses.append("start < ?")
+            params.append(us(query.until))
+        if query.framework is not None:
+            clauses.append("framework = ?")
+            params.append(query.framework)
+        if query.machine_id is not None:
+            clauses.append("machine_id = ?")
+            params.append(query.machine_id)
+        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        sql = f"SELECT {_USAGE_COLS} FROM usage{where} ORDER BY start, machine_id, framework, model"
+        rows = self._read(lambda c: c.execute(sql, params).fetchall())
+        return [row_usage(r) for r in rows]
 
     def _where(self, query: EventQuery) -> tuple[str, list[Any]]:
         from netsky_core import ApiFilter
@@ -530,6 +596,9 @@ class SqliteStorage(StorageBase):
         delete_sessions = delete(
             "DELETE FROM sessions WHERE rowid IN "
             "(SELECT rowid FROM sessions WHERE last_activity < ? LIMIT ?)"
+        )
+        self._write(
+            lambda c: c.execute("DELETE FROM usage WHERE start <= ?", (limit - USAGE_WINDOW_US,))
         )
         while True:
             n = self._write(delete_events)
@@ -783,7 +852,7 @@ class SqliteStorage(StorageBase):
             try:
                 tables = {
                     name: c.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
-                    for name in ("events", "sessions", "positions")
+                    for name in ("events", "sessions", "positions", "usage")
                 }
                 oldest, newest = c.execute(
                     "SELECT min(timestamp), max(timestamp) FROM events"

@@ -46,6 +46,12 @@ def test_fixture_upgrades_to_latest_with_all_data(fixture: Path, tmp_path: Path)
                         field.name
                     )
         assert sessions["fixture-0"].github_repo == "owner/repo"
+        from netsky_conformance.usage import expected_usage
+
+        from netsky_core import UsageQuery
+
+        assert store.usage(UsageQuery()) == expected_usage(store.query(EventQuery()))
+        assert store.info().tables["usage"] > 0
         (position,) = store.query_transcript_positions()
         assert (position.offset, position.line_number, position.inode) == (4096, 60, 42)
         # the upgraded store keeps working

@@ -74,12 +74,32 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 def run(ctx: Context) -> int:
     from ..._errors import ConfigError
     from ...analytics import parse_day
-    from ...analytics.reports import build_report, dashboard, load_usage
+    from ...analytics.rollup import ROLLUP_KINDS
 
     args = ctx.args
+    if args.active and args.kind != "blocks":
+        raise UsageError("--active applies to `netsky report blocks` only")
     try:
         since = parse_day(args.since, "--since") if args.since else None
         until = parse_day(args.until, "--until") if args.until else None
+        if args.kind in ROLLUP_KINDS and not args.html:
+            # the store's usage buckets: no DuckDB, and the time does not grow with history
+            from ...analytics.rollup import rollup_report
+
+            report = rollup_report(
+                args.kind,
+                ctx.url,
+                since=since,
+                until=until,
+                timezone=args.timezone,
+                framework=args.framework,
+                breakdown=args.breakdown,
+                start_of_week=args.start_of_week,
+                config=ctx.config,
+            )
+            return _show(ctx, report)
+        from ...analytics.reports import build_report, dashboard, load_usage
+
         data = load_usage(
             ctx.url,
             since=since,
@@ -98,17 +118,19 @@ def run(ctx: Context) -> int:
         )
         board = dashboard(data) if args.html else None
     if args.active:
-        if args.kind != "blocks":
-            raise UsageError("--active applies to `netsky report blocks` only")
         report = _only_active(report)
     if args.html:
         from ...analytics import render_html
 
         Path(args.html).write_text(render_html(report, board), encoding="utf-8")
         sys.stderr.write(f"wrote {args.html}\n")
+    return _show(ctx, report)
+
+
+def _show(ctx: Context, report: Any) -> int:
     if ctx.json:
         print_json(report.to_json())
-    elif not args.html:
+    elif not ctx.args.html:
         _print(report)
     return 0
 
