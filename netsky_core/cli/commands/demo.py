@@ -96,10 +96,7 @@ def run(ctx: Context) -> int:
     _command(ctx, ["--db", url, "sessions", "--limit", str(ctx.args.sessions)])
     sys.stdout.write("\nToday's usage\n")
     sys.stdout.flush()
-    try:
-        return _command(ctx, ["--db", url, "report", "daily", "--since", date.today().isoformat()])
-    except SystemExit:  # the report command is not installed
-        return _command(ctx, ["--db", url, "stats", "--since", date.today().isoformat()])
+    return _command(ctx, ["--db", url, "report", "daily", "--since", date.today().isoformat(), "--breakdown"])
 
 
 def _size(path: str) -> int:
