@@ -6,9 +6,10 @@ offered for that session, never of their order or batching:
 * Each keyed event ``(machine_id, session_id, uuid)`` is stored once. When several
   versions of it are offered (a streamed API response written as several lines with
   growing usage; a tool call reported by a hook and by the transcript), the store
-  keeps the best by :func:`version_rank`: most tokens, then main thread over
-  sidechain, then earliest timestamp, then a canonical tie-break. The choice does
-  not depend on arrival order.
+  keeps the best by :func:`version_rank`: a repeated copy (a response billed in
+  another session, :func:`repeated_version`) first, then most tokens, then main
+  thread over sidechain, then earliest timestamp, then a canonical tie-break. The
+  choice does not depend on arrival order.
 * Additive fields (counts, tokens, cost) sum over the kept versions. When a better
   version replaces a stored one, the stored one is subtracted and the new one added.
 * "When" and "latest value" fields (last activity, status, cwd, model, ...) are a
@@ -40,6 +41,7 @@ __all__ = [
     "fold_session",
     "outranks",
     "plan_batch",
+    "repeated_version",
     "status_for_event",
     "version_rank",
 ]
@@ -112,21 +114,79 @@ def _canonical(event: Event) -> tuple:
 def version_rank(event: Event) -> tuple:
     """Order of preference among versions of one keyed event (greater is kept).
 
-    More tokens first, then a main-thread version over a sidechain one, then the
-    earliest, then a canonical comparison of every field but ``id``, so that two
-    versions rank equal only when they are identical.
+    A repeated copy (:func:`repeated_version`) first: once a response is known to be
+    billed in another session, that is final for this one. Then more tokens (for a
+    repeated copy: the tokens it had), then a main-thread version over a sidechain
+    one, then the earliest, then a canonical comparison of every field but ``id``, so
+    that two versions rank equal only when they are identical.
     """
-    total = event.total_tokens
-    ts_us = (event.timestamp - _EPOCH) // _US
-    return (-1 if total is None else total, not event.is_sidechain, -ts_us, _canonical(event))
+    return (*_primary(event), _canonical(event))
 
 
 def _primary(event: Event) -> tuple:
-    total = event.total_tokens
+    if event.event_type == _REPEATED:
+        repeated, total = 1, _repeated_total(event)
+    else:
+        repeated, total = 0, event.total_tokens
     return (
+        repeated,
         -1 if total is None else total,
         not event.is_sidechain,
         -((event.timestamp - _EPOCH) // _US),
+    )
+
+
+_REPEATED = EventType.API_REQUEST_REPEATED
+_REPEATED_KEY = "repeated_tokens"
+
+
+def _repeated_total(event: Event) -> int | None:
+    try:
+        meta = orjson.loads(event.metadata) if event.metadata else None
+    except orjson.JSONDecodeError:
+        return None
+    value = meta.get(_REPEATED_KEY) if isinstance(meta, dict) else None
+    if isinstance(value, list) and all(type(v) is int for v in value):
+        return sum(value)
+    return None
+
+
+def repeated_version(event: Event) -> Event:
+    """The version of an ``ApiRequest`` filed in a session that only repeats it.
+
+    A resumed transcript copies earlier API responses under its own session id; the
+    response was billed once, in the session that owns it. The copy stays in this
+    session (its line is part of this transcript) as an ``ApiRequestRepeated`` event
+    without tokens or cost; the tokens it had are kept in ``metadata`` (key
+    ``repeated_tokens``: input, output, cache read, cache write) so that versions of
+    a copy rank as the responses they repeat. It outranks every ``ApiRequest``
+    version of its key, so replacing a stored version with it moves the tokens out.
+    """
+    if event.event_type == _REPEATED:
+        return event
+    try:
+        meta = orjson.loads(event.metadata) if event.metadata else {}
+    except orjson.JSONDecodeError:
+        meta = {"metadata": event.metadata}
+    if not isinstance(meta, dict):
+        meta = {"metadata": meta}
+    meta[_REPEATED_KEY] = [
+        event.tokens_input or 0,
+        event.tokens_output or 0,
+        event.tokens_cache_read or 0,
+        event.tokens_cache_write or 0,
+    ]
+    if event.cost_usd is not None:
+        meta["repeated_cost_usd"] = event.cost_usd
+    return attrs.evolve(
+        event,
+        event_type=_REPEATED,
+        tokens_input=None,
+        tokens_output=None,
+        tokens_cache_read=None,
+        tokens_cache_write=None,
+        cost_usd=None,
+        metadata=orjson.dumps(meta, option=orjson.OPT_SORT_KEYS).decode(),
     )
 
 
@@ -464,22 +524,38 @@ def fold_session(
         value = event.cwd
         if value is not None:
             current, current_at = latest["cwd"]
-            if current_at is None or ts > current_at or (ts == current_at and value > current):
+            if (
+                current_at is None
+                or ts > current_at
+                or (ts == current_at and (current is None or value > current))
+            ):
                 latest["cwd"] = (value, ts)
         value = event.git_branch
         if value is not None:
             current, current_at = latest["git_branch"]
-            if current_at is None or ts > current_at or (ts == current_at and value > current):
+            if (
+                current_at is None
+                or ts > current_at
+                or (ts == current_at and (current is None or value > current))
+            ):
                 latest["git_branch"] = (value, ts)
         value = event.model
         if value is not None:
             current, current_at = latest["model"]
-            if current_at is None or ts > current_at or (ts == current_at and value > current):
+            if (
+                current_at is None
+                or ts > current_at
+                or (ts == current_at and (current is None or value > current))
+            ):
                 latest["model"] = (value, ts)
         value = event.transcript_path
         if value is not None:
             current, current_at = latest["transcript_path"]
-            if current_at is None or ts > current_at or (ts == current_at and value > current):
+            if (
+                current_at is None
+                or ts > current_at
+                or (ts == current_at and (current is None or value > current))
+            ):
                 latest["transcript_path"] = (value, ts)
         fw = event.framework
         if fw is not None and (framework is None or fw > framework):

@@ -81,6 +81,12 @@ class Setting:
     origin: str
     source: str
 
+    def __repr__(self) -> str:
+        from ._urls import mask_url
+
+        value = mask_url(self.value) if isinstance(self.value, str) else self.value
+        return f"Setting(name={self.name!r}, value={value!r}, origin={self.origin!r}, source={self.source!r})"
+
 
 def default_storage_url() -> str:
     """``sqlite:///`` URL of the default store in the user data dir."""
@@ -128,7 +134,7 @@ class Config:
 
     path: Path | None
     default_path: Path
-    data: Mapping[str, Any]
+    data: Mapping[str, Any] = attrs.field(repr=False)  # may hold a URL with a password
     storage_url: Setting
     retention: Setting
     environ: Mapping[str, str] = attrs.field(repr=False)
@@ -218,7 +224,9 @@ def resolve_machine_id(config: Config | None = None) -> Setting:
     value = f"{host}-{os.urandom(3).hex()}"
     ensure_private_dir(path.parent)
     tmp = path.with_name(f".machine-id.{os.getpid()}")
-    tmp.write_text(value + "\n", encoding="utf-8")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(value + "\n")
     try:
         os.link(tmp, path)  # first writer wins, even across concurrent processes
     except FileExistsError:

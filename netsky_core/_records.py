@@ -48,6 +48,10 @@ class EventType:
     POST_COMPACT = "PostCompact"
     API_REQUEST = "ApiRequest"
     API_ERROR = "ApiError"
+    #: An API response this session's transcript repeats from another session (a
+    #: resumed or copied transcript). Billed once, in the session that owns it; this
+    #: version carries no tokens or cost (see ``netsky_core.ingest.scan``).
+    API_REQUEST_REPEATED = "ApiRequestRepeated"
 
     KNOWN: frozenset[str] = frozenset(
         {
@@ -66,6 +70,7 @@ class EventType:
             "PostCompact",
             "ApiRequest",
             "ApiError",
+            "ApiRequestRepeated",
         }
     )
 

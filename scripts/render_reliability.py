@@ -40,7 +40,9 @@ def main() -> None:
             status=args.status,
         )
     ]
-    out.append("| test | backend | load / trials | faults injected | bad inputs tried | lost | duplicated | result |")
+    out.append(
+        "| test | backend | load / trials | faults injected | bad inputs tried | lost | duplicated | result |"
+    )
     out.append("| --- | --- | --- | --- | --- | ---: | ---: | --- |")
     for test, items in by_test.items():
         for r in items:
@@ -48,13 +50,42 @@ def main() -> None:
                 f"| {test} | {r['backend']} | {r['load']} | {r['faults']} | {r['inputs']} | "
                 f"{r['lost']} | {r['duplicated']} | {r['result']} |"
             )
-    extras = [r for r in rows if set(r) - {"test", "backend", "load", "faults", "inputs", "lost", "duplicated", "result", "mode", "at"}]
+    extras = [
+        r
+        for r in rows
+        if set(r)
+        - {
+            "test",
+            "backend",
+            "load",
+            "faults",
+            "inputs",
+            "lost",
+            "duplicated",
+            "result",
+            "mode",
+            "at",
+        }
+    ]
     if extras:
         out.append("\n## Figures\n")
         for r in extras:
             details = ", ".join(
-                f"{k}: {v}" for k, v in sorted(r.items())
-                if k not in {"test", "backend", "load", "faults", "inputs", "lost", "duplicated", "result", "mode", "at"}
+                f"{k}: {v}"
+                for k, v in sorted(r.items())
+                if k
+                not in {
+                    "test",
+                    "backend",
+                    "load",
+                    "faults",
+                    "inputs",
+                    "lost",
+                    "duplicated",
+                    "result",
+                    "mode",
+                    "at",
+                }
             )
             out.append(f"- **{r['test']}** ({r['backend']}): {details}")
     Path(args.output).write_text("\n".join(out) + "\n")

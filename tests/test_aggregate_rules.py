@@ -7,9 +7,18 @@ from typing import Any
 import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from netsky_conformance.strategies import batchings, events
-from netsky_core import Event, EventSource, EventType, Session, SessionStatus, aggregate_events, fold_session, version_rank
+
+from netsky_core import (
+    Event,
+    EventSource,
+    EventType,
+    Session,
+    SessionStatus,
+    aggregate_events,
+    fold_session,
+    version_rank,
+)
 from netsky_core.backend import plan_batch
 
 RANK = {SessionStatus.IDLE: 0, SessionStatus.BUSY: 1, SessionStatus.WAIT: 2, SessionStatus.DONE: 3}
@@ -77,7 +86,9 @@ def definition(machine: str, session: str, offered: list[Event]) -> Session:
     def by_source(event_type: str) -> tuple[int, int, int]:
         hook = count(lambda e: e.event_type == event_type and e.source == "hook")
         tr = count(lambda e: e.event_type == event_type and e.source == "transcript")
-        other = count(lambda e: e.event_type == event_type and e.source not in ("hook", "transcript"))
+        other = count(
+            lambda e: e.event_type == event_type and e.source not in ("hook", "transcript")
+        )
         return hook, tr, other
 
     def prompt_text(e: Event) -> str | None:
@@ -86,8 +97,14 @@ def definition(machine: str, session: str, offered: list[Event]) -> Session:
             return None
         return text if len(text) <= 2000 else text[:1999] + "\u2026"
 
-    prompts = [(e.timestamp, prompt_text(e)) for e in v if e.event_type == "UserPromptSubmit" and prompt_text(e)]
-    statuses = [(e.timestamp, RANK[status_of(e)], status_of(e)) for e in v if status_of(e) is not None]
+    prompts = [
+        (e.timestamp, prompt_text(e))
+        for e in v
+        if e.event_type == "UserPromptSubmit" and prompt_text(e)
+    ]
+    statuses = [
+        (e.timestamp, RANK[status_of(e)], status_of(e)) for e in v if status_of(e) is not None
+    ]
     pids = [(e.timestamp, (e.pid, e.process_start_time or -1), e) for e in v if e.pid is not None]
     starts = [e.timestamp for e in v if e.event_type == "SessionStart"]
     ends = [e.timestamp for e in v if e.event_type == "SessionEnd"]
@@ -107,7 +124,9 @@ def definition(machine: str, session: str, offered: list[Event]) -> Session:
         last_started_at=max(starts, default=None),
         first_ended_at=min(ends, default=None),
         last_ended_at=max(ends, default=None),
-        revival_count=count(lambda e: e.event_type == "SessionStart" and payload(e).get("source") == "resume"),
+        revival_count=count(
+            lambda e: e.event_type == "SessionStart" and payload(e).get("source") == "resume"
+        ),
         status=max(statuses)[2] if statuses else None,
         status_updated_at=max(statuses)[0] if statuses else None,
         pid=pid_event.pid if pid_event else None,
@@ -141,7 +160,9 @@ def definition(machine: str, session: str, offered: list[Event]) -> Session:
         tokens_cache_write=sum(e.tokens_cache_write or 0 for e in usage) if usage else None,
         priced_event_count=len(priced),
         unpriced_request_count=count(
-            lambda e: e.event_type == "ApiRequest" and e.total_tokens is not None and e.cost_usd is None
+            lambda e: (
+                e.event_type == "ApiRequest" and e.total_tokens is not None and e.cost_usd is None
+            )
         ),
         cost_picousd=cost,
         cost_usd=None if cost is None else cost / 10**12,
@@ -161,9 +182,14 @@ def test_fold_matches_the_definition(offered: list[Event]) -> None:
     assert aggregate_events("m1", "s1", offered) == definition("m1", "s1", offered)
 
 
-@given(data=st.data(), offered=st.lists(events(machines=1, sessions=1, uuids=5), min_size=1, max_size=30))
+@given(
+    data=st.data(),
+    offered=st.lists(events(machines=1, sessions=1, uuids=5), min_size=1, max_size=30),
+)
 @settings(max_examples=300, deadline=None)
-def test_incremental_folding_matches_the_definition(data: st.DataObject, offered: list[Event]) -> None:
+def test_incremental_folding_matches_the_definition(
+    data: st.DataObject, offered: list[Event]
+) -> None:
     stored: dict[Any, Event] = {}
     state: Session | None = None
     for batch in data.draw(batchings(offered)):
@@ -183,9 +209,13 @@ def test_incremental_folding_matches_the_definition(data: st.DataObject, offered
             else:
                 inserted.append(False)
                 replaced.append(None)
-        _, changes = plan.finish(list(range(len(plan.candidates))), inserted=inserted, replaced=replaced)
+        _, changes = plan.finish(
+            list(range(len(plan.candidates))), inserted=inserted, replaced=replaced
+        )
         change = changes[("m1", "s1")]
-        state = fold_session(state, "m1", "s1", added=change.added, removed=change.removed, seen=change.seen)
+        state = fold_session(
+            state, "m1", "s1", added=change.added, removed=change.removed, seen=change.seen
+        )
     assert state == definition("m1", "s1", offered)
 
 
@@ -194,9 +224,60 @@ def test_long_prompts_and_odd_payloads() -> None:
 
     t = datetime(2026, 1, 1, tzinfo=UTC)
     offered = [
-        Event(machine_id="m1", session_id="s1", event_type=EventType.USER_PROMPT_SUBMIT, timestamp=t, payload='{"prompt": "' + "y" * 5000 + '"}'),
-        Event(machine_id="m1", session_id="s1", event_type=EventType.USER_PROMPT_SUBMIT, timestamp=t, payload="not json"),
-        Event(machine_id="m1", session_id="s1", event_type=EventType.SESSION_START, timestamp=t, payload="[1, 2]"),
-        Event(machine_id="m1", session_id="s1", event_type=EventType.NOTIFICATION, timestamp=t, payload='{"notification_type": 5}'),
+        Event(
+            machine_id="m1",
+            session_id="s1",
+            event_type=EventType.USER_PROMPT_SUBMIT,
+            timestamp=t,
+            payload='{"prompt": "' + "y" * 5000 + '"}',
+        ),
+        Event(
+            machine_id="m1",
+            session_id="s1",
+            event_type=EventType.USER_PROMPT_SUBMIT,
+            timestamp=t,
+            payload="not json",
+        ),
+        Event(
+            machine_id="m1",
+            session_id="s1",
+            event_type=EventType.SESSION_START,
+            timestamp=t,
+            payload="[1, 2]",
+        ),
+        Event(
+            machine_id="m1",
+            session_id="s1",
+            event_type=EventType.NOTIFICATION,
+            timestamp=t,
+            payload='{"notification_type": 5}',
+        ),
     ]
     assert aggregate_events("m1", "s1", offered) == definition("m1", "s1", offered)
+
+
+@given(offered=st.lists(events(keyed=True), min_size=1, max_size=20))
+@settings(max_examples=200, deadline=None)
+def test_a_repeated_copy_outranks_every_api_request_version(offered: list[Event]) -> None:
+    from netsky_core.backend import repeated_version
+
+    api = [e for e in offered if e.event_type == EventType.API_REQUEST]
+    for e in api:
+        copy = repeated_version(e)
+        assert copy.event_type == EventType.API_REQUEST_REPEATED
+        assert copy.total_tokens is None and copy.cost_usd is None
+        assert repeated_version(copy) == copy
+        for other in api:
+            assert version_rank(copy) > version_rank(other)
+        # copies rank among themselves as the responses they repeat
+        for other in api:
+            if version_rank(e) > version_rank(other) and (e.total_tokens or 0) != (
+                other.total_tokens or 0
+            ):
+                assert version_rank(copy) > version_rank(repeated_version(other))
+        # and folding the copy over the response moves its tokens out of the session
+        before = fold_session(None, e.machine_id, e.session_id, added=[e])
+        after = fold_session(before, e.machine_id, e.session_id, added=[copy], removed=[e])
+        assert after.api_request_count == 0 and after.event_count == 1
+        assert (after.tokens_input, after.tokens_output, after.cost_usd) == (None, None, None)
+        assert after == aggregate_events(e.machine_id, e.session_id, [e, copy])

@@ -145,10 +145,13 @@ ONCE_PER_RESPONSE = f"""(
 """The ApiRequest rows of CTE ``netsky_api``, one per Claude API response.
 
 Claude events are keyed per session; a resumed session's transcript replays earlier
-responses under the new session id (same ``api:<message.id>:<requestId>`` uuid). Each
-response counts once (as ccusage counts it): the copy with the most tokens, then a
-main-thread one, the earliest, the first session id. Codex uuids (``usage:...``) are per
-session and are never merged. Only uuids seen more than once are ranked."""
+responses under the new session id (same ``api:<message.id>:<requestId>`` uuid). Ingest
+bills such a response in the session that started first and files the other copies as
+``ApiRequestRepeated``; ApiRequest rows that still share a uuid (one history ingested
+on two machines, stores merged by import) count once, as ccusage counts them: the copy
+with the most tokens, then a main-thread one, the earliest, the first session id. Codex
+uuids (``usage:...``) are per session and are never merged. Only uuids seen more than
+once are ranked."""
 
 
 def _api_rows(columns: str = "*") -> str:
@@ -478,8 +481,8 @@ VIEWS: dict[str, View] = {
                 "one row per API response: ApiRequest events (deduplicated at ingest: a "
                 "streamed response, its subagent copy and its progress copy are one event), "
                 "and a Claude response replayed into a resumed session (same message and "
-                "request id under another session id) counted once, in the session with the "
-                "first copy"
+                "request id under another session id) counted once, in the session that "
+                "started first (the copies are `ApiRequestRepeated` events)"
             ),
             columns=(
                 ("id", "event row id"),

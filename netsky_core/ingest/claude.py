@@ -178,13 +178,13 @@ class ClaudeParser:
                 return []
         try:
             line = _decode(raw)
-        except (msgspec.DecodeError, msgspec.ValidationError):
-            self.malformed += 1
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+            self.malformed += 1  # RecursionError: nested deeper than the decoder goes
             return []
         try:
             return self._events(line, raw)
-        except (ValueError, TypeError, msgspec.DecodeError):
-            self.malformed += 1
+        except (ValueError, TypeError, msgspec.DecodeError, RecursionError):
+            self.malformed += 1  # includes RecordError: a value no store can keep
             return []
 
     # -- mapping ----------------------------------------------------------------------

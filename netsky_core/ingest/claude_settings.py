@@ -816,8 +816,15 @@ def _atomic_write(target: Path, text: str, mode: int) -> None:
         os.close(dir_fd)
 
 
-def apply(plan: Plan, *, private_dir: bool = False, now: datetime | None = None) -> WriteResult:
-    """Write ``plan`` atomically (temp file + ``os.replace``, file mode kept).
+def apply(
+    plan: Plan,
+    *,
+    private_dir: bool = False,
+    private_file: bool = False,
+    now: datetime | None = None,
+) -> WriteResult:
+    """Write ``plan`` atomically (temp file + ``os.replace``, file mode kept;
+    ``private_file``: readable by the owner only, for a file holding a password).
 
     The previous file is first copied to ``<name>.netsky-backup-<UTC time>`` unless
     an identical backup already exists. A missing folder is created (0700 when
@@ -849,6 +856,10 @@ def apply(plan: Plan, *, private_dir: bool = False, now: datetime | None = None)
             mode = stat.S_IMODE(target.stat().st_mode)
         else:
             mode = 0o666 & ~_umask()
+        if private_file:
+            mode &= 0o600
+            if backup is not None:
+                os.chmod(backup, stat.S_IMODE(os.stat(backup).st_mode) & 0o600)
         _atomic_write(target, plan.text, mode)
     except OSError as exc:
         where = exc.filename or target

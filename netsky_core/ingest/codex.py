@@ -93,6 +93,19 @@ def _json(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+def _storable(value: str | None, name: str) -> str | None:
+    """``value`` if every store can keep it; ValueError (a malformed line) otherwise,
+    raised before the parser's state changes."""
+    if value is not None and ("\x00" in value or not value.isascii()):
+        if "\x00" in value:
+            raise ValueError(f"{name} holds a NUL character")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(f"{name} is not valid unicode") from None
+    return value
+
+
 def _line_id(raw: bytes) -> str:
     return "codex:" + hashlib.blake2b(raw, digest_size=12).hexdigest()
 
@@ -137,13 +150,13 @@ class CodexParser:
                 return []
         try:
             line = _decode(raw)
-        except (msgspec.DecodeError, msgspec.ValidationError):
-            self.malformed += 1
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+            self.malformed += 1  # RecursionError: nested deeper than the decoder goes
             return []
         try:
             out = self._events(line, raw)
-        except (ValueError, TypeError, msgspec.DecodeError):
-            self.malformed += 1
+        except (ValueError, TypeError, msgspec.DecodeError, RecursionError):
+            self.malformed += 1  # includes RecordError: a value no store can keep
             return []
         if not out:
             self.skipped += 1
@@ -176,12 +189,15 @@ class CodexParser:
         kind = line.type
         state = self.state
         if kind == "session_meta":
-            if p.id:
-                state["session_id"] = p.id
-            if p.cwd:
-                state["cwd"] = p.cwd
-            if p.git is not None and p.git.branch:
-                state["git_branch"] = p.git.branch
+            session_id = _storable(p.id, "session id")
+            cwd = _storable(p.cwd, "cwd")
+            branch = _storable(p.git.branch if p.git is not None else None, "git branch")
+            if session_id:
+                state["session_id"] = session_id
+            if cwd:
+                state["cwd"] = cwd
+            if branch:
+                state["git_branch"] = branch
             body = {
                 "source": "startup",
                 "cwd": p.cwd,
@@ -199,10 +215,12 @@ class CodexParser:
                 )
             ]
         if kind == "turn_context":
-            if p.model:
-                state["model"] = p.model
-            if p.cwd:
-                state["cwd"] = p.cwd
+            model = _storable(p.model, "model")
+            cwd = _storable(p.cwd, "cwd")
+            if model:
+                state["model"] = model
+            if cwd:
+                state["cwd"] = cwd
             return []
         if kind == "event_msg":
             return self._event_msg(line, p, raw)
@@ -272,6 +290,8 @@ class CodexParser:
             total.reasoning_output_tokens,
             total.total_tokens,
         ]
+        if min(current) < 0:
+            raise ValueError("negative cumulative token count")  # malformed; baseline kept
         if current[4] <= previous[4]:
             if current[4] < previous[4]:
                 state["total"] = current  # the counter restarted: new baseline

@@ -38,9 +38,17 @@ class HookInputError(ValueError):
 
 
 def _text(value: Any) -> str | None:
+    """A string field every store can keep: NULs dropped, lone surrogates replaced."""
     if not isinstance(value, str) or not value:
         return None
-    return value.replace("\x00", "") if "\x00" in value else value
+    if "\x00" in value:
+        value = value.replace("\x00", "")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            value = value.encode("utf-8", "replace").decode("utf-8")
+    return value or None
 
 
 def hook_uuid(payload: dict[str, Any], event_type: str, random_id: str) -> str:
@@ -141,8 +149,8 @@ def to_event(
         metadata = json.dumps({"agent_id": agent_id, "agent_type": agent_type})
     return Event(
         machine_id=machine_id,
-        session_id=session_id.replace("\x00", ""),
-        event_type=event_type.replace("\x00", ""),
+        session_id=session_id,
+        event_type=event_type,
         timestamp=received_at,
         uuid=hook_uuid(payload, event_type, random_id),
         framework=framework,
@@ -158,8 +166,8 @@ def to_event(
         cwd=_text(payload.get("cwd")),
         git_branch=git_branch,
         model=_text(payload.get("model")),
-        duration_ms=duration if type(duration) is int and duration >= 0 else None,
+        duration_ms=duration if type(duration) is int and 0 <= duration < 1 << 63 else None,
         is_sidechain=bool(agent_id) and not lifecycle,
-        payload=raw.replace("\x00", ""),
+        payload=_text(raw),
         metadata=metadata,
     )

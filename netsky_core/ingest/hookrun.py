@@ -170,7 +170,7 @@ def store_records(
                 process_start_time=rec.get("process_start_time"),
                 git_branch=git.get("git_branch") if git else None,
             )
-        except (KeyError, ValueError, TypeError, HookInputError) as exc:
+        except (KeyError, ValueError, TypeError, RecursionError, HookInputError) as exc:
             _log(f"spooled record unreadable, dropped: {exc}")
             continue
         built.append((event, rec))
@@ -372,7 +372,7 @@ def _run(opts: dict[str, Any], raw_bytes: bytes, received_at: datetime) -> int:
     try:
         payload = json.loads(raw)
         check_payload(payload, opts["framework"])
-    except (ValueError, HookInputError) as exc:
+    except (ValueError, RecursionError, HookInputError) as exc:
         if raw_bytes.strip():
             _reject(raw_bytes, str(exc))
         return 0

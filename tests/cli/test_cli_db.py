@@ -7,6 +7,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from netsky_core import UsageQuery, open_storage
+
 from .conftest import SEED_EVENTS, SEED_SESSIONS, Netsky, assert_one_line_error
 
 
@@ -16,7 +18,15 @@ def test_status_of_a_seeded_store(netsky: Netsky, seeded: str) -> None:
     assert data["backend"] in ("sqlite", "postgres")
     assert data["schema_version"] == data["latest_schema_version"] >= 1
     assert data["needs_migration"] is False
-    assert data["tables"] == {"events": SEED_EVENTS, "sessions": SEED_SESSIONS, "positions": 2}
+    with open_storage(seeded) as store:
+        buckets = len(store.usage(UsageQuery()))
+    assert buckets >= 1
+    assert data["tables"] == {
+        "events": SEED_EVENTS,
+        "sessions": SEED_SESSIONS,
+        "positions": 2,
+        "usage": buckets,
+    }
     assert data["size_bytes"] > 0
     assert data["oldest_event"] == "2026-03-01T12:00:00+00:00"
     assert data["newest_event"] == "2026-03-01T13:00:00+00:00"

@@ -8,6 +8,7 @@ import orjson
 from hypothesis import strategies as st
 
 from netsky_core import Event, EventSource, EventType
+from netsky_core.backend import repeated_version
 
 # Every string a store must keep unchanged: any unicode except NUL and surrogates.
 odd_text = st.text(
@@ -75,7 +76,7 @@ def events(
         }
     has_usage = event_type == EventType.API_REQUEST and draw(st.booleans())
     small = st.one_of(st.none(), st.integers(min_value=0, max_value=50))
-    return Event(
+    event = Event(
         machine_id=f"m{draw(st.integers(1, machines))}",
         session_id=f"s{draw(st.integers(1, sessions))}",
         event_type=event_type,
@@ -104,6 +105,10 @@ def events(
         is_sidechain=draw(st.booleans()),
         payload=None if payload is None else orjson.dumps(payload).decode(),
     )
+    if event_type == EventType.API_REQUEST and draw(st.integers(0, 5)) == 0:
+        # a copy billed in another session: outranks every ApiRequest version
+        event = repeated_version(event)
+    return event
 
 
 @st.composite

@@ -474,14 +474,18 @@ class SqliteStorage(StorageBase):
 
         clauses: list[str] = []
         params: list[Any] = []
+        # A uuid list is the most selective filter (ingest looks events up by uuid):
+        # a unary + keeps the planner from preferring the machine / session indexes.
+        plus = "+" if query.uuids else ""
         if query.session_ids is not None:
             if not query.session_ids:
                 clauses.append("0")
             else:
-                clauses.append(f"session_id IN ({', '.join('?' * len(query.session_ids))})")
+                marks = ", ".join("?" * len(query.session_ids))
+                clauses.append(f"{plus}session_id IN ({marks})")
                 params.extend(query.session_ids)
         if query.machine_id is not None:
-            clauses.append("machine_id = ?")
+            clauses.append(f"{plus}machine_id = ?")
             params.append(query.machine_id)
         if query.framework is not None:
             clauses.append("framework = ?")
@@ -490,7 +494,8 @@ class SqliteStorage(StorageBase):
             if not query.event_types:
                 clauses.append("0")
             else:
-                clauses.append(f"event_type IN ({', '.join('?' * len(query.event_types))})")
+                marks = ", ".join("?" * len(query.event_types))
+                clauses.append(f"{plus}event_type IN ({marks})")
                 params.extend(query.event_types)
         if query.tool_name is not None:
             clauses.append("tool_name = ?")

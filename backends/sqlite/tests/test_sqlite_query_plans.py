@@ -40,6 +40,10 @@ CASES = {
     "event type": (EventQuery().with_event_type("ApiRequest"), "events_type_time"),
     "api requests only": (EventQuery().api_requests_only(), "events_type_time"),
     "newest events": (EventQuery().with_limit(50), "events_time"),
+    "ingest's lookup by uuid": (
+        EventQuery().with_machine("m").with_uuids(["api:a", "api:b"]),
+        "events_uuid",
+    ),
 }
 
 
@@ -87,3 +91,19 @@ def test_lookups_use_indexes(store: SqliteStorage) -> None:
     assert "events_key" in key, key
     expired = plan(store, "SELECT count(*) FROM events WHERE timestamp < ?", [0])
     assert "events_time" in expired, expired
+
+
+def test_uuid_lookup_uses_its_index_without_statistics(tmp_path: Path) -> None:
+    """Ingest looks up each batch's uuids on a fresh, never analyzed store: scanning
+    the machine's events instead would make a large first ingest quadratic."""
+    from netsky_conformance.builders import ev
+
+    with open_storage(f"sqlite:///{tmp_path}/fresh.db") as s:
+        assert isinstance(s, SqliteStorage)
+        s.insert_many([ev(t=i, session_id=f"s{i % 7}") for i in range(300)])
+        for query in (
+            EventQuery().with_machine("m").with_uuids(["u1", "u2"]),
+            EventQuery().with_machine("m").with_session("s1").with_uuids(["u1"]),
+        ):
+            text = plan(s, *s.event_sql(query))
+            assert "events_uuid" in text, text

@@ -96,7 +96,9 @@ def run(ctx: Context) -> int:
     _command(ctx, ["--db", url, "sessions", "--limit", str(ctx.args.sessions)])
     sys.stdout.write("\nToday's usage\n")
     sys.stdout.flush()
-    return _command(ctx, ["--db", url, "report", "daily", "--since", date.today().isoformat(), "--breakdown"])
+    return _command(
+        ctx, ["--db", url, "report", "daily", "--since", date.today().isoformat(), "--breakdown"]
+    )
 
 
 def _size(path: str) -> int:

@@ -279,8 +279,18 @@ def run_install(ctx: Context) -> int:
     command = cs.hook_command(executable, db=db, config=config, transcript=not args.no_transcript)
     sf = cs.read_settings(cs.settings_path(scope))
     plan = cs.plan_install(sf, command, events=events, timeout=args.timeout)
-    result = None if args.dry_run else cs.apply(plan, private_dir=scope == "user")
+    from ..._urls import url_password
+
+    secret = bool(db and url_password(db))
+    result = (
+        None if args.dry_run else cs.apply(plan, private_dir=scope == "user", private_file=secret)
+    )
     warnings = []
+    if secret:
+        warnings.append(
+            f"the hook command holds the store's password, so {sf.path} is now readable by "
+            "you only (mode 0600); NETSKY_DATABASE_URL or netsky's config file keeps it out"
+        )
     newer = sorted(set(plan.added) & cs.NEWER_EVENTS)
     if newer:
         warnings.append(
