@@ -208,8 +208,13 @@ def check_header(data: bytes, path: str) -> None:
 
 def read_version(conn: Any, path: str) -> int:
     """The schema version, after checking the file is (or can become) ours."""
-    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    # One statement, so one snapshot: another process may be creating the schema
+    # right now, and reading the marks and the tables apart could see half of it.
+    app_id, version, has_tables = conn.execute(
+        "SELECT (SELECT application_id FROM pragma_application_id),"
+        " (SELECT user_version FROM pragma_user_version),"
+        " (SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%')"
+    ).fetchone()
     if app_id == APPLICATION_ID:
         if version > LATEST:
             raise SchemaVersionError(
@@ -218,9 +223,6 @@ def read_version(conn: Any, path: str) -> int:
                 hint="upgrade netsky (pip install -U netsky)",
             )
         return version
-    has_tables = conn.execute(
-        "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
-    ).fetchone()[0]
     if app_id != 0 or has_tables:
         raise NotANetskyStoreError(
             f"{path} is an SQLite database but not a netsky store; it was left untouched",
