@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import secrets
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,10 +27,11 @@ class StorageFixtures:
     """Fixtures: ``new_url`` (override), ``open_store``, ``storage``."""
 
     @pytest.fixture
-    def new_url(self, request: pytest.FixtureRequest) -> Callable[[], str]:
+    def new_url(self, request: pytest.FixtureRequest) -> Iterator[Callable[[], str]]:
         """A callable returning the URL of a fresh, empty store at each call.
 
-        The default reads ``--netsky-url`` and expands ``{tmp}`` and ``{unique}``.
+        The default reads ``--netsky-url`` and expands ``{tmp}`` (a folder removed at
+        teardown) and ``{unique}``.
         """
         template = request.config.getoption("netsky_url", default=None)
         if not template:
@@ -44,7 +46,8 @@ class StorageFixtures:
                 "{unique}", f"t{n}_{secrets.token_hex(4)}"
             )
 
-        return make
+        yield make
+        shutil.rmtree(root, ignore_errors=True)
 
     @pytest.fixture
     def open_store(self, new_url: Callable[[], str]) -> Iterator[Callable[..., Storage]]:
