@@ -43,7 +43,7 @@ def big(tmp_path_factory) -> Iterator:
     path = tmp_path_factory.mktemp("big") / "big.db"
     with open_storage(f"sqlite:///{path}") as s:
         for start in range(0, 200_000, 20_000):
-            s.insert_many(make_events(20_000, start=start, seed=5))
+            s.insert_many(make_events(20_000, start=start, seed=5, total=200_000))
         yield s
 
 

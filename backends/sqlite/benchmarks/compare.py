@@ -100,7 +100,7 @@ def build_big(folder: Path, n: int, batch: int) -> str:
     with open_storage(f"sqlite:///{path}") as store:
         chunk = 100_000
         for start in range(0, n, chunk):
-            evs = make_events(min(chunk, n - start), sessions=2000, start=start, seed=7)
+            evs = make_events(min(chunk, n - start), sessions=2000, start=start, seed=7, total=n)
             for i in range(0, len(evs), batch):
                 store.insert_many(evs[i : i + batch])
     return path

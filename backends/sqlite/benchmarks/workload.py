@@ -18,14 +18,22 @@ _TYPES = [
 
 
 def make_events(
-    n: int, *, sessions: int = 2000, seed: int = 0, start: int = 0, days: int = 60
+    n: int,
+    *,
+    sessions: int = 2000,
+    seed: int = 0,
+    start: int = 0,
+    days: int = 60,
+    total: int | None = None,
 ) -> list[Event]:
-    """``n`` realistic events over ``sessions`` sessions and ``days`` days."""
+    """Events ``start .. start + n`` of a workload of ``total`` (default ``start + n``)
+    realistic events spread evenly over ``sessions`` sessions and ``days`` days."""
     rng = random.Random(seed)
     out = []
     span = days * 86400
+    total = max(total or start + n, 1)
     for i in range(start, start + n):
-        session = i * sessions // max(n + start, 1)
+        session = i * sessions // total
         et = _TYPES[i % len(_TYPES)]
         api = et == EventType.API_REQUEST
         out.append(
