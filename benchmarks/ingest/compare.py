@@ -56,13 +56,14 @@ def find_ccusage(install: bool) -> str | None:
 def regular_install(folder: Path) -> Path:
     """A venv with netsky installed from wheels (not editable) and byte-compiled."""
     venv = folder / "venv"
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q"]
+    packages = [str(ROOT), str(ROOT / "backends" / "memory"), str(ROOT / "backends" / "sqlite")]
     if not (venv / "bin" / "netsky").exists():
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q"]
+        subprocess.run([*pip, *packages], check=True, capture_output=True)
+    else:  # the venv is cached; the checkout's code may have changed since
         subprocess.run(
-            [*pip, str(ROOT), str(ROOT / "backends" / "memory"), str(ROOT / "backends" / "sqlite")],
-            check=True,
-            capture_output=True,
+            [*pip, "--no-deps", "--force-reinstall", *packages], check=True, capture_output=True
         )
     subprocess.run(
         [str(venv / "bin" / "python"), "-m", "compileall", "-q", str(venv / "lib")],

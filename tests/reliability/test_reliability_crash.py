@@ -50,7 +50,7 @@ from tests.ingest.conftest import NETSKY, isolated_env
 from .recorder import record, scale
 
 REPO = Path(__file__).resolve().parents[2]
-TRIALS = scale(4, 17)  # per backend and kind: 12 per backend, 51 in the full version
+TRIALS = scale(4, 20)  # per backend and kind: 12 per backend, 60 in the full version
 HISTORY_BYTES = 5_000_000
 WRITER_EVENTS = 10_000
 MACHINE = "crash-machine"
@@ -460,7 +460,10 @@ def test_kill_9_then_rerun_equals_a_clean_run(
     record(
         test=f"crash: kill -9 of {kind_name}",
         backend=backend,
-        load=f"{totals.trials} trials, {want.n_events} events per run",
+        load=(
+            f"{totals.trials} trials ({totals.killed} killed mid-run), "
+            f"{want.n_events} events per run"
+        ),
         faults=(
             f"SIGKILL at a random moment {window[0]:.2f}-{window[1]:.2f} s into the run, "
             "then a re-run"
