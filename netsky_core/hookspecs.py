@@ -108,7 +108,8 @@ def netsky_duckdb_attach(storage: Any, connection: Any, tables: Any) -> Any:
     """Offer DuckDB a native way to read ``storage``'s tables (optional, analytics).
 
     ``tables`` names the base tables a query needs (``events``, ``sessions``,
-    ``positions``). Create a DuckDB view or table for each in ``connection`` (e.g.
-    by attaching the database file read-only) and return True; return None to leave
-    it to the generic path, which streams rows through the Storage protocol.
+    ``positions``). Create a DuckDB view or table for each one you can load in
+    ``connection`` (e.g. by attaching the database file read-only) and return True;
+    tables left out, or everything when you return None, take the generic path, which
+    streams rows through the Storage protocol.
     """

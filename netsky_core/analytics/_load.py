@@ -3,11 +3,12 @@
 Native path: each plugin implementing ``netsky_duckdb_attach(storage, connection,
 tables)`` is asked in pluggy's call order. ``tables`` is a :class:`TableRequest`. While
 the hook runs, the connection's current schema is ``netsky_raw``: the hook creates a
-table or view named after each requested base table there (unqualified ``CREATE TABLE
-events AS ...``), with at least the requested columns, named and typed as the record
-fields (see ``_tables``: timestamps ``TIMESTAMPTZ``), and returns True. It may load more
-rows than asked (the views filter again). A hook that raises, or whose tables miss
-columns, is reported with a warning and the generic path is used instead.
+table or view named after each requested base table it can load there (unqualified
+``CREATE TABLE events AS ...``), with at least the requested columns, named and typed
+as the record fields (see ``_tables``: timestamps ``TIMESTAMPTZ``), and returns True.
+It may load more rows than asked (the views filter again) and leave tables out: those
+take the generic path. A hook that raises, or whose tables miss columns, is reported
+with a warning and the generic path is used instead.
 
 Generic path (every backend, third-party ones included): events stream through
 ``Storage.query`` pages (``iter_events``, by id) into Arrow record batches that DuckDB
@@ -32,6 +33,7 @@ from ._tables import RAW_SCHEMA, TableRequest, arrow_schema, base_columns
 __all__ = ["LoadInfo", "load_tables"]
 
 DEFAULT_BATCH_SIZE = 10_000
+_NOT_CREATED = "not created"
 _STREAM = "netsky_load_stream"
 
 
@@ -66,6 +68,8 @@ def load_tables(
             seconds = time.perf_counter() - started
             bad = _invalid_tables(connection, request)
             for table in sorted(bad):
+                if bad[table] == _NOT_CREATED:  # left to the generic path
+                    continue
                 warnings.warn(
                     f"netsky: plugin {plugin!r} gave DuckDB an unusable {table!r} table "
                     f"({bad[table]}); reading it through the Storage protocol instead",
@@ -132,7 +136,7 @@ def _invalid_tables(connection: Any, request: TableRequest) -> dict[str, str]:
     for table in request:
         columns = present.get(table)
         if columns is None:
-            bad[table] = "not created"
+            bad[table] = _NOT_CREATED
             continue
         kinds = {c.name: c for c in base_columns(table)}
         lacking = [name for name in request.columns(table) if name not in columns]

@@ -316,14 +316,103 @@ def test_same_answers_on_postgres(
     stores: Stores, postgres_store: str, reference: tuple[dict, dict]
 ) -> None:
     stores.add("postgres", postgres_store)
-    con = stores.analytics("postgres")
+    stores.add("postgres-generic", postgres_store, native=False)
+    for name in ("postgres", "postgres-generic"):
+        con = stores.analytics(name)
+        try:
+            got = answers(con)
+            loads = dict(run_query(con, "SELECT table_name, method FROM netsky_raw.loads").rows())
+        finally:
+            con.close()
+        for query, rows in reference[0].items():
+            assert got[query] == rows, (name, query)
+        assert report_answers(stores, name) == reference[1], name
+        # the native path (COPY) loads events; sessions and positions stay generic
+        assert loads["events"].startswith("native:") == (name == "postgres"), loads
+        assert loads["sessions"] == loads["positions"] == "generic", loads
+
+
+AWKWARD_TEXT = [
+    "",
+    " ",
+    '"',
+    '""',
+    "a,b",
+    "line\nbreak\r\nand\ttab",
+    "\\N",
+    "NULL",
+    "'; DROP TABLE events; --",
+    "%s $1 {0}",
+    "é 🚀 \u202e rtl \u200d zwj",
+]
+
+
+@pytest.mark.postgres
+def test_postgres_native_path_equals_generic_exactly(postgres_server: Any, tmp_path: Path) -> None:
+    """COPY (CSV) vs the Storage protocol: every column of every row identical, with
+    empty strings vs NULL, quotes, newlines, extreme numbers and µs timestamps."""
+    schema = f"copy_{secrets.token_hex(4)}"
+    url = postgres_server.url(schema)
+    events = []
+    for i, text in enumerate(AWKWARD_TEXT * 3):
+        events.append(
+            Event(
+                machine_id="m",
+                session_id=f"s{i % 4}",
+                event_type=[EventType.API_REQUEST, EventType.PRE_TOOL_USE, "Custom,Type"][i % 3],
+                timestamp=T0 + timedelta(microseconds=i * 1_000_003),
+                uuid=None if i % 5 == 0 else f"u{i}",
+                framework="claude",
+                source=EventSource.TRANSCRIPT,
+                tool_name=text,
+                cwd=text or None,
+                model="claude-opus-4-6" if i % 2 else None,
+                pid=2**63 - 1 if i == 1 else (-(2**63) if i == 2 else i),
+                tokens_input=2**40 if i == 3 else i,
+                tokens_output=0 if i % 2 else None,
+                cost_usd=[0.1 + 0.2, 1e-12, 5e-324, 123456.789012345678, 0.0, None][i % 6],
+                is_sidechain=bool(i % 2),
+                payload=orjson.dumps({"text": text, "n": i}).decode(),
+                metadata=text,
+            )
+        )
+    with open_storage(url) as store:
+        store.insert_many(events)
+    sql = "SELECT * EXCLUDE (id) FROM events ORDER BY timestamp, uuid NULLS FIRST"
     try:
-        got = answers(con)
+        native = open_analytics(url, ["events", "api_requests"], timezone="UTC")
+        generic = open_analytics(url, ["events", "api_requests"], timezone="UTC", native=False)
+        try:
+            got, want = run_query(native, sql).rows(), run_query(generic, sql).rows()
+            assert len(want) == len(events)
+            assert got == want
+            assert (
+                run_query(native, "SELECT method FROM netsky_raw.loads")
+                .rows()[0][0]
+                .startswith("native:")
+            )
+            # filters pushed down to PostgreSQL give the same rows as the views' own
+            api = "SELECT * EXCLUDE (id) FROM api_requests ORDER BY ALL"
+            assert run_query(native, api).rows() == run_query(generic, api).rows()
+        finally:
+            native.close()
+            generic.close()
+        # an empty store: an empty table of the right shape
+        postgres_server.drop_schemas([schema])
+        with open_storage(url):
+            pass
+        empty = open_analytics(url, ["events"], timezone="UTC")
+        try:
+            assert run_query(empty, "SELECT count(*) FROM events").rows() == [(0,)]
+            assert (
+                run_query(empty, "SELECT method FROM netsky_raw.loads")
+                .rows()[0][0]
+                .startswith("native:")
+            )
+        finally:
+            empty.close()
     finally:
-        con.close()
-    for query, rows in reference[0].items():
-        assert got[query] == rows, query
-    assert report_answers(stores, "postgres") == reference[1]
+        postgres_server.drop_schemas([schema])
 
 
 def test_daily_report_equals_the_generators_truth(stores: Stores) -> None:

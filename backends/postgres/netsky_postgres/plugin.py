@@ -7,6 +7,8 @@ from typing import Any
 
 from netsky_core.hookspecs import hookimpl
 
+from .duckdb_path import netsky_duckdb_attach  # noqa: F401  (the DuckDB native analytics path)
+
 
 def _open(url: str, **options: Any) -> Any:
     from ._store import open_postgres
