@@ -6,7 +6,10 @@ import os
 import queue
 import signal
 import threading
-from typing import IO
+import time
+from collections.abc import Callable
+from typing import IO, Any
+from urllib.parse import parse_qs, urlsplit
 
 import orjson
 import pytest
@@ -172,3 +175,59 @@ def test_tail_follow_prints_new_events_and_exits_0_on_ctrl_c(
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+@pytest.mark.postgres
+def test_tail_follow_prints_an_event_that_commits_after_a_later_one(
+    netsky: Netsky, postgres_url: Callable[..., str], postgres_server: Any
+) -> None:
+    """PostgreSQL hands out ids at insert, not at commit: a slow writer's event (id n)
+    becomes visible after a quick writer's (id n+1). ``tail -f`` still prints it."""
+    url = postgres_url()
+    schema = parse_qs(urlsplit(url).query)["schema"][0]
+
+    def event(uuid: str) -> Event:
+        return Event(
+            machine_id="laptop",
+            session_id=S1,
+            event_type=EventType.PRE_TOOL_USE,
+            timestamp=at(0),
+            uuid=uuid,
+            source="hook",
+        )
+
+    with open_storage(url) as store:
+        store.insert(event("before"))
+        proc = netsky.popen("--db", url, "tail", "-f", "-n", "0", "--interval", "0.1", "--json")
+        try:
+            assert proc.stdout is not None
+            lines = _Lines(proc.stdout)
+            for n in range(60):  # until the follow loop runs (it prints a new event)
+                store.insert(event(f"ready-{n}"))
+                try:
+                    lines.next(timeout=1)
+                    break
+                except AssertionError:
+                    continue
+            store.insert(event("sync"))
+            while orjson.loads(lines.next())["uuid"] != "sync":
+                pass
+            with postgres_server.admin(dbname=postgres_server.dbname) as slow, slow.transaction():
+                late_id = slow.execute(
+                    f'INSERT INTO "{schema}".events (machine_id, session_id, event_type, '
+                    '"timestamp", uuid, source) VALUES (%s, %s, %s, %s, %s, %s) RETURNING id',
+                    ("laptop", S1, EventType.PRE_TOOL_USE, at(1), "late", "hook"),
+                ).fetchone()[0]
+                quick_id = store.insert(event("quick"))
+                assert quick_id > late_id
+                assert orjson.loads(lines.next())["uuid"] == "quick"
+                time.sleep(0.5)  # a few polls past the quick one before the commit
+            assert orjson.loads(lines.next())["uuid"] == "late"
+            store.insert(event("after"))
+            assert orjson.loads(lines.next())["uuid"] == "after"  # nothing printed twice
+            proc.send_signal(signal.SIGINT)
+            assert proc.wait(timeout=30) == 0
+        finally:
+            if proc.poll() is None:
+                os.kill(proc.pid, signal.SIGKILL)
+                proc.wait()
