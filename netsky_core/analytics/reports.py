@@ -325,11 +325,9 @@ def build_report(
 def _rows(con: Any, kind: str, *, breakdown: bool, start_of_week: str) -> list[ReportRow]:
     select, group, order = _period_keys(kind, start_of_week)
     key_names = [s.rsplit(" AS ", 1)[-1].strip() for s in select]
-    keys = [
-        k for k in key_names if k not in ("framework", "project", "first_activity", "last_activity")
-    ]
-    if kind == "session":
-        keys = ["session_id", "machine_id"]
+    # the grouping keys: the selected columns that are not aggregates
+    plain = [s for s in select if not s.startswith(("min(", "max(", "arg_max("))]
+    keys = [s.rsplit(" AS ", 1)[-1].strip() for s in plain]
     raw = _fetch(
         con,
         f"SELECT {', '.join(select)}, {SUM_COLUMNS}, "
@@ -338,7 +336,6 @@ def _rows(con: Any, kind: str, *, breakdown: bool, start_of_week: str) -> list[R
     )
     per_key: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
     if breakdown and kind != "model":
-        plain = [s for s in select if not s.startswith(("min(", "max(", "arg_max("))]
         for r in _fetch(
             con,
             f"SELECT {', '.join(plain)}, model, {SUM_COLUMNS} FROM {_USAGE} "

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import attrs
 import duckdb
 import pytest
 
@@ -459,3 +460,22 @@ def test_sqlite_readers_equal_the_generic_path(tmp_path: Path, reader: str) -> N
     finally:
         con.close()
         generic.close()
+
+
+@pytest.mark.parametrize("kind", ["daily", "project", "session"])
+def test_each_breakdown_holds_only_its_own_rows_models(store: Any, kind: str) -> None:
+    """Two projects (sessions), two models each on one day: every row's breakdown
+    lists only its own models and sums to the row."""
+    events = []
+    for n, (session, cwd) in enumerate([("s1", "/a"), ("s2", "/b")]):
+        for m, model in enumerate([f"claude-model-{n}-x", f"claude-model-{n}-y"]):
+            e = api(T0 + timedelta(minutes=n * 10 + m), f"{session}:{m}", session=session)
+            events.append(attrs.evolve(e, model=model, cwd=cwd))
+    store.insert_many(events)
+    report = usage_report(kind, store, timezone="UTC", breakdown=True).to_json()
+    rows = report[next(k for k in report if k != "totals")]
+    assert len(rows) == (1 if kind == "daily" else 2)
+    for row in rows:
+        models = [b["model"] for b in row["breakdown"]]
+        assert sorted(models) == sorted(row["models"])
+        assert sum(b["total_tokens"] for b in row["breakdown"]) == row["total_tokens"]
