@@ -34,6 +34,7 @@ _EXPORTS: dict[str, str] = {
     # protocol
     "Storage": "._storage",
     "iter_events": "._storage",
+    "EventFollower": "._storage",
     # rules
     "fold_session": "._aggregate",
     "version_rank": "._aggregate",
@@ -149,4 +150,4 @@ if TYPE_CHECKING:  # pragma: no cover
         SessionStatus,
     )
     from ._results import GcResult, MigrationResult, StorageInfo, StorageStats, UsageBucket
-    from ._storage import Storage, iter_events
+    from ._storage import EventFollower, Storage, iter_events

@@ -8,7 +8,8 @@ reproduce (the memory backend uses them directly):
 * ``EventQuery`` orders by timestamp, newest first, by default (ties by id in the
   same direction); ``order_by_id()`` orders by id, ascending, for watching with
   ``after_id`` (on a server store with several concurrent writers an id can become
-  visible after a larger one, so a watcher may re-read a short window behind);
+  visible after a larger one, so a watcher re-reads a short window behind:
+  ``EventFollower`` does);
 * ``SessionQuery`` orders by last activity, newest first, by default; missing values
   (None) sort last in either direction; ties by ``(machine_id, session_id)`` in the
   same direction.

@@ -200,6 +200,45 @@ def iter_events(
         after = batch[-1].id
 
 
+class EventFollower:
+    """Follows the events matching ``query`` stored after ``after_id``, like ``tail -f``.
+
+    Each :meth:`poll` returns the batches of events stored since the last poll, each
+    event once. A server store hands out ids when rows are inserted, not when they
+    commit, so an event can become visible after one with a larger id; each poll
+    therefore re-reads ``lookback`` ids behind the largest id seen (and never before
+    ``after_id``) and skips what it already returned.
+    """
+
+    def __init__(
+        self,
+        storage: Storage,
+        query: EventQuery | None = None,
+        *,
+        after_id: int | None = None,
+        lookback: int = 500,
+        batch_size: int = 1000,
+    ) -> None:
+        self._storage = storage
+        self._query = query or EventQuery()
+        self._floor = self._cursor = after_id or 0
+        self._lookback = lookback
+        self._batch_size = batch_size
+        self._returned: set[int] = set()  # ids returned above the look-back window
+
+    def poll(self) -> Iterator[list[Event]]:
+        """The events stored since the last poll, in id order, in bounded batches."""
+        start = max(self._floor, self._cursor - self._lookback)
+        self._returned = {i for i in self._returned if i > start}
+        query = self._query.with_after_id(start)
+        for batch in iter_events(self._storage, query, batch_size=self._batch_size):
+            self._cursor = max(self._cursor, batch[-1].id)
+            fresh = [e for e in batch if e.id not in self._returned]
+            self._returned.update(e.id for e in fresh)
+            if fresh:
+                yield fresh
+
+
 def compute_stats(sessions: Iterable[Session]) -> StorageStats:
     """Reference computation of ``StorageStats`` over already-selected sessions."""
     from ._aggregate import PICO

@@ -16,6 +16,7 @@ from typing import Any
 from ..._urls import mask_url
 from .._context import Context
 from .._main import add_command
+from .events import count_value
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -31,7 +32,11 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         ],
     )
     p.add_argument(
-        "--sessions", type=int, default=10, metavar="N", help="how many recent sessions to show"
+        "--sessions",
+        type=count_value,
+        default=10,
+        metavar="N",
+        help="how many recent sessions to show",
     )
     p.add_argument(
         "--generated",

@@ -258,14 +258,8 @@ def _newest_id(store: Storage) -> int | None:
     return newest[0].id if newest else None
 
 
-LOOKBACK_IDS = 500
-"""How far behind its cursor ``tail -f`` re-reads: on a server store an event can
-commit after one with a larger id (ids are handed out at insert, not at commit), and
-would be stepped over by a watcher that only asks for ids above the last one seen."""
-
-
 def run_tail(ctx: Context) -> int:
-    from ..._storage import iter_events
+    from ..._storage import EventFollower
 
     args = ctx.args
     base = _filtered(args).order_by_id()
@@ -276,18 +270,11 @@ def run_tail(ctx: Context) -> int:
                 last = store.query(base.with_direction("desc").with_limit(args.lines))
                 # events stored after ``cursor`` are printed by the follow loop
                 _emit(ctx, [e for e in reversed(last) if e.id is not None and e.id <= cursor])
-            floor = cursor if cursor is not None else 0  # what was there before is not new
-            cursor = floor
-            printed: set[int] = set()  # ids printed above the look-back window's start
+            follower = EventFollower(store, base, after_id=cursor)
             while args.follow:
                 time.sleep(args.interval)
-                start = max(floor, cursor - LOOKBACK_IDS)
-                printed = {i for i in printed if i > start}
-                for batch in iter_events(store, base.with_after_id(start), batch_size=1000):
-                    fresh = [e for e in batch if e.id not in printed]
-                    _emit(ctx, fresh)
-                    printed.update(e.id for e in fresh if e.id is not None)
-                    cursor = max(cursor, batch[-1].id or cursor)
+                for batch in follower.poll():
+                    _emit(ctx, batch)
     except KeyboardInterrupt:
         return 0
     return 0

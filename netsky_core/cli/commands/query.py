@@ -11,9 +11,10 @@ from .._context import Context
 from .._errors import UsageError
 from .._main import add_command
 from .._output import print_json, table
+from .events import time_value
 
 if TYPE_CHECKING:
-    from datetime import datetime
+    pass
 
 _VIEWS = "events, sessions, api_requests, tool_calls, file_changes, prompts, daily_usage, positions"
 _NUMERIC = re.compile(r"U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?|FLOAT|DOUBLE|REAL|DECIMAL.*")
@@ -47,24 +48,16 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         help="output format (default: table on a terminal, csv otherwise)",
     )
     p.add_argument(
-        "--since", metavar="TIME", help="load only events at or after TIME (2026-01-31, 2h, 3d)"
+        "--since",
+        type=time_value,
+        metavar="TIME",
+        help="load only events at or after TIME (2026-01-31, 2h, 3d)",
     )
-    p.add_argument("--until", metavar="TIME", help="load only events before TIME")
+    p.add_argument("--until", type=time_value, metavar="TIME", help="load only events before TIME")
     p.add_argument(
         "--timezone", metavar="ZONE", help="IANA time zone for days and timestamps (default: local)"
     )
     p.set_defaults(handler=run)
-
-
-def _time(text: str | None, option: str) -> datetime | None:
-    from ..._timeparse import TimeParseError, parse_time
-
-    if text is None:
-        return None
-    try:
-        return parse_time(text)
-    except TimeParseError as exc:
-        raise UsageError(f"{option}: {exc}", hint=exc.hint) from None
 
 
 def run(ctx: Context) -> int:
@@ -74,8 +67,7 @@ def run(ctx: Context) -> int:
     sql = sys.stdin.read() if args.sql == "-" else args.sql
     if not sql.strip():
         raise UsageError("no SQL given")
-    since = _time(args.since, "--since")
-    until = _time(args.until, "--until")
+    since, until = args.since, args.until
     if since is not None and until is not None and until <= since:
         raise UsageError("--until must be after --since")
     refuse_writes(sql)  # before anything is read

@@ -12,7 +12,7 @@ from typing import Any
 from .._context import Context
 from .._errors import UsageError
 from .._main import add_command
-from .._output import duration, print_json, shorten, table
+from .._output import duration, money, print_json, shorten, table
 
 KINDS = ("daily", "weekly", "monthly", "session", "model", "project", "blocks")
 _HEADERS = ("input", "output", "cache write", "cache read", "total", "cost")
@@ -160,10 +160,7 @@ def number(value: int | None) -> str:
 
 
 def cost(value: float | None, *, partial: bool = False) -> str:
-    if value is None:
-        return "unknown"
-    text = f"${value:,.2f}" if value >= 0.01 or value == 0 else f"${value:.4f}"
-    return text + ("*" if partial else "")
+    return money(value) + ("*" if partial and value is not None else "")
 
 
 def _local(value: datetime | None, tz: str, fmt: str = "%Y-%m-%d %H:%M") -> str:
