@@ -34,6 +34,8 @@ _EXPORTS: dict[str, str] = {
     "TableRequest": "._tables",
     "arrow_schema": "._tables",
     "base_columns": "._tables",
+    "create_table": "._tables",
+    "request_schema": "._tables",
     "LoadInfo": "._load",
     "load_tables": "._load",
     "render_html": "._html",
@@ -66,6 +68,7 @@ __all__ = [
     "arrow_schema",
     "base_columns",
     "check_read_only",
+    "create_table",
     "day_range",
     "default_timezone",
     "load_tables",
@@ -74,6 +77,7 @@ __all__ = [
     "parse_day",
     "refuse_writes",
     "render_html",
+    "request_schema",
     "run_query",
     "set_timezone",
     "views_in_sql",
@@ -120,6 +124,8 @@ if TYPE_CHECKING:  # pragma: no cover
         TableRequest,
         arrow_schema,
         base_columns,
+        create_table,
+        request_schema,
     )
     from ._timezones import DateError, day_range, parse_day, zone
     from ._views import VIEWS, View

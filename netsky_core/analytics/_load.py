@@ -28,13 +28,12 @@ import attrs
 
 from .._queries import EventQuery, SessionQuery
 from .._storage import Storage, iter_events
-from ._tables import RAW_SCHEMA, TableRequest, arrow_schema, base_columns
+from ._tables import RAW_SCHEMA, TableRequest, arrow_schema, base_columns, create_table
 
 __all__ = ["LoadInfo", "load_tables"]
 
 DEFAULT_BATCH_SIZE = 10_000
 _NOT_CREATED = "not created"
-_STREAM = "netsky_load_stream"
 
 
 @attrs.frozen
@@ -183,11 +182,7 @@ def _generic(
         batches = _record_batches(storage.query_transcript_positions(), schema, batch_size)
     counted = _Counted(batches)
     reader = pa.RecordBatchReader.from_batches(schema, iter(counted))
-    connection.register(_STREAM, reader)
-    try:
-        connection.execute(f'CREATE TABLE {RAW_SCHEMA}."{table}" AS SELECT * FROM {_STREAM}')
-    finally:
-        connection.unregister(_STREAM)
+    create_table(connection, f'{RAW_SCHEMA}."{table}"', reader)
     return counted.rows
 
 

@@ -30,6 +30,8 @@ __all__ = [
     "TableRequest",
     "arrow_schema",
     "base_columns",
+    "create_table",
+    "request_schema",
 ]
 
 RAW_SCHEMA = "netsky_raw"
@@ -114,6 +116,24 @@ def arrow_schema(table: str, columns: Iterable[str] | None = None) -> Any:
             if wanted is None or c.name in wanted
         ]
     )
+
+
+def request_schema(table: str, request: Iterable[str]) -> Any:
+    """The Arrow schema of the columns of ``table`` that ``request`` asks for: a
+    :class:`TableRequest`'s ``columns(table)``, or every column for a plain set of names."""
+    columns_of = getattr(request, "columns", None)
+    return arrow_schema(table, tuple(columns_of(table)) if callable(columns_of) else None)
+
+
+def create_table(connection: Any, name: str, data: Any) -> None:
+    """``CREATE TABLE name`` in DuckDB from ``data`` (an Arrow table or a record-batch
+    reader, streamed). ``name`` is used as written: quote it as needed."""
+    stream = "netsky_arrow_stream"
+    connection.register(stream, data)
+    try:
+        connection.execute(f"CREATE TABLE {name} AS SELECT * FROM {stream}")
+    finally:
+        connection.unregister(stream)
 
 
 class TableRequest(frozenset[str]):

@@ -235,7 +235,6 @@ class Statements:
         self.event_exists = f"SELECT EXISTS (SELECT 1 FROM {ev} WHERE {key} AND uuid = %s)"
         pos_cols = _cols(POSITION_FIELDS)
         pos_data = POSITION_FIELDS[2:]
-        self.position_select = pos_cols
         self.upsert_position = (
             f"INSERT INTO {po} ({pos_cols}) VALUES ({', '.join(['%s'] * len(POSITION_FIELDS))}) "
             f"ON CONFLICT (machine_id, path) DO UPDATE SET ({_cols(pos_data)}) = "

@@ -83,7 +83,11 @@ _CAPABILITIES = frozenset(
 
 
 class PostgresStorage(StorageBase):
-    """A Storage in one schema of a PostgreSQL database; thread-safe."""
+    """A Storage in one schema of a PostgreSQL database; thread-safe.
+
+    The events id sequence is looked up by the first batch insert, not at open: a hook
+    process opens the store for one single insert, which does not need it.
+    """
 
     def __init__(self, target: Target, options: Options) -> None:
         self._target = target
@@ -120,8 +124,6 @@ class PostgresStorage(StorageBase):
                     f"store needs version {_schema.LATEST_VERSION}",
                     hint="open it once without read_only to create or migrate it",
                 )
-        if version >= 1:
-            self._sequence = self._resolve_sequence(conn)
         return version
 
     def _resolve_sequence(self, conn: psycopg.Connection) -> str:
@@ -172,9 +174,6 @@ class PostgresStorage(StorageBase):
         return self._read(lambda conn: conn.execute(sql, list(params), binary=True).fetchone())
 
     # -- events ---------------------------------------------------------------------
-
-    def insert(self, event: Event) -> int:
-        return self.insert_many((event,)).ids[0]
 
     def insert_many(self, events: Iterable[Event]) -> InsertResult:
         self._writable()
@@ -543,9 +542,8 @@ class PostgresStorage(StorageBase):
             )
 
         def work(conn: psycopg.Connection, attempt: Attempt) -> MigrationResult:
-            result = _schema.migrate(conn, self._target)
-            self._sequence = self._resolve_sequence(conn)
-            return result
+            self._sequence = None  # looked up again by the next batch insert
+            return _schema.migrate(conn, self._target)
 
         result: MigrationResult = self._db.run(work, write=True)
         self._version = result.to_version

@@ -17,6 +17,7 @@ Registered by the PostgreSQL plugin module (``netsky_postgres.plugin``).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,7 +25,6 @@ from netsky_core.hookspecs import hookimpl
 
 __all__ = ["netsky_duckdb_attach"]
 
-_STREAM = "netsky_postgres_stream"
 _BLOCK_BYTES = 1 << 22
 
 
@@ -37,13 +37,6 @@ def netsky_duckdb_attach(storage: Any, connection: Any, tables: Any) -> bool | N
         return None
     storage._read(lambda conn: _copy_events(conn, storage._target, connection, tables))
     return True
-
-
-def _schema(request: Any) -> Any:
-    from netsky_core.analytics import arrow_schema
-
-    columns_of = getattr(request, "columns", None)
-    return arrow_schema("events", tuple(columns_of("events")) if callable(columns_of) else None)
 
 
 def _select(target: Any, schema: Any, request: Any) -> tuple[str, list[Any]]:
@@ -105,12 +98,14 @@ class _CopyFile:
         self.closed = True
 
 
-def _copy_events(conn: Any, target: Any, connection: Any, request: Any) -> int:
+def _copy_events(conn: Any, target: Any, connection: Any, request: Any) -> None:
     import psycopg
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    schema = _schema(request)
+    from netsky_core.analytics import create_table, request_schema
+
+    schema = request_schema("events", request)
     # CSV carries timestamps and booleans as integers; cast after parsing.
     wire = pa.schema(
         [
@@ -122,7 +117,6 @@ def _copy_events(conn: Any, target: Any, connection: Any, request: Any) -> int:
     )
     sql, params = _select(target, schema, request)
     query = psycopg.ClientCursor(conn).mogrify(sql, params)
-    rows = 0
     with (
         conn.cursor() as cur,
         cur.copy(f"COPY ({query}) TO STDOUT (FORMAT csv, ENCODING 'UTF8')") as copy,
@@ -130,10 +124,10 @@ def _copy_events(conn: Any, target: Any, connection: Any, request: Any) -> int:
         chunks = (bytes(data) for data in copy)
         first = next(chunks, None)
         if first is None:  # no rows: an empty table of the right shape
-            _create(connection, schema.empty_table())
-            return 0
+            create_table(connection, "events", schema.empty_table())
+            return
         reader = pacsv.open_csv(
-            _CopyFile(_chain(first, chunks)),
+            _CopyFile(itertools.chain([first], chunks)),
             read_options=pacsv.ReadOptions(
                 column_names=[f.name for f in wire], block_size=_BLOCK_BYTES, use_threads=False
             ),
@@ -147,27 +141,11 @@ def _copy_events(conn: Any, target: Any, connection: Any, request: Any) -> int:
         )
 
         def batches() -> Iterator[Any]:
-            nonlocal rows
             for batch in reader:
-                rows += batch.num_rows
                 arrays = [
                     column if column.type == field.type else column.cast(field.type)
                     for column, field in zip(batch.columns, schema, strict=True)
                 ]
                 yield pa.RecordBatch.from_arrays(arrays, schema=schema)
 
-        _create(connection, pa.RecordBatchReader.from_batches(schema, batches()))
-    return rows
-
-
-def _chain(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
-    yield first
-    yield from rest
-
-
-def _create(connection: Any, data: Any) -> None:
-    connection.register(_STREAM, data)
-    try:
-        connection.execute(f"CREATE TABLE events AS SELECT * FROM {_STREAM}")
-    finally:
-        connection.unregister(_STREAM)
+        create_table(connection, "events", pa.RecordBatchReader.from_batches(schema, batches()))

@@ -36,7 +36,6 @@ __all__ = ["attach_sqlite", "netsky_duckdb_attach"]
 CHUNK_ROWS = 50_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
-_STREAM = "netsky_sqlite_stream"
 _SENTINEL_INT = -(2**63)
 _SENTINEL_TEXT = "\x01netsky"
 
@@ -91,13 +90,6 @@ def _us(value: datetime) -> int:
     return (value - _EPOCH) // _US
 
 
-def _schema(table: str, request: Any) -> Any:
-    from netsky_core.analytics import arrow_schema
-
-    columns_of = getattr(request, "columns", None)
-    return arrow_schema(table, tuple(columns_of(table)) if callable(columns_of) else None)
-
-
 def _select(table: str, request: Any, schema: Any) -> tuple[str, list[Any]]:
     """SELECT of the requested columns and rows (parameters as ``?``)."""
     where: list[str] = []
@@ -123,14 +115,6 @@ def _select(table: str, request: Any, schema: Any) -> tuple[str, list[Any]]:
     if where:
         sql += " WHERE " + " AND ".join(where)
     return sql, params
-
-
-def _create(connection: Any, table: str, stream: Any) -> None:
-    connection.register(_STREAM, stream)
-    try:
-        connection.execute(f'CREATE TABLE "{table}" AS SELECT * FROM {_STREAM}')
-    finally:
-        connection.unregister(_STREAM)
 
 
 def _cast(array: Any, target: Any) -> Any:
@@ -175,7 +159,9 @@ def _check_store(app_id: int, path: Path) -> None:
 def _load_apsw(db: Any, connection: Any, table: str, request: Any, chunk_rows: int) -> int:
     import pyarrow as pa
 
-    schema = _schema(table, request)
+    from netsky_core.analytics import create_table, request_schema
+
+    schema = request_schema(table, request)
     sql, params = _select(table, request, schema)
     cursor = db.execute(sql, params)
     converters = [_converter(f.type) for f in schema]
@@ -191,7 +177,7 @@ def _load_apsw(db: Any, connection: Any, table: str, request: Any, chunk_rows: i
             arrays = [convert(column) for convert, column in zip(converters, zip(*rows))]
             yield pa.RecordBatch.from_arrays(arrays, schema=schema)
 
-    _create(connection, table, pa.RecordBatchReader.from_batches(schema, batches()))
+    create_table(connection, f'"{table}"', pa.RecordBatchReader.from_batches(schema, batches()))
     return rows_loaded
 
 
@@ -249,7 +235,9 @@ def _attach_adbc(
 def _load_adbc(cur: Any, connection: Any, table: str, request: Any, chunk_rows: int) -> int:
     import pyarrow as pa
 
-    schema = _schema(table, request)
+    from netsky_core.analytics import create_table, request_schema
+
+    schema = request_schema(table, request)
 
     def inline(sql: str, params: list[Any]) -> str:
         for param in params:  # the (int / text) parameters as literals
@@ -281,5 +269,5 @@ def _load_adbc(cur: Any, connection: Any, table: str, request: Any, chunk_rows: 
             arrays = [_cast(batch.column(i), f.type) for i, f in enumerate(schema)]
             yield pa.RecordBatch.from_arrays(arrays, schema=schema)
 
-    _create(connection, table, pa.RecordBatchReader.from_batches(schema, batches()))
+    create_table(connection, f'"{table}"', pa.RecordBatchReader.from_batches(schema, batches()))
     return rows_loaded
