@@ -76,6 +76,7 @@ _EXPORTS: dict[str, str] = {
     "PluginError": "._errors",
     "PluginLoadError": "._errors",
     "ReadOnlyStorageError": "._errors",
+    "StorageOptionsError": "._errors",
     "RecordError": "._errors",
     "SchemaVersionError": "._errors",
     "StorageConnectionError": "._errors",
@@ -123,6 +124,7 @@ if TYPE_CHECKING:  # pragma: no cover
         StorageConnectionError,
         StorageError,
         StorageIntegrityError,
+        StorageOptionsError,
         StorageQueryError,
     )
     from ._open import open_storage

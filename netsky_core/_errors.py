@@ -18,7 +18,8 @@ caller never needs to import a driver to handle a failure.
         ├── SchemaVersionError
         ├── NotANetskyStoreError
         ├── StorageIntegrityError
-        └── ReadOnlyStorageError
+        ├── ReadOnlyStorageError
+        └── StorageOptionsError
 """
 
 from __future__ import annotations
@@ -95,3 +96,8 @@ class StorageIntegrityError(StorageError):
 
 class ReadOnlyStorageError(StorageError):
     """A write was attempted on a store opened read-only."""
+
+
+class StorageOptionsError(StorageError):
+    """The backend's factory does not accept an option it was given (e.g. a
+    third-party backend without the standard ``timeout`` or ``read_only``)."""

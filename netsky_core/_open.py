@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ._config import Config, load_config
-from ._errors import NetskyError, StorageError
+from ._errors import NetskyError, StorageError, StorageOptionsError
 from ._plugins import default_registry
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ def open_storage(
     except NetskyError:
         raise
     except TypeError as exc:
-        raise StorageError(
+        raise StorageOptionsError(
             f"backend {spec.name!r} rejected the options for {mask_url(resolved)}: {exc}"
         ) from None
     except Exception as exc:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .._config import Config
-from .._errors import StorageError
+from .._errors import StorageOptionsError
 from .._records import _utc
 from .._storage import Storage
 from ._errors import QueryError, TimezoneError
@@ -296,7 +296,5 @@ def open_read_only(url: str | None, config: Config | None = None) -> Storage:
 
     try:
         return open_storage(url, config=config, read_only=True)
-    except StorageError as exc:
-        if "rejected the options" not in str(exc):
-            raise
-    return open_storage(url, config=config)
+    except StorageOptionsError:
+        return open_storage(url, config=config)

@@ -186,14 +186,12 @@ def store_records(
 
 
 def _open(config: Any) -> Any:
-    from .._errors import StorageError
+    from .._errors import StorageOptionsError
     from .._open import open_storage
 
     try:
         return open_storage(config=config, timeout=HOOK_TIMEOUT_S)
-    except StorageError as exc:
-        if "rejected the options" not in str(exc):
-            raise
+    except StorageOptionsError:
         return open_storage(config=config)  # a backend without the standard timeout option
 
 

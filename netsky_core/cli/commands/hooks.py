@@ -496,7 +496,7 @@ def _sqlite_file(url: str) -> Path | None:
 
 def _store_check(config: Any) -> dict[str, Any]:
     """Open the hook's store read only (no writes, no migration)."""
-    from ..._errors import NetskyError, StorageError
+    from ..._errors import NetskyError, StorageOptionsError
     from ..._open import open_storage
     from ..._urls import mask_url
 
@@ -522,9 +522,7 @@ def _store_check(config: Any) -> dict[str, Any]:
     try:
         try:
             store = open_storage(url, config=config, read_only=True, timeout=5.0)
-        except StorageError as exc:
-            if "rejected the options" not in str(exc):
-                raise
+        except StorageOptionsError:
             store = open_storage(url, config=config, read_only=True)
         store.close()
     except NetskyError as exc:
