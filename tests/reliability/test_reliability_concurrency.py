@@ -25,12 +25,10 @@ spool is empty and the hook logs are empty.
 from __future__ import annotations
 
 import json
-import os
 import random
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
@@ -59,6 +57,7 @@ from netsky_core.ingest.spool import Spool
 from netsky_core.ingest.synthetic import generate
 from tests.ingest.conftest import NETSKY, isolated_env
 
+from .hooks import run_hook
 from .recorder import record, scale
 
 REPO = Path(__file__).resolve().parents[2]
@@ -304,36 +303,6 @@ class LaneResult:
     walls: list[float] = attrs.field(factory=list)
     cpus: list[float] = attrs.field(factory=list)
     problems: list[str] = attrs.field(factory=list)
-
-
-def run_hook(env: dict[str, str], payload: dict[str, Any]) -> tuple[int, bytes, float, float]:
-    """Run ``netsky hook`` as an agent does: (exit code, output, wall s, CPU s).
-
-    The CPU time is the hook process's own (``wait4``), not its detached drainer's:
-    on a loaded machine the wall time is mostly waiting for a CPU.
-    """
-    with tempfile.TemporaryFile() as output:
-        started = time.perf_counter()
-        proc = subprocess.Popen(
-            [str(NETSKY), "hook"],
-            stdin=subprocess.PIPE,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-        watchdog = threading.Timer(300, proc.kill)
-        watchdog.start()
-        try:
-            assert proc.stdin is not None
-            proc.stdin.write(json.dumps(payload).encode())
-            proc.stdin.close()
-            _pid, status, usage = os.wait4(proc.pid, 0)
-        finally:
-            watchdog.cancel()
-        wall = time.perf_counter() - started
-        proc.returncode = code = os.waitstatus_to_exitcode(status)
-        output.seek(0)
-        return code, output.read(), wall, usage.ru_utime + usage.ru_stime
 
 
 def _live_transcripts(live: Path) -> list[str]:
