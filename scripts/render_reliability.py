@@ -21,6 +21,12 @@ Run: {when} on {machine}; pytest exit status {status}.
 """
 
 
+_TABLE_KEYS = frozenset(
+    {"test", "backend", "load", "faults", "inputs", "lost", "duplicated", "result", "mode", "at"}
+)
+"""The keys shown in the table (or not at all); any other key is a figure."""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("report")
@@ -50,43 +56,11 @@ def main() -> None:
                 f"| {test} | {r['backend']} | {r['load']} | {r['faults']} | {r['inputs']} | "
                 f"{r['lost']} | {r['duplicated']} | {r['result']} |"
             )
-    extras = [
-        r
-        for r in rows
-        if set(r)
-        - {
-            "test",
-            "backend",
-            "load",
-            "faults",
-            "inputs",
-            "lost",
-            "duplicated",
-            "result",
-            "mode",
-            "at",
-        }
-    ]
+    extras = [r for r in rows if set(r) - _TABLE_KEYS]
     if extras:
         out.append("\n## Figures\n")
         for r in extras:
-            details = ", ".join(
-                f"{k}: {v}"
-                for k, v in sorted(r.items())
-                if k
-                not in {
-                    "test",
-                    "backend",
-                    "load",
-                    "faults",
-                    "inputs",
-                    "lost",
-                    "duplicated",
-                    "result",
-                    "mode",
-                    "at",
-                }
-            )
+            details = ", ".join(f"{k}: {v}" for k, v in sorted(r.items()) if k not in _TABLE_KEYS)
             out.append(f"- **{r['test']}** ({r['backend']}): {details}")
     Path(args.output).write_text("\n".join(out) + "\n")
     print(f"wrote {args.output} ({len(rows)} rows)")

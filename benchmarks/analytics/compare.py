@@ -38,7 +38,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-LAUNCHER = HERE / "netsky_native.py"
+NETSKY = str(Path(sys.executable).with_name("netsky"))
 GROUP_BY = (
     "SELECT event_type, framework, count(*) AS events, sum(tokens_input) AS input, "
     "sum(tokens_output) AS output FROM events GROUP BY ALL ORDER BY ALL"
@@ -139,17 +139,13 @@ def main(argv: list[str] | None = None) -> int:
         "--dir", type=Path, default=Path(tempfile.gettempdir()) / "netsky-analytics-bench"
     )
     ap.add_argument("--ccusage", help="ccusage executable (default: $CCUSAGE, /tmp/ccu, PATH)")
-    ap.add_argument("--smoke", action="store_true", help="3 MB history, 2 rounds")
+    ap.add_argument("--smoke", "--quick", action="store_true", help="3 MB history, 2 rounds")
     ap.add_argument("--json", action="store_true", help="print the results as JSON too")
     args = ap.parse_args(argv)
     if args.smoke:
         args.size, args.runs, args.days = "3M", 2, 5
-    sys.path.insert(0, str(HERE))
-    from netsky_native import register_native
-
     from netsky_core.analytics import open_analytics, run_query
 
-    register_native()
     history, url, parquet, events = prepare(args.dir, _size(args.size), args.seed, args.days)
     empty = args.dir / "empty-home"
     empty.mkdir(exist_ok=True)
@@ -167,8 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"data: {mb:,.0f} MB of Claude Code transcripts, {events:,} events in {url}")
 
     ours_report = [
-        sys.executable,
-        str(LAUNCHER),
+        NETSKY,
         "--db",
         url,
         "report",
@@ -177,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         "--timezone",
         "UTC",
     ]
-    ours_query = [sys.executable, str(LAUNCHER), "--db", url, "query", GROUP_BY, "--format", "csv"]
+    ours_query = [NETSKY, "--db", url, "query", GROUP_BY, "--format", "csv"]
     peer_query = [
         sys.executable,
         "-c",

@@ -26,7 +26,7 @@ from netsky_sqlite._rows import event_row
 from workload import T0, make_events
 
 from netsky_core import SessionQuery, StorageStatsQuery, open_storage
-from netsky_core.backend import EVENT_FIELDS
+from netsky_core.backend import EVENT_FIELDS, to_us
 
 RAW_INSERT = (
     "INSERT INTO events ("
@@ -185,7 +185,7 @@ def main() -> None:
         conn.execute("BEGIN IMMEDIATE")
         conn.execute(
             "DELETE FROM events WHERE timestamp < ?",
-            ((cutoff - T0.replace(year=1970, month=1, day=1)) // timedelta(microseconds=1),),
+            (to_us(cutoff),),
         )
         conn.execute("COMMIT")
         raw_gc = time.perf_counter() - t
