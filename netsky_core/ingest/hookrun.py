@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import UTC, datetime
+import time
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # no runtime typing import on the hook's fast path
@@ -96,7 +96,7 @@ def _log(message: str) -> None:
             pass
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
-            stamp = datetime.now(UTC).isoformat(timespec="seconds")
+            stamp = _utc_now_iso(fraction=False)
             os.write(fd, f"{stamp} pid={os.getpid()} {' '.join(message.split())}\n".encode())
         finally:
             os.close(fd)
@@ -149,6 +149,7 @@ def store_records(
     transcripts of the Stop-like ones).
     """
     import json
+    from datetime import datetime
 
     from .._records import GitContext
     from .hookevent import HookInputError, to_event
@@ -354,13 +355,23 @@ def main(argv: list[str]) -> int:
         raw_bytes = (
             opts["payload"].encode() if opts["payload"] is not None else sys.stdin.buffer.read()
         )
-        return _run(opts, raw_bytes, datetime.now(UTC))
+        return _run(opts, raw_bytes, _utc_now_iso())
     except BaseException as exc:  # the agent must never fail because of netsky
         _log(f"hook failed unexpectedly: {type(exc).__name__}: {exc}")
         return 0
 
 
-def _run(opts: dict[str, Any], raw_bytes: bytes, received_at: datetime) -> int:
+def _utc_now_iso(*, fraction: bool = True) -> str:
+    """``datetime.now(UTC).isoformat()`` (``timespec="seconds"`` without ``fraction``),
+    without importing ``datetime``: every agent event starts this process afresh."""
+    seconds, ns = divmod(time.time_ns(), 1_000_000_000)
+    us = ns // 1000 if fraction else 0
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + (
+        f".{us:06d}+00:00" if us else "+00:00"
+    )
+
+
+def _run(opts: dict[str, Any], raw_bytes: bytes, received_at: str) -> int:
     import json
 
     from .hookevent import HookInputError, agent_process, check_payload
@@ -379,7 +390,7 @@ def _run(opts: dict[str, Any], raw_bytes: bytes, received_at: datetime) -> int:
         "v": 1,
         "framework": opts["framework"],
         "raw": raw,
-        "received_at": received_at.isoformat(),
+        "received_at": received_at,
         "random_id": os.urandom(8).hex(),
         "pid": pid,
         "process_start_time": start,
