@@ -26,7 +26,7 @@ SCOPE_HELP = (
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    from ...ingest.claude_settings import DEFAULT_TIMEOUT, HOOK_EVENTS, SELECTABLE_EVENTS
+    from ...ingest.hook_events import DEFAULT_TIMEOUT, HOOK_EVENTS, SELECTABLE_EVENTS
 
     p = add_command(
         sub,
@@ -168,7 +168,7 @@ def _common_args(p: argparse.ArgumentParser, events: tuple[str, ...] | None) -> 
 
 
 def _events(value: str | None, *, install: bool) -> list[str] | None:
-    from ...ingest.claude_settings import HOOK_EVENTS, SELECTABLE_EVENTS
+    from ...ingest.hook_events import HOOK_EVENTS, SELECTABLE_EVENTS
 
     if value is None:
         return list(HOOK_EVENTS) if install else None
