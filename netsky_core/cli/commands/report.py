@@ -74,49 +74,40 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 def run(ctx: Context) -> int:
     from ..._errors import ConfigError
     from ...analytics import parse_day
-    from ...analytics.rollup import ROLLUP_KINDS
+    from ...analytics.reports import build_report, dashboard, load_usage, usage_report
 
     args = ctx.args
     if args.active and args.kind != "blocks":
         raise UsageError("--active applies to `netsky report blocks` only")
+    options = dict(timezone=args.timezone, framework=args.framework, config=ctx.config)
     try:
         since = parse_day(args.since, "--since") if args.since else None
         until = parse_day(args.until, "--until") if args.until else None
-        if args.kind in ROLLUP_KINDS and not args.html:
-            # the store's usage buckets: no DuckDB, and the time does not grow with history
-            from ...analytics.rollup import rollup_report
-
-            report = rollup_report(
+        if args.html:
+            data = load_usage(
+                ctx.url, since=since, until=until, kinds=(args.kind,), html=True, **options
+            )
+        else:
+            # daily / weekly / monthly / model from the store's usage buckets: no DuckDB,
+            # and the time does not grow with the history
+            report = usage_report(
                 args.kind,
                 ctx.url,
                 since=since,
                 until=until,
-                timezone=args.timezone,
-                framework=args.framework,
                 breakdown=args.breakdown,
                 start_of_week=args.start_of_week,
-                config=ctx.config,
+                use_buckets=True,
+                **options,
             )
-            return _show(ctx, report)
-        from ...analytics.reports import build_report, dashboard, load_usage
-
-        data = load_usage(
-            ctx.url,
-            since=since,
-            until=until,
-            timezone=args.timezone,
-            framework=args.framework,
-            kinds=(args.kind,),
-            html=bool(args.html),
-            config=ctx.config,
-        )
     except ConfigError as exc:
         raise UsageError(str(exc), hint=exc.hint) from None
-    with data:
-        report = build_report(
-            data, args.kind, breakdown=args.breakdown, start_of_week=args.start_of_week
-        )
-        board = dashboard(data) if args.html else None
+    if args.html:
+        with data:
+            report = build_report(
+                data, args.kind, breakdown=args.breakdown, start_of_week=args.start_of_week
+            )
+            board = dashboard(data)
     if args.active:
         report = _only_active(report)
     if args.html:
