@@ -46,23 +46,21 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.set_defaults(handler=run)
 
 
-def _command(ctx: Context, argv: list[str]) -> int:
+def _command(ctx: Context, parser: Any, argv: list[str]) -> int:
     """Run another netsky command in this process (same options, same output)."""
-    from .._main import build_parser
-
     base = []
     if ctx.args.config:
         base += ["--config", ctx.args.config]
-    args = build_parser().parse_args([*base, *argv])
+    args = parser.parse_args([*base, *argv])
     return int(args.handler(Context(args)) or 0)
 
 
 def run(ctx: Context) -> int:
-    from ..._config import resolve_machine_id
     from ..._paths import data_dir
     from ...ingest.options import ingest_options
-    from ...ingest.scan import discover, ingest
-    from .ingest import _print
+    from ...ingest.scan import discover
+    from .._main import build_parser
+    from .ingest import _print, ingest_with_progress
 
     options = ingest_options(ctx.config)
     claude_dirs, codex_dirs = options.pop("claude_dirs"), options.pop("codex_dirs")
@@ -87,29 +85,16 @@ def run(ctx: Context) -> int:
         )
     else:
         print(f"Ingesting {len(sources)} history files into {mask_url(url)}")
-    machine = resolve_machine_id(ctx.config).value
-    from .._output import progress
-
-    total = sum(_size(s.path) for s in sources)
-    with ctx.storage(url) as store, progress("ingesting", total, unit="bytes") as bar:
-        summary = ingest(
-            store, sources, machine_id=machine, on_progress=lambda n, _e: bar.advance(n), **options
-        )
+    summary = ingest_with_progress(ctx, sources, url=url, **options)
     _print(summary, True)
+    parser = build_parser()
     sys.stdout.write("\nRecent sessions\n")
     sys.stdout.flush()
-    _command(ctx, ["--db", url, "sessions", "--limit", str(ctx.args.sessions)])
+    _command(ctx, parser, ["--db", url, "sessions", "--limit", str(ctx.args.sessions)])
     sys.stdout.write("\nToday's usage\n")
     sys.stdout.flush()
     return _command(
-        ctx, ["--db", url, "report", "daily", "--since", date.today().isoformat(), "--breakdown"]
+        ctx,
+        parser,
+        ["--db", url, "report", "daily", "--since", date.today().isoformat(), "--breakdown"],
     )
-
-
-def _size(path: str) -> int:
-    import os
-
-    try:
-        return os.path.getsize(path)
-    except OSError:
-        return 0

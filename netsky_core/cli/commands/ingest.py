@@ -60,10 +60,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def run(ctx: Context) -> int:
-    from ..._config import resolve_machine_id
     from ..._timeparse import parse_time
     from ...ingest.options import ingest_options
-    from ...ingest.scan import discover, ingest
+    from ...ingest.scan import discover
 
     args = ctx.args
     targets = list(args.targets)
@@ -83,23 +82,32 @@ def run(ctx: Context) -> int:
     missing = [t for t in targets if not __import__("os").path.exists(t)]
     if missing:
         raise UsageError(f"no such file or folder: {', '.join(missing)}")
-    machine = resolve_machine_id(ctx.config).value
-    total_bytes = sum(_size(s.path) for s in sources)
-    with ctx.storage() as store, progress("ingesting", total_bytes, unit="bytes") as bar:
-        summary = ingest(
-            store,
-            sources,
-            machine_id=machine,
-            since=since,
-            batch_size=args.batch_size,
-            on_progress=lambda read, _new: bar.advance(read),
-            **options,
-        )
+    summary = ingest_with_progress(ctx, sources, since=since, batch_size=args.batch_size, **options)
     if ctx.json:
         print_json(summary)
     else:
         _print(summary, bool(sources))
     return 1 if summary.files_failed and not summary.files_read else 0
+
+
+def ingest_with_progress(
+    ctx: Context, sources: list[Any], *, url: str | None = None, **options: Any
+) -> Any:
+    """Ingest ``sources`` into the store at ``url`` (default: the configured one) with a
+    progress bar of the bytes read; returns the ``IngestSummary``."""
+    from ..._config import resolve_machine_id
+    from ...ingest.scan import ingest
+
+    machine = resolve_machine_id(ctx.config).value
+    total_bytes = sum(_size(s.path) for s in sources)
+    with ctx.storage(url) as store, progress("ingesting", total_bytes, unit="bytes") as bar:
+        return ingest(
+            store,
+            sources,
+            machine_id=machine,
+            on_progress=lambda read, _new: bar.advance(read),
+            **options,
+        )
 
 
 def _size(path: str) -> int:
