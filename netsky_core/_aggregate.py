@@ -33,6 +33,7 @@ import attrs
 import orjson
 
 from ._records import Event, EventSource, EventType, InsertResult, Session, SessionStatus
+from ._results import UsageBucket
 
 __all__ = [
     "BatchPlan",
@@ -657,22 +658,11 @@ def usage_deltas(changes: dict[tuple[str, str], SessionChange]) -> dict[UsageKey
     return {k: v for k, v in out.items() if any(v)}
 
 
-_USAGE_FIELDS = (
-    "requests",
-    "unpriced_requests",
-    "priced_requests",
-    "tokens_input",
-    "tokens_output",
-    "tokens_cache_read",
-    "tokens_cache_write",
-    "cost_picousd",
-)
+_USAGE_FIELDS = tuple(f.name for f in attrs.fields(UsageBucket))[4:]  # the sums
 
 
 def apply_usage(bucket: Any, key: UsageKey, delta: list[int]) -> Any:
     """``bucket`` (None: absent) plus ``delta``; None when it no longer holds a request."""
-    from ._results import UsageBucket
-
     base = [0] * 8 if bucket is None else [getattr(bucket, f) for f in _USAGE_FIELDS]
     values = [a + b for a, b in zip(base, delta)]
     if values[0] == 0:

@@ -52,11 +52,13 @@ from ._records import (
     GitContext,
     Session,
 )
+from ._results import UsageBucket
 
 __all__ = [
     "EVENT_FIELDS",
     "PICO",
     "SESSION_FIELDS",
+    "USAGE_FIELDS",
     "USAGE_WINDOW_US",
     "BatchPlan",
     "SessionChange",
@@ -91,6 +93,10 @@ EVENT_FIELDS: tuple[str, ...] = tuple(f.name for f in attrs.fields(Event) if f.n
 
 SESSION_FIELDS: tuple[str, ...] = tuple(f.name for f in attrs.fields(Session))
 """Session fields a backend persists, all of them."""
+
+USAGE_FIELDS: tuple[str, ...] = tuple(f.name for f in attrs.fields(UsageBucket))
+"""Usage bucket fields a backend persists: the key (machine, framework, model, start)
+then the sums."""
 
 
 def compute_stats(sessions: Iterable[Session]) -> Any:

@@ -28,7 +28,7 @@ from netsky_core import (
     SessionQuery,
     StorageStatsQuery,
 )
-from netsky_core.backend import EVENT_FIELDS, SESSION_FIELDS
+from netsky_core.backend import EVENT_FIELDS, SESSION_FIELDS, USAGE_FIELDS
 
 from ._target import Target, quote_ident
 
@@ -45,20 +45,6 @@ __all__ = [
 ]
 
 POSITION_FIELDS: tuple[str, ...] = tuple(f.name for f in attrs.fields(FilePosition))
-USAGE_FIELDS: tuple[str, ...] = (
-    "machine_id",
-    "framework",
-    "model",
-    "start",
-    "requests",
-    "unpriced_requests",
-    "priced_requests",
-    "tokens_input",
-    "tokens_output",
-    "tokens_cache_read",
-    "tokens_cache_write",
-    "cost_picousd",
-)
 
 _EVENT_TYPES: dict[str, str] = {
     "timestamp": "timestamptz",

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from netsky_core import Event, FilePosition, Session, SessionStatus
-from netsky_core.backend import EVENT_FIELDS, SESSION_FIELDS
+from netsky_core.backend import EVENT_FIELDS, SESSION_FIELDS, USAGE_FIELDS
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
@@ -187,20 +187,7 @@ def row_position(r: tuple[Any, ...]) -> FilePosition:
     )
 
 
-USAGE_COLUMNS = (
-    "machine_id",
-    "framework",
-    "model",
-    "start",
-    "requests",
-    "unpriced_requests",
-    "priced_requests",
-    "tokens_input",
-    "tokens_output",
-    "tokens_cache_read",
-    "tokens_cache_write",
-    "cost_picousd",
-)
+USAGE_COLUMNS = USAGE_FIELDS
 
 
 def usage_row(b: Any) -> tuple[Any, ...]:
