@@ -241,8 +241,6 @@ class EventFollower:
 
 def compute_stats(sessions: Iterable[Session]) -> StorageStats:
     """Reference computation of ``StorageStats`` over already-selected sessions."""
-    from ._aggregate import PICO
-
     n = active = ti = to = tr = tw = requests = 0
     cost: int | None = None
     for s in sessions:
@@ -255,14 +253,31 @@ def compute_stats(sessions: Iterable[Session]) -> StorageStats:
         requests += s.api_request_count
         if s.cost_picousd is not None:
             cost = (cost or 0) + s.cost_picousd
+    return stats_from_sums(n, active, ti, to, tr, tw, cost, requests)
+
+
+def stats_from_sums(
+    sessions: int,
+    active: int,
+    tokens_input: int,
+    tokens_output: int,
+    tokens_cache_read: int,
+    tokens_cache_write: int,
+    cost_picousd: int | None,
+    api_requests: int,
+) -> StorageStats:
+    """``StorageStats`` from the sums over the selected sessions (``cost_picousd`` None:
+    no session has a known cost)."""
+    from ._aggregate import PICO
+
     return StorageStats(
-        session_count=n,
+        session_count=sessions,
         active_session_count=active,
-        tokens_input=ti,
-        tokens_output=to,
-        tokens_cache_read=tr,
-        tokens_cache_write=tw,
-        total_tokens=ti + to + tr + tw,
-        total_cost_usd=None if cost is None else cost / PICO,
-        total_api_requests=requests,
+        tokens_input=tokens_input,
+        tokens_output=tokens_output,
+        tokens_cache_read=tokens_cache_read,
+        tokens_cache_write=tokens_cache_write,
+        total_tokens=tokens_input + tokens_output + tokens_cache_read + tokens_cache_write,
+        total_cost_usd=None if cost_picousd is None else cost_picousd / PICO,
+        total_api_requests=api_requests,
     )

@@ -77,6 +77,7 @@ __all__ = [
     "outranks",
     "plan_batch",
     "repeated_version",
+    "stats_from_sums",
     "status_for_event",
     "to_us",
     "usage_deltas",
@@ -97,6 +98,14 @@ SESSION_FIELDS: tuple[str, ...] = tuple(f.name for f in attrs.fields(Session))
 USAGE_FIELDS: tuple[str, ...] = tuple(f.name for f in attrs.fields(UsageBucket))
 """Usage bucket fields a backend persists: the key (machine, framework, model, start)
 then the sums."""
+
+
+def stats_from_sums(*sums: Any) -> Any:
+    """``StorageStats`` from ``(sessions, active, tokens_input, tokens_output,
+    tokens_cache_read, tokens_cache_write, cost_picousd or None, api_requests)``."""
+    from ._storage import stats_from_sums as build
+
+    return build(*sums)
 
 
 def compute_stats(sessions: Iterable[Session]) -> Any:

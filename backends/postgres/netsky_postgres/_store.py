@@ -39,7 +39,6 @@ from netsky_core import (
     UsageQuery,
 )
 from netsky_core.backend import (
-    PICO,
     USAGE_WINDOW_US,
     StorageBase,
     apply_git_context,
@@ -48,6 +47,7 @@ from netsky_core.backend import (
     apply_transcript_path,
     cutoff_for,
     plan_batch,
+    stats_from_sums,
     utcnow,
 )
 
@@ -456,18 +456,11 @@ class PostgresStorage(StorageBase):
         sql, params = self._st.stats(query)
         row = self._fetchone(sql, params)
         assert row is not None
-        n, active, ti, to, tr, tw, cost, requests = row
-        ti, to, tr, tw = int(ti), int(to), int(tr), int(tw)
-        return StorageStats(
-            session_count=int(n),
-            active_session_count=int(active),
-            tokens_input=ti,
-            tokens_output=to,
-            tokens_cache_read=tr,
-            tokens_cache_write=tw,
-            total_tokens=ti + to + tr + tw,
-            total_cost_usd=None if cost is None else int(cost) / PICO,
-            total_api_requests=int(requests),
+        n, active, ti, to, tr, tw, cost, requests = row  # sum(bigint) is numeric: Decimal
+        return stats_from_sums(
+            *(int(v) for v in (n, active, ti, to, tr, tw)),
+            None if cost is None else int(cost),
+            int(requests),
         )
 
     # -- positions ------------------------------------------------------------------

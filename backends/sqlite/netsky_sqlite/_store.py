@@ -52,7 +52,6 @@ if TYPE_CHECKING:  # queries and results are imported where used: a hook only in
     )
 from netsky_core.backend import (
     EVENT_FIELDS,
-    PICO,
     USAGE_WINDOW_US,
     StorageBase,
     apply_git_context,
@@ -64,6 +63,7 @@ from netsky_core.backend import (
     fold_session,
     outranks,
     plan_batch,
+    stats_from_sums,
     usage_deltas,
     utcnow,
 )
@@ -780,8 +780,6 @@ class SqliteStorage(StorageBase):
         return len(items)
 
     def storage_stats(self, query: StorageStatsQuery) -> StorageStats:
-        from netsky_core import StorageStats
-
         clauses: list[str] = []
         params: list[Any] = []
         if query.only_active:
@@ -807,17 +805,7 @@ class SqliteStorage(StorageBase):
         n, active, ti, to, tr, tw, requests, cost = self._read(
             lambda c: c.execute(sql, params).fetchone()
         )
-        return StorageStats(
-            session_count=n,
-            active_session_count=active,
-            tokens_input=ti,
-            tokens_output=to,
-            tokens_cache_read=tr,
-            tokens_cache_write=tw,
-            total_tokens=ti + to + tr + tw,
-            total_cost_usd=None if cost is None else cost / PICO,
-            total_api_requests=requests,
-        )
+        return stats_from_sums(n, active, ti, to, tr, tw, cost, requests)
 
     # -- positions ------------------------------------------------------------------
 
