@@ -22,13 +22,14 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Iterable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 import attrs
 
 from .._config import Config
 from .._storage import Storage
+from ..backend import from_us, to_us
 from ._connect import connect, new_connection, timezone_of
 from ._errors import AnalyticsError
 from ._load import _drop
@@ -398,7 +399,7 @@ def _blocks(
             "ORDER BY cost_usd DESC NULLS LAST, total_tokens DESC, model",
         ):
             per_block.setdefault(r["start_us"], []).append({"model": r["model"], **_sums(r)})
-    now_us = _us(now or datetime.now(UTC))
+    now_us = to_us(now or datetime.now(UTC))
     rows = []
     gaps = []
     previous_last: int | None = None
@@ -406,15 +407,15 @@ def _blocks(
         start, first, last = r["start_us"], r["first_us"], r["last_us"]
         end = start + _BLOCK_US
         if previous_last is not None and first - previous_last > _BLOCK_US:
-            gaps.append((_dt(previous_last), _dt(first)))
+            gaps.append((from_us(previous_last), from_us(first)))
         previous_last = last
         active = now_us < end and now_us - last < _BLOCK_US
         sums = _sums(r)
         values: dict[str, Any] = {
-            "start": _dt(start),
-            "end": _dt(end),
-            "first_activity": _dt(first),
-            "last_activity": _dt(last),
+            "start": from_us(start),
+            "end": from_us(end),
+            "first_activity": from_us(first),
+            "last_activity": from_us(last),
             "is_active": active,
             **sums,
             "models": list(r["models"] or []),
@@ -454,17 +455,6 @@ def _burn(
         "remaining_minutes": round(remaining),
     }
     return burn, projection
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _us(value: datetime) -> int:
-    return (value.astimezone(UTC) - _EPOCH) // timedelta(microseconds=1)
-
-
-def _dt(us: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=us)
 
 
 # -- the HTML page's data ----------------------------------------------------------------

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from .._aggregate import PICO
 from .._config import Config
 from .._storage import Storage
 from ._errors import AnalyticsError
@@ -27,7 +28,6 @@ from .reports import KINDS, Report, ReportRow
 __all__ = ["ROLLUP_KINDS", "local_timezone", "rollup_report"]
 
 ROLLUP_KINDS = frozenset({"daily", "weekly", "monthly", "model"})
-PICO = 10**12
 
 
 def local_timezone() -> str:
@@ -210,11 +210,8 @@ def _buckets(
     config: Config | None,
 ) -> Iterable[Any]:
     from .._queries import UsageQuery
+    from ._connect import _opened
 
     query = UsageQuery().with_time_range(start, end).with_framework(framework)
-    if store is not None and not isinstance(store, str):
-        return store.usage(query)
-    from ._connect import open_read_only
-
-    with open_read_only(store, config) as opened:
+    with _opened(store, config) as opened:
         return opened.usage(query)
