@@ -7,20 +7,19 @@ with an isolated environment.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
+
+from tests.netsky_cli import Netsky as _Netsky
+from tests.netsky_cli import Result
+from tests.netsky_cli import assert_one_line_error as _assert_one_line_error
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT.parent / "shared" / "samples"
-NETSKY = Path(sys.executable).with_name("netsky")
 
 needs_samples = pytest.mark.skipif(
     not (SAMPLES / "claude").is_dir(),
@@ -115,72 +114,13 @@ def native_sqlite() -> Iterator[None]:
             pm.unregister(added)
 
 
-class Run:
-    """One finished ``netsky`` run."""
-
-    def __init__(self, args: list[str], proc: subprocess.CompletedProcess[str]) -> None:
-        self.args = args
-        self.returncode = proc.returncode
-        self.stdout = proc.stdout
-        self.stderr = proc.stderr
-
-    def json(self) -> Any:
-        return orjson.loads(self.stdout)
-
-    def __repr__(self) -> str:
-        return (
-            f"<netsky {self.args} rc={self.returncode}\n"
-            f"stdout={self.stdout[:2000]!r}\nstderr={self.stderr[:2000]!r}>"
-        )
-
-
-class Netsky:
-    """Runs the installed ``netsky`` with ``NETSKY_HOME`` and ``HOME`` in a temp dir."""
+class Netsky(_Netsky):
+    """``netsky`` without the agents' history variables, with a long timeout."""
 
     def __init__(self, root: Path) -> None:
-        self.root = root
-        home = root / "home"
-        home.mkdir(exist_ok=True)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("NETSKY_")}
-        for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
-            env.pop(name, None)
-        for name in ("CLAUDE_CONFIG_DIR", "CODEX_HOME"):
-            env.pop(name, None)
-        env.update(
-            HOME=str(home),
-            NETSKY_HOME=str(root / "netsky-home"),
-            NETSKY_MACHINE_ID="test-machine",
-            TZ="UTC",
-        )
-        self.env = env
-
-    def __call__(
-        self, *args: str, env: dict[str, str] | None = None, input: str | None = None
-    ) -> Run:
-        proc = subprocess.run(
-            [str(NETSKY), *args],
-            cwd=self.root,
-            env={**self.env, **(env or {})},
-            input=input,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        return Run(list(args), proc)
-
-    def ok(self, *args: str, **kwargs: Any) -> Run:
-        run = self(*args, **kwargs)
-        assert run.returncode == 0, run
-        return run
+        super().__init__(root, drop=("CLAUDE_CONFIG_DIR", "CODEX_HOME"), timeout=300)
 
 
-def assert_one_line_error(run: Run, code: int, *needles: str) -> None:
+def assert_one_line_error(run: Result, code: int, *needles: str) -> None:
     """Exit ``code``, nothing on stdout, one ``netsky: error:`` line, no traceback."""
-    assert run.returncode == code, run
-    assert run.stdout == "", run
-    lines = run.stderr.strip().splitlines()
-    assert len(lines) == 1, run
-    assert lines[0].startswith("netsky: error:"), run
-    assert "Traceback" not in run.stderr, run
-    for needle in needles:
-        assert needle in lines[0], (needle, run)
+    _assert_one_line_error(run, code, *needles, strict=True)

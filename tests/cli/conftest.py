@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,101 +18,14 @@ from netsky_core import (
     GitContext,
     open_storage,
 )
+from tests.netsky_cli import NETSKY, Netsky, Result, assert_one_line_error  # noqa: F401  (re-exported to the CLI tests)
 
-NETSKY = Path(sys.executable).with_name("netsky")
 T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
-
-
-class Result:
-    """One finished ``netsky`` run."""
-
-    def __init__(self, args: list[str], proc: subprocess.CompletedProcess[str]) -> None:
-        self.args = args
-        self.returncode = proc.returncode
-        self.stdout = proc.stdout
-        self.stderr = proc.stderr
-
-    def json(self) -> Any:
-        return orjson.loads(self.stdout)
-
-    @property
-    def output(self) -> str:
-        return self.stdout + self.stderr
-
-    def __repr__(self) -> str:
-        return f"<netsky {self.args} rc={self.returncode}\nstdout={self.stdout!r}\nstderr={self.stderr!r}>"
-
-
-class Netsky:
-    """Runs the installed ``netsky`` executable with an isolated environment."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        home = root / "home"
-        home.mkdir(exist_ok=True)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("NETSKY_")}
-        for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
-            env.pop(name, None)
-        env.update(
-            HOME=str(home),
-            NETSKY_HOME=str(root / "netsky-home"),
-            NETSKY_MACHINE_ID="test-machine",
-            TZ="UTC",
-            COLUMNS="200",
-        )
-        self.env = env
-
-    def popen(self, *args: str, **kwargs: Any) -> subprocess.Popen[str]:
-        return subprocess.Popen(
-            [str(NETSKY), *args],
-            cwd=self.root,
-            env=self.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            **kwargs,
-        )
-
-    def __call__(
-        self,
-        *args: str,
-        input: str | None = None,
-        timeout: float = 120,
-        env: dict[str, str] | None = None,
-    ) -> Result:
-        proc = subprocess.run(
-            [str(NETSKY), *args],
-            cwd=self.root,
-            env={**self.env, **(env or {})},
-            input=input,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-        return Result(list(args), proc)
-
-    def ok(self, *args: str, **kwargs: Any) -> Result:
-        """Run and require exit code 0."""
-        result = self(*args, **kwargs)
-        assert result.returncode == 0, result
-        return result
-
-
-def assert_one_line_error(result: Result, code: int, *needles: str) -> None:
-    """Exit ``code``, nothing on stdout, one ``netsky: error:`` line, no traceback."""
-    assert result.returncode == code, result
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result
-    assert lines[0].startswith("netsky"), result
-    assert "error" in lines[0], result
-    assert "Traceback" not in result.output, result
-    for needle in needles:
-        assert needle in lines[0], (needle, result)
 
 
 @pytest.fixture
 def netsky(tmp_path: Path) -> Netsky:
-    return Netsky(tmp_path)
+    return Netsky(tmp_path, extra_env={"COLUMNS": "200"})
 
 
 def at(seconds: float) -> datetime:
