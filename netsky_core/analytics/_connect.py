@@ -12,7 +12,7 @@ from .._config import Config
 from .._errors import StorageOptionsError
 from .._records import _utc
 from .._storage import Storage
-from ._errors import QueryError, TimezoneError
+from ._errors import QueryError, TimezoneError, one_line
 from ._load import DEFAULT_BATCH_SIZE, LoadInfo, load_tables
 from ._tables import RAW_SCHEMA, TableRequest, base_columns
 from ._views import VIEWS, needed_views, render_view
@@ -44,15 +44,11 @@ def views_in_sql(sql: str) -> frozenset[str]:
     try:
         names: Iterable[str] = duckdb.get_table_names(sql)
     except duckdb.ParserException as exc:
-        raise QueryError(_one_line(exc)) from None
+        raise QueryError(one_line(exc)) from None
     except duckdb.Error:
         # parsed but not bindable without the tables: fall back to every word
         names = _WORD.findall(sql)
     return frozenset(n.lower() for n in names) & frozenset(VIEWS)
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())
 
 
 def default_timezone() -> str:
@@ -74,7 +70,7 @@ def set_timezone(connection: Any, timezone: str) -> None:
         connection.execute(f"SET TimeZone = '{timezone}'")
     except duckdb.Error as exc:
         raise TimezoneError(
-            f"DuckDB does not know the time zone {timezone!r}: {_one_line(exc)}"
+            f"DuckDB does not know the time zone {timezone!r}: {one_line(exc)}"
         ) from None
 
 

@@ -7,6 +7,11 @@ from .._errors import ConfigError, NetskyError
 __all__ = ["AnalyticsError", "QueryError", "ReadOnlyQueryError", "TimezoneError"]
 
 
+def one_line(exc: BaseException) -> str:
+    """An exception's message on one line (DuckDB's messages span several)."""
+    return " ".join(str(exc).split())
+
+
 class AnalyticsError(NetskyError):
     """Analytics could not do what was asked."""
 

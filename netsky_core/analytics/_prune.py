@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from ._errors import QueryError
+from ._errors import QueryError, one_line
 from ._tables import BASE_TABLES, RAW_SCHEMA, base_columns
 from ._views import VIEWS, render_view
 
@@ -81,7 +81,7 @@ def plan_event_needs(
         try:
             rows = scratch.execute("EXPLAIN (FORMAT json) " + statements[0].query).fetchall()
         except duckdb.BinderException as exc:
-            raise QueryError(" ".join(str(exc).split())) from None
+            raise QueryError(one_line(exc)) from None
         except duckdb.Error:
             return None
     columns: set[str] = set()

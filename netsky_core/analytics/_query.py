@@ -20,15 +20,11 @@ from typing import Any
 import attrs
 import orjson
 
-from ._errors import QueryError, ReadOnlyQueryError
+from ._errors import QueryError, ReadOnlyQueryError, one_line
 
 __all__ = ["READ_STATEMENTS", "QueryResult", "check_read_only", "refuse_writes", "run_query"]
 
 READ_STATEMENTS = frozenset({"SELECT", "EXPLAIN"})
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())
 
 
 def check_read_only(connection: Any, sql: str) -> list[Any]:
@@ -38,7 +34,7 @@ def check_read_only(connection: Any, sql: str) -> list[Any]:
     try:
         statements = connection.extract_statements(sql)
     except duckdb.Error as exc:
-        raise QueryError(_one_line(exc)) from None
+        raise QueryError(one_line(exc)) from None
     if not statements:
         raise QueryError("no SQL statement given")
     for statement in statements:
@@ -110,7 +106,7 @@ def run_query(connection: Any, sql: str) -> QueryResult:
         columns = tuple(relation.columns)
         types = tuple(str(t) for t in relation.types)
     except duckdb.Error as exc:
-        raise QueryError(_one_line(exc)) from None
+        raise QueryError(one_line(exc)) from None
     return QueryResult(columns=columns, types=types, table=table)
 
 

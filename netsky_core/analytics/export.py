@@ -26,7 +26,7 @@ import attrs
 from .._config import Config
 from .._storage import Storage
 from ._connect import open_analytics
-from ._errors import AnalyticsError, QueryError
+from ._errors import AnalyticsError, QueryError, one_line
 from ._query import check_read_only
 from ._views import VIEWS
 
@@ -131,7 +131,7 @@ def _write(connection: Any, sql: str, output: str | Path | IO[bytes], fmt: str) 
                 f"COPY ({sql}) TO '{quoted}' ({_COPY_OPTIONS[fmt]})"
             ).fetchall()[0][0]
         except duckdb.Error as exc:
-            raise QueryError(" ".join(str(exc).split())) from None
+            raise QueryError(one_line(exc)) from None
         if target is None:
             stream = sys.stdout.buffer if not hasattr(output, "write") else output
             with tmp.open("rb") as fh:

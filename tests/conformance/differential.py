@@ -101,6 +101,7 @@ from netsky_core.backend import (
 )
 
 from .base import StorageFixtures
+from .strategies import EVENT_TYPES as STRATEGY_EVENT_TYPES
 from .strategies import T_BASE, batchings, text_values, wide_times
 
 try:  # usage buckets (``Storage.usage``) exist from schema version 2 on
@@ -136,21 +137,7 @@ UUIDS = (
     "Robert'); DELETE FROM events;--",
 )
 PIDS = (None, 100, 200, 2**40, -5)
-EVENT_TYPES = (
-    EventType.SESSION_START,
-    EventType.SESSION_END,
-    EventType.USER_PROMPT_SUBMIT,
-    EventType.PRE_TOOL_USE,
-    EventType.POST_TOOL_USE,
-    EventType.PERMISSION_REQUEST,
-    EventType.NOTIFICATION,
-    EventType.STOP,
-    EventType.PRE_COMPACT,
-    EventType.API_REQUEST,
-    EventType.API_ERROR,
-    "SomethingNew",
-    "Odd 'type' \"quoted\" 漢字",
-)
+EVENT_TYPES = (*STRATEGY_EVENT_TYPES, "Odd 'type' \"quoted\" 漢字")
 SOURCES = (
     EventSource.HOOK,
     EventSource.TRANSCRIPT,

@@ -40,7 +40,7 @@ small_times = st.integers(min_value=0, max_value=40).map(
     lambda n: T_BASE + timedelta(seconds=n // 4, microseconds=n % 4)
 )
 
-_TYPES = [
+EVENT_TYPES = (
     EventType.SESSION_START,
     EventType.SESSION_END,
     EventType.USER_PROMPT_SUBMIT,
@@ -53,7 +53,7 @@ _TYPES = [
     EventType.API_REQUEST,
     EventType.API_ERROR,
     "SomethingNew",
-]
+)
 
 
 @st.composite
@@ -62,7 +62,7 @@ def events(
 ) -> Event:
     """Events over a few sessions, with colliding uuids and tied timestamps, so that
     dedup, supersession and tie-breaking are all exercised."""
-    event_type = draw(st.sampled_from(_TYPES))
+    event_type = draw(st.sampled_from(EVENT_TYPES))
     payload = None
     if event_type == EventType.USER_PROMPT_SUBMIT:
         payload = {"prompt": draw(st.sampled_from(["fix it", "add tests", "why?", ""]))}
