@@ -27,7 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-from netsky_core.ingest.synthetic import generate, parse_size  # noqa: E402
+from netsky_core.ingest.synthetic import Manifest, generate, parse_size  # noqa: E402
 
 ONE_ROW = (
     "import sqlite3,sys; d=sys.stdin.read(); c=sqlite3.connect(sys.argv[1]); "
@@ -107,10 +107,14 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     size = parse_size(args.size)
     history = work / f"history-{args.size}-{args.seed}"
-    if not (history / "manifest.json").exists():
+    if (history / "manifest.json").exists():
+        manifest = Manifest.load(history)
+    else:  # nothing, or what an interrupted run left
+        shutil.rmtree(history, ignore_errors=True)
         print(f"generating {args.size} of agent history in {history} ...", flush=True)
-        generate(history, target_bytes=size, seed=args.seed)
-    total_bytes = sum(p.stat().st_size for p in history.rglob("*.jsonl"))
+        manifest = generate(history, target_bytes=size, seed=args.seed)
+    total_bytes = manifest.bytes
+    total_files = sum(f.files for f in manifest.files.values())
     venv = regular_install(work)
     netsky = str(venv / "bin" / "netsky")
     python = str(venv / "bin" / "python")
@@ -131,7 +135,7 @@ def main() -> None:
     }
     ccusage = find_ccusage(args.install_ccusage)
     print(
-        f"history: {total_bytes / 1e6:,.0f} MB in {sum(1 for _ in history.rglob('*.jsonl')):,} files; ccusage: {ccusage or 'not found (skipped)'}"
+        f"history: {total_bytes / 1e6:,.0f} MB in {total_files:,} files; ccusage: {ccusage or 'not found (skipped)'}"
     )
 
     cold, second, peer = [], [], []
