@@ -52,6 +52,7 @@ from .hook_events import (
     SELECTABLE_EVENTS,
     TOOL_EVENTS,
 )
+from .roots import claude_roots, codex_roots
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -105,11 +106,7 @@ class SettingsFileError(NetskyError):
 
 def claude_home(environ: Mapping[str, str] | None = None) -> Path:
     """Claude Code's user folder: the first root of ``CLAUDE_CONFIG_DIR``, else ``~/.claude``."""
-    env = os.environ if environ is None else environ
-    configured = [p.strip() for p in env.get("CLAUDE_CONFIG_DIR", "").split(",") if p.strip()]
-    if configured:
-        return Path(configured[0]).expanduser()
-    return Path(os.path.expanduser("~")) / ".claude"
+    return claude_roots(environ)[0]
 
 
 def settings_path(
@@ -131,10 +128,7 @@ def settings_path(
 
 def codex_config_path(environ: Mapping[str, str] | None = None) -> Path:
     """Codex's ``config.toml``: in ``CODEX_HOME``, else ``~/.codex``."""
-    env = os.environ if environ is None else environ
-    home = env.get("CODEX_HOME", "").strip()
-    root = Path(home).expanduser() if home else Path(os.path.expanduser("~")) / ".codex"
-    return root / "config.toml"
+    return codex_roots(environ)[0] / "config.toml"
 
 
 def netsky_executable() -> Path:

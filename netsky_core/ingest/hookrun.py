@@ -200,7 +200,7 @@ def _codex_rollout(payload: dict[str, Any]) -> list[str]:
     thread = payload.get("thread-id") or payload.get("session_id")
     if not isinstance(thread, str) or not thread:
         return []
-    from .scan import codex_roots
+    from .roots import codex_roots
 
     for root in codex_roots():
         for folder in ("sessions", "archived_sessions"):

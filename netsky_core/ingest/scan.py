@@ -35,6 +35,7 @@ from .._storage import Storage
 from .claude import ClaudeParser
 from .codex import CodexParser
 from .pricing import PriceTable
+from .roots import claude_roots, codex_roots
 
 __all__ = [
     "IngestSummary",
@@ -89,46 +90,6 @@ class IngestSummary:
 
 
 # -- discovery ----------------------------------------------------------------------
-
-
-def _home() -> Path:
-    return Path(os.path.expanduser("~"))
-
-
-def claude_roots(environ: Mapping[str, str] | None = None, extra: Iterable[str] = ()) -> list[Path]:
-    """Claude Code config roots: ``CLAUDE_CONFIG_DIR`` (comma-separated), else
-    ``~/.claude`` and ``~/.config/claude``; plus ``extra`` from the config file."""
-    env = os.environ if environ is None else environ
-    roots: list[Path] = []
-    configured = env.get("CLAUDE_CONFIG_DIR", "")
-    if configured.strip():
-        roots += [Path(p.strip()).expanduser() for p in configured.split(",") if p.strip()]
-    else:
-        xdg = env.get("XDG_CONFIG_HOME") or str(_home() / ".config")
-        roots += [_home() / ".claude", Path(xdg) / "claude"]
-    roots += [Path(p).expanduser() for p in extra]
-    return _unique(roots)
-
-
-def codex_roots(environ: Mapping[str, str] | None = None, extra: Iterable[str] = ()) -> list[Path]:
-    """Codex homes: ``CODEX_HOME`` else ``~/.codex``; plus ``extra``."""
-    env = os.environ if environ is None else environ
-    roots = (
-        [Path(env["CODEX_HOME"]).expanduser()] if env.get("CODEX_HOME") else [_home() / ".codex"]
-    )
-    roots += [Path(p).expanduser() for p in extra]
-    return _unique(roots)
-
-
-def _unique(paths: Iterable[Path]) -> list[Path]:
-    seen: set[str] = set()
-    out = []
-    for p in paths:
-        key = os.path.realpath(p)
-        if key not in seen:
-            seen.add(key)
-            out.append(p)
-    return out
 
 
 def _jsonl_under(folder: Path) -> Iterator[Path]:
