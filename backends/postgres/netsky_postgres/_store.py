@@ -353,13 +353,14 @@ class PostgresStorage(StorageBase):
         change: Callable[[Session | None], Session | None],
         *,
         create: bool = False,
-    ) -> tuple[bool, Session | None]:
+    ) -> Session | None:
         """Lock one session, apply ``change`` to it (None: missing, or just created
-        when ``create``), write the result. Returns (found or created, new state)."""
+        when ``create``), write the result. Returns the new state (None: the session
+        is missing, or ``change`` made no change to write)."""
         st = self._st
         key = (machine_id, session_id)
 
-        def work(conn: psycopg.Connection, attempt: Attempt) -> tuple[bool, Session | None]:
+        def work(conn: psycopg.Connection, attempt: Attempt) -> Session | None:
             with conn.pipeline():
                 conn.execute("BEGIN")
                 created = conn.execute(st.session_placeholder, key) if create else None
@@ -369,17 +370,17 @@ class PostgresStorage(StorageBase):
             row = lock.fetchone()
             if row is None:
                 conn.execute("ROLLBACK")
-                return False, None
+                return None
             state = session_from_row(row)
             is_new = created is not None and created.fetchone() is not None
             new = change(None if is_new else state)
             if new is None or new == state:
                 conn.execute("ROLLBACK")  # nothing to write
-                return True, new
+                return new
             with conn.pipeline():
                 psycopg.RawCursor(conn).execute(st.update_session, [*session_params(new)[2:], *key])
                 attempt.commit(conn)
-            return True, new
+            return new
 
         return self._write(work)  # type: ignore[no-any-return]
 
@@ -392,16 +393,16 @@ class PostgresStorage(StorageBase):
         at: datetime | None = None,
     ) -> bool:
         when = at or utcnow()
-        found, _ = self._modify(
+        new = self._modify(
             machine_id, session_id, lambda s: None if s is None else apply_git_info(s, info, when)
         )
-        return found
+        return new is not None
 
     def update_session_github_repo(self, machine_id: str, session_id: str, repo: str) -> bool:
-        found, new = self._modify(
+        new = self._modify(
             machine_id, session_id, lambda s: None if s is None else apply_github_repo(s, repo)
         )
-        return found and new is not None
+        return new is not None
 
     def upsert_session_git_context(
         self,
@@ -412,7 +413,7 @@ class PostgresStorage(StorageBase):
         at: datetime | None = None,
     ) -> Session:
         when = at or utcnow()
-        _, new = self._modify(
+        new = self._modify(
             machine_id,
             session_id,
             lambda s: apply_git_context(s, machine_id, session_id, context, when),
@@ -425,12 +426,12 @@ class PostgresStorage(StorageBase):
         self, machine_id: str, session_id: str, path: str, *, at: datetime | None = None
     ) -> bool:
         when = at or utcnow()
-        found, _ = self._modify(
+        new = self._modify(
             machine_id,
             session_id,
             lambda s: None if s is None else apply_transcript_path(s, path, when),
         )
-        return found
+        return new is not None
 
     def restore_sessions(self, sessions: Iterable[Session]) -> int:
         items = self._restore_check(sessions)
