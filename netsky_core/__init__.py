@@ -13,7 +13,7 @@ import importlib
 
 TYPE_CHECKING = False  # (not typing.TYPE_CHECKING: importing typing costs a hook ~3 ms)
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 _EXPORTS: dict[str, str] = {
     # opening and configuration
@@ -32,13 +32,14 @@ _EXPORTS: dict[str, str] = {
     "PluginRegistry": "._plugins",
     "list_plugins": "._api",
     # protocol
-    "Storage": "._storage",
-    "iter_events": "._storage",
-    "EventFollower": "._storage",
+    "Storage": ".storage.protocol",
+    "Store": ".storage.store",
+    "iter_events": ".storage.protocol",
+    "EventFollower": ".storage.protocol",
     # rules
-    "fold_session": "._aggregate",
-    "version_rank": "._aggregate",
-    "aggregate_events": "._aggregate",
+    "fold_session": ".storage.fold",
+    "version_rank": ".storage.versions",
+    "aggregate_events": ".storage.fold",
     # records
     "Capability": "._records",
     "Event": "._records",
@@ -104,7 +105,6 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover
     from typing import Any
 
-    from ._aggregate import aggregate_events, fold_session, version_rank
     from ._api import list_plugins
     from ._config import Config, Setting, default_storage_url, load_config, resolve_machine_id
     from ._convert import converter
@@ -152,4 +152,7 @@ if TYPE_CHECKING:  # pragma: no cover
         SessionStatus,
     )
     from ._results import GcResult, MigrationResult, StorageInfo, StorageStats, UsageBucket
-    from ._storage import EventFollower, Storage, iter_events
+    from .storage.fold import aggregate_events, fold_session
+    from .storage.protocol import EventFollower, Storage, iter_events
+    from .storage.store import Store
+    from .storage.versions import version_rank

@@ -9,7 +9,7 @@ from ._errors import NetskyError, StorageError, StorageOptionsError
 from ._plugins import default_registry
 
 if TYPE_CHECKING:
-    from ._storage import Storage
+    from .storage.protocol import Storage
 from ._urls import mask_url, scheme_of, scrub_secrets, url_password
 
 __all__ = ["open_storage"]
@@ -33,7 +33,7 @@ def open_storage(
     spec = registry.backend_for_scheme(scheme)
     merged = {**config.backend_options(scheme), **options}
     try:
-        storage = spec.factory(resolved, **merged)
+        engine = spec.factory(resolved, **merged)
     except NetskyError:
         raise
     except TypeError as exc:
@@ -45,4 +45,16 @@ def open_storage(
         raise StorageError(
             f"backend {spec.name!r} failed to open {mask_url(resolved)}: {detail}"
         ) from None
-    return storage
+    return _as_store(engine, spec.name)
+
+
+def _as_store(engine: Any, backend: str) -> Storage:
+    """The Store over what a backend factory returned (an Engine)."""
+    from .storage.store import Store
+
+    if callable(getattr(engine, "write", None)) and callable(getattr(engine, "read", None)):
+        return Store(engine)
+    raise StorageError(
+        f"backend {backend!r} returned a {type(engine).__name__}, not an Engine",
+        hint="a backend factory returns a netsky_core.backend.Engine",
+    )

@@ -321,10 +321,3 @@ def default_registry(disabled: Iterable[str] = ()) -> PluginRegistry:
         if _default is None:
             _default = PluginRegistry(disabled=disabled)
         return _default
-
-
-def reset_default_registry() -> None:
-    """Forget loaded plugins (tests)."""
-    global _default
-    with _default_lock:
-        _default = None

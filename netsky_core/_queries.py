@@ -144,9 +144,6 @@ class EventQuery:
     def exclude_api_requests(self) -> EventQuery:
         return attrs.evolve(self, api=ApiFilter.EXCLUDE)
 
-    def order_by_timestamp(self) -> EventQuery:
-        return attrs.evolve(self, order=EventOrder.TIMESTAMP, direction=None)
-
     def order_by_id(self) -> EventQuery:
         return attrs.evolve(self, order=EventOrder.ID, direction=None)
 
@@ -198,9 +195,12 @@ class SessionQuery:
     """Which sessions ``Storage.list_sessions`` returns, in which order, how many."""
 
     machine_id: str | None = None
+    session_id: str | None = None
+    pid: int | None = None
     framework: str | None = None
     only_active: bool = False
     active_since: datetime | None = None
+    active_before: datetime | None = None
     started_after: datetime | None = None
     started_before: datetime | None = None
     github_repo: str | None = None
@@ -213,6 +213,16 @@ class SessionQuery:
     def with_machine(self, machine_id: str | None) -> SessionQuery:
         return attrs.evolve(self, machine_id=machine_id)
 
+    def with_session_id(self, session_id: str | None) -> SessionQuery:
+        """Only sessions with this id (one per machine that has it)."""
+        return attrs.evolve(self, session_id=session_id)
+
+    def with_pid(self, pid: int | None) -> SessionQuery:
+        """Only sessions whose agent process had this pid."""
+        if pid is not None and type(pid) is not int:
+            raise RecordError(f"pid must be an int, got {pid!r}")
+        return attrs.evolve(self, pid=pid)
+
     def with_framework(self, framework: str | None) -> SessionQuery:
         return attrs.evolve(self, framework=framework)
 
@@ -221,6 +231,10 @@ class SessionQuery:
 
     def with_active_since(self, since: datetime | None) -> SessionQuery:
         return attrs.evolve(self, active_since=_time(since, "active_since"))
+
+    def with_active_before(self, before: datetime | None) -> SessionQuery:
+        """Only sessions whose last activity is before ``before`` (what gc expires)."""
+        return attrs.evolve(self, active_before=_time(before, "active_before"))
 
     def with_started_after(self, when: datetime | None) -> SessionQuery:
         return attrs.evolve(self, started_after=_time(when, "started_after"))
@@ -258,12 +272,20 @@ class SessionQuery:
     def matches(self, session: Session) -> bool:
         if self.machine_id is not None and session.machine_id != self.machine_id:
             return False
+        if self.session_id is not None and session.session_id != self.session_id:
+            return False
+        if self.pid is not None and session.pid != self.pid:
+            return False
         if self.framework is not None and session.framework != self.framework:
             return False
         if self.only_active and not session.is_active:
             return False
         if self.active_since is not None and (
             session.last_activity is None or session.last_activity < self.active_since
+        ):
+            return False
+        if self.active_before is not None and (
+            session.last_activity is None or session.last_activity >= self.active_before
         ):
             return False
         started = session.started_at

@@ -53,27 +53,6 @@ class EventType:
     #: version carries no tokens or cost (see ``netsky_core.ingest.scan``).
     API_REQUEST_REPEATED = "ApiRequestRepeated"
 
-    KNOWN: frozenset[str] = frozenset(
-        {
-            "SessionStart",
-            "SessionEnd",
-            "UserPromptSubmit",
-            "PreToolUse",
-            "PostToolUse",
-            "PostToolUseFailure",
-            "PermissionRequest",
-            "Notification",
-            "Stop",
-            "SubagentStart",
-            "SubagentStop",
-            "PreCompact",
-            "PostCompact",
-            "ApiRequest",
-            "ApiError",
-            "ApiRequestRepeated",
-        }
-    )
-
 
 class EventSource:
     """Where an event came from (the ``Event.source`` field)."""
@@ -83,8 +62,6 @@ class EventSource:
     OTEL = "otel"
     API = "api"
     IMPORT = "import"
-
-    KNOWN: frozenset[str] = frozenset({"hook", "transcript", "otel", "api", "import"})
 
 
 class SessionStatus(enum.StrEnum):
@@ -120,10 +97,6 @@ def _utc(value: Any, name: str) -> datetime:
     if tz is not UTC:
         value = value.astimezone(UTC)
     return value
-
-
-def _utc_opt(value: Any, name: str) -> datetime | None:
-    return None if value is None else _utc(value, name)
 
 
 INT64_MAX = (1 << 63) - 1
@@ -189,7 +162,13 @@ _EVENT_TEXT_FIELDS = (
     "payload",
     "metadata",
 )
-_EVENT_TOKEN_FIELDS = ("tokens_input", "tokens_output", "tokens_cache_read", "tokens_cache_write")
+_EVENT_TOKEN_FIELDS = (
+    "tokens_input",
+    "tokens_output",
+    "tokens_cache_read",
+    "tokens_cache_write",
+    "tokens_reasoning",
+)
 
 
 @attrs.frozen(kw_only=True)
@@ -197,7 +176,13 @@ class Event:
     """One thing that happened in an agent session.
 
     Identity: ``(machine_id, session_id, uuid)``. ``id`` is assigned by the store.
-    ``payload`` and ``metadata`` hold JSON text.
+    ``payload`` and ``metadata`` hold JSON text. The uuid of an API request event
+    names the response, not the row: the same uuid in another session or on another
+    machine is the same response, billed once per store.
+
+    ``tokens_input`` excludes cache reads and writes; ``tokens_reasoning`` counts the
+    reasoning (thinking) tokens an agent reports apart from its output tokens (None
+    where they are part of ``tokens_output`` or not reported).
     """
 
     machine_id: str
@@ -223,6 +208,7 @@ class Event:
     tokens_output: int | None = None
     tokens_cache_read: int | None = None
     tokens_cache_write: int | None = None
+    tokens_reasoning: int | None = None
     cost_usd: float | None = None
     duration_ms: int | None = None
     is_sidechain: bool = False
@@ -275,7 +261,7 @@ class Event:
 
     @property
     def total_tokens(self) -> int | None:
-        """Sum of the four token counts, or None when none is known."""
+        """Sum of the token counts (reasoning included), or None when none is known."""
         values = [
             v
             for v in (
@@ -283,6 +269,7 @@ class Event:
                 self.tokens_output,
                 self.tokens_cache_read,
                 self.tokens_cache_write,
+                self.tokens_reasoning,
             )
             if v is not None
         ]
@@ -378,6 +365,7 @@ class Session:
     tokens_output: int | None = None
     tokens_cache_read: int | None = None
     tokens_cache_write: int | None = None
+    tokens_reasoning: int | None = None
     priced_event_count: int = 0
     unpriced_request_count: int = 0
     cost_picousd: int | None = None
@@ -419,6 +407,7 @@ class Session:
             + (self.tokens_output or 0)
             + (self.tokens_cache_read or 0)
             + (self.tokens_cache_write or 0)
+            + (self.tokens_reasoning or 0)
         )
 
 
@@ -466,11 +455,13 @@ class InsertResult:
     """Outcome of a batch insert.
 
     ``ids[i]`` is the id of the stored row that holds ``events[i]`` (the existing row
-    for a duplicate). ``superseded`` counts events that replaced a stored, lesser
-    version of themselves (see ``netsky_core.version_rank``).
+    for a duplicate; None for an event older than the store's gc horizon, which is
+    not stored: ``expired``). ``superseded`` counts events that replaced a stored,
+    lesser version of themselves (see ``netsky_core.version_rank``).
     """
 
-    ids: tuple[int, ...] = ()
+    ids: tuple[int | None, ...] = ()
     inserted: int = 0
     duplicates: int = 0
     superseded: int = 0
+    expired: int = 0

@@ -23,6 +23,7 @@ class StorageStats:
     tokens_output: int = 0
     tokens_cache_read: int = 0
     tokens_cache_write: int = 0
+    tokens_reasoning: int = 0
     total_tokens: int = 0
     total_cost_usd: float | None = None
     total_api_requests: int = 0
@@ -88,6 +89,7 @@ class UsageBucket:
     tokens_output: int = 0
     tokens_cache_read: int = 0
     tokens_cache_write: int = 0
+    tokens_reasoning: int = 0
     cost_picousd: int = 0
 
     @property
@@ -101,6 +103,7 @@ class UsageBucket:
             + self.tokens_output
             + self.tokens_cache_read
             + self.tokens_cache_write
+            + self.tokens_reasoning
         )
 
     @property

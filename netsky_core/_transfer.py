@@ -6,17 +6,18 @@ Both paths write in the same order, with the same rules:
    transaction each). Keyed events are deduplicated by the destination; events
    without a uuid have no key, so an identical event already stored (same fields,
    same count) is skipped here. Running a copy or an import twice stores nothing new.
-2. **Sessions**, written as the source has them with ``restore_sessions`` (they hold
-   git context and counters of events that ``gc`` has since removed, which the
-   events alone cannot rebuild). A destination session that has seen *more* than the
-   source's (later activity or more events, e.g. the agent went on writing to the
-   destination) is kept, never rolled back, and reported as kept.
+2. **Sessions**, joined into the destination's with ``restore_sessions``: the "when /
+   latest" facts and the git context of the source's summary (which the events alone
+   cannot rebuild once gc removed some) join the destination's, whose totals follow
+   the events it stores. Nothing the destination knows is rolled back; a session
+   whose destination summary knows more than the source's (the agent went on writing
+   to the destination) is reported as kept.
 3. **File positions**, unless the destination's is more recent.
 
-Export format (``netsky-export``, version 1), UTF-8 JSON Lines; ``.gz`` files are
+Export format (``netsky-export``, version 2), UTF-8 JSON Lines; ``.gz`` files are
 gzip-compressed. The first line is the header, then one object per line::
 
-    {"kind": "header", "format": "netsky-export", "version": 1,
+    {"kind": "header", "format": "netsky-export", "version": 2,
      "exported_at": "2026-03-01T12:00:00+00:00", "source": "sqlite:////home/me/netsky.db",
      "since": null}
     {"kind": "event", "data": {...}}       # every Event field except ``id``
@@ -57,8 +58,8 @@ from ._convert import structure, unstructure
 from ._errors import ConfigError, RecordError
 from ._queries import EventQuery, SessionQuery
 from ._records import Event, FilePosition, Session
-from ._storage import Storage, iter_events
 from ._urls import mask_url
+from .storage.protocol import Storage, iter_events
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
@@ -81,7 +82,8 @@ __all__ = [
 ]
 
 EXPORT_FORMAT = "netsky-export"
-EXPORT_VERSION = 1
+EXPORT_VERSION = 2
+"""Version 2 added ``tokens_reasoning`` to events and sessions; version 1 files are read."""
 DEFAULT_BATCH_SIZE = 5000
 _MAX_PROBLEMS = 10
 _US = timedelta(microseconds=1)
@@ -109,6 +111,8 @@ class EventCounts:
     inserted: int = 0
     duplicates: int = 0
     superseded: int = 0
+    expired: int = 0
+    """Older than the destination's gc horizon: not stored (gc deleted that history)."""
 
     def __add__(self, other: EventCounts) -> EventCounts:
         return EventCounts(
@@ -116,6 +120,7 @@ class EventCounts:
             inserted=self.inserted + other.inserted,
             duplicates=self.duplicates + other.duplicates,
             superseded=self.superseded + other.superseded,
+            expired=self.expired + other.expired,
         )
 
 
@@ -192,6 +197,7 @@ class _Writer:
             inserted=result.inserted if result else 0,
             duplicates=(result.duplicates if result else 0) + skipped,
             superseded=result.superseded if result else 0,
+            expired=result.expired if result else 0,
         )
         self.counts = self.counts + counts
         return counts
@@ -225,10 +231,10 @@ class _Writer:
         Returns the restored sessions and the counts (sessions kept, positions
         restored, positions kept).
         """
-        current = _sessions_of(self.dst, sessions)
-        restore = [s for s in sessions if not _newer_session(current.get(s.key), s)]
-        for start in range(0, len(restore), DEFAULT_BATCH_SIZE):
-            self.dst.restore_sessions(restore[start : start + DEFAULT_BATCH_SIZE])
+        for start in range(0, len(sessions), DEFAULT_BATCH_SIZE):
+            self.dst.restore_sessions(sessions[start : start + DEFAULT_BATCH_SIZE])
+        after = _sessions_of(self.dst, sessions)
+        restore = [s for s in sessions if not _knows_more(after.get(s.key), s)]
         stored = {(p.machine_id, p.path): p for p in self.dst.query_transcript_positions()}
         written = 0
         for p in positions:
@@ -249,7 +255,7 @@ def _sessions_of(store: Storage, sessions: list[Session]) -> dict[tuple[str, str
     return found
 
 
-def _newer_session(dst: Session | None, src: Session) -> bool:
+def _knows_more(dst: Session | None, src: Session) -> bool:
     """Has the destination's session seen activity or events the source's has not?"""
     if dst is None or dst == src:
         return False
@@ -313,8 +319,10 @@ def copy_store(
     Idempotent: a second run inserts no event. ``on_start(n)`` is called first with
     the number of events in ``src``, ``progress(n)`` after each batch with the number
     of events it held. Verification: ``dst`` holds at least as many events as were
-    read, and every restored session and position is stored exactly as in ``src``;
-    what fails is listed in ``problems`` (the copy itself is not undone).
+    read and not expired (older than its gc horizon), every session of ``src`` is in
+    ``dst`` with every fact the source's summary holds, and every position is stored
+    as in ``src`` (or a newer one); what fails is listed in ``problems`` (the copy
+    itself is not undone).
     """
     check_distinct(src, dst)
     if batch_size < 1:
@@ -331,7 +339,8 @@ def copy_store(
     positions = src.query_transcript_positions()
     restored, kept, pos_written, pos_kept = writer.restore(sessions, positions)
     destination_events = dst.count()
-    problems = _verify(dst, writer.counts.read, destination_events, restored, positions)
+    expected = writer.counts.read - writer.counts.expired
+    problems = _verify(dst, expected, destination_events, sessions, positions)
     return CopyResult(
         source=mask_url(source_url if source_url is not None else src.info().url),
         destination=mask_url(destination_url if destination_url is not None else dst.info().url),
@@ -353,21 +362,30 @@ def _verify(
     sessions: list[Session],
     positions: list[FilePosition],
 ) -> list[str]:
+    from .storage.fold import merge_sessions
+
     problems: list[str] = []
     if destination_events < events_read:
         problems.append(
-            f"destination holds {destination_events} events, fewer than the {events_read} copied"
+            f"destination holds {destination_events} events, fewer than the {events_read} "
+            "copied and not expired"
         )
     stored = _sessions_of(dst, sessions)
     for s in sessions:
         got = stored.get(s.key)
         if got is None:
             problems.append(f"session {s.machine_id}/{s.session_id} is missing")
-        elif got != s:
+            continue
+        joined = merge_sessions(got, s)
+        if joined != got:
             diff = [
-                f.name for f in attrs.fields(Session) if getattr(got, f.name) != getattr(s, f.name)
+                f.name
+                for f in attrs.fields(Session)
+                if getattr(got, f.name) != getattr(joined, f.name)
             ]
-            problems.append(f"session {s.machine_id}/{s.session_id} differs in {', '.join(diff)}")
+            problems.append(
+                f"session {s.machine_id}/{s.session_id} lacks the source's {', '.join(diff)}"
+            )
     stored_pos = {(p.machine_id, p.path): p for p in dst.query_transcript_positions()}
     for p in positions:
         got_pos = stored_pos.get((p.machine_id, p.path))

@@ -117,7 +117,7 @@ def test_a_third_party_plugin_is_discovered_through_its_entry_point(
 def test_the_conformance_suite_runs_against_the_plugin_with_one_command(
     venv: Path, tmp_path: Path
 ) -> None:
-    conformance = ROOT / "tests" / "conformance"
+    conformance = ROOT / "conformance" / "netsky_conformance"
     out = run(
         venv,
         str(venv / "bin" / "python"),

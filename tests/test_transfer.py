@@ -193,7 +193,7 @@ def test_export_layout(src: Storage) -> None:
     assert lines[0] == {
         "kind": "header",
         "format": "netsky-export",
-        "version": 1,
+        "version": 2,
         "exported_at": "2026-04-01T00:00:00+00:00",
         "source": "postgresql://u:***@h/db",
         "since": None,

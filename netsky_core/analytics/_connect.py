@@ -11,7 +11,7 @@ from typing import Any
 from .._config import Config
 from .._errors import StorageOptionsError
 from .._records import _utc
-from .._storage import Storage
+from ..storage.protocol import Storage
 from ._errors import QueryError, TimezoneError, one_line
 from ._load import DEFAULT_BATCH_SIZE, LoadInfo, load_tables
 from ._tables import RAW_SCHEMA, TableRequest, base_columns

@@ -27,7 +27,7 @@ from typing import Any
 import attrs
 
 from .._queries import EventQuery, SessionQuery
-from .._storage import Storage, iter_events
+from ..storage.protocol import Storage, iter_events
 from ._tables import RAW_SCHEMA, TableRequest, arrow_schema, base_columns, create_table
 
 __all__ = ["LoadInfo", "load_tables"]

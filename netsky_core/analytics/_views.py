@@ -21,7 +21,6 @@ from ._tables import RAW_SCHEMA, base_columns
 
 __all__ = [
     "COST_SUM",
-    "ONCE_PER_RESPONSE",
     "SUM_COLUMNS",
     "TOKEN_COLUMNS",
     "USAGE_BASE_COLUMNS",
@@ -82,6 +81,7 @@ _EVENT_DOCS = {
     "tokens_output": "output tokens",
     "tokens_cache_read": "cache read tokens",
     "tokens_cache_write": "cache creation tokens",
+    "tokens_reasoning": "reasoning tokens reported apart from output (NULL: part of output)",
     "cost_usd": "cost in USD (NULL: unknown, e.g. an unpriced model)",
     "duration_ms": "duration reported by the agent",
     "is_sidechain": "true for subagent (sidechain) activity",
@@ -106,8 +106,10 @@ TOKEN_COLUMNS = """
     tokens_output AS output_tokens,
     tokens_cache_write AS cache_creation_tokens,
     tokens_cache_read AS cache_read_tokens,
+    tokens_reasoning AS reasoning_tokens,
     coalesce(tokens_input, 0) + coalesce(tokens_output, 0)
-        + coalesce(tokens_cache_write, 0) + coalesce(tokens_cache_read, 0) AS total_tokens,
+        + coalesce(tokens_cache_write, 0) + coalesce(tokens_cache_read, 0)
+        + coalesce(tokens_reasoning, 0) AS total_tokens,
     cost_usd"""
 """The accounting columns of an ApiRequest row, shared by every view and report."""
 
@@ -121,46 +123,18 @@ USAGE_BASE_COLUMNS = (
     "tokens_output",
     "tokens_cache_read",
     "tokens_cache_write",
+    "tokens_reasoning",
     "cost_usd",
     "is_sidechain",
 )
 """The ``events`` columns usage rows need (accounting, day, model, framework, dedup)."""
 
-_TOTAL = (
-    "coalesce(tokens_input, 0) + coalesce(tokens_output, 0)"
-    " + coalesce(tokens_cache_write, 0) + coalesce(tokens_cache_read, 0)"
-)
-
-ONCE_PER_RESPONSE = f"""(
-    SELECT netsky_api.* FROM netsky_api ANTI JOIN (
-        SELECT id FROM netsky_api SEMI JOIN (
-            SELECT uuid FROM netsky_api WHERE starts_with(uuid, 'api:')
-            GROUP BY uuid HAVING count(*) > 1
-        ) USING (uuid)
-        QUALIFY row_number() OVER (
-            PARTITION BY uuid
-            ORDER BY {_TOTAL} DESC, is_sidechain, "timestamp", session_id, machine_id) > 1
-    ) USING (id)
-)"""
-"""The ApiRequest rows of CTE ``netsky_api``, one per Claude API response.
-
-Claude events are keyed per session; a resumed session's transcript replays earlier
-responses under the new session id (same ``api:<message.id>:<requestId>`` uuid). Ingest
-bills such a response in the session that started first and files the other copies as
-``ApiRequestRepeated``; ApiRequest rows that still share a uuid (one history ingested
-on two machines, stores merged by import) count once, as ccusage counts them: the copy
-with the most tokens, then a main-thread one, the earliest, the first session id. Codex
-uuids (``usage:...``) are per session and are never merged. Only uuids seen more than
-once are ranked."""
-
 
 def _api_rows(columns: str = "*") -> str:
-    """FROM-able SQL of the deduplicated ApiRequest rows (``{range}`` to be filled)."""
-    return (
-        f"(WITH netsky_api AS (SELECT {columns} FROM {_t('events')} "
-        f"WHERE event_type = '{API}' AND {{range}}) "
-        f"SELECT * FROM {ONCE_PER_RESPONSE})"
-    )
+    """FROM-able SQL of the ApiRequest rows (``{range}`` to be filled): one per API
+    response, the store bills each response once (``netsky_core.storage.billing``);
+    the other copies are ``ApiRequestRepeated`` events."""
+    return f"(SELECT {columns} FROM {_t('events')} WHERE event_type = '{API}' AND {{range}})"
 
 
 COST_SUM = "CAST(sum(CAST(round(cost_usd * 1e12) AS BIGINT)) AS DOUBLE) / 1e12"
@@ -319,6 +293,7 @@ _SESSION_DOCS = {
     "tokens_output": "output tokens",
     "tokens_cache_read": "cache read tokens",
     "tokens_cache_write": "cache creation tokens",
+    "tokens_reasoning": "reasoning tokens reported apart from output",
     "unpriced_request_count": "API requests without a known price",
     "cost_picousd": "cost in 10^-12 USD (exact sum; NULL: nothing priced)",
     "cost_usd": "cost in USD (NULL: nothing priced)",
@@ -368,7 +343,7 @@ _SESSIONS_SQL = (
     + ", coalesce(first_started_at, first_activity) AS started_at"
     + ", CASE WHEN usage_event_count > 0 THEN coalesce(tokens_input, 0)"
     " + coalesce(tokens_output, 0) + coalesce(tokens_cache_read, 0)"
-    " + coalesce(tokens_cache_write, 0) END AS total_tokens"
+    " + coalesce(tokens_cache_write, 0) + coalesce(tokens_reasoning, 0) END AS total_tokens"
     + ", last_activity - coalesce(first_started_at, first_activity) AS duration"
     + f" FROM {_t('sessions')} WHERE {_SESSION_TIMES}"
 )
@@ -386,6 +361,7 @@ SUM_COLUMNS = f"""
     CAST(coalesce(sum(output_tokens), 0) AS BIGINT) AS output_tokens,
     CAST(coalesce(sum(cache_creation_tokens), 0) AS BIGINT) AS cache_creation_tokens,
     CAST(coalesce(sum(cache_read_tokens), 0) AS BIGINT) AS cache_read_tokens,
+    CAST(coalesce(sum(reasoning_tokens), 0) AS BIGINT) AS reasoning_tokens,
     CAST(coalesce(sum(total_tokens), 0) AS BIGINT) AS total_tokens,
     {COST_SUM} AS cost_usd"""
 """Aggregates over usage rows, shared by ``daily_usage`` and the reports."""
@@ -419,6 +395,7 @@ _API_COLUMNS = (
     "tokens_output",
     "tokens_cache_read",
     "tokens_cache_write",
+    "tokens_reasoning",
     "cost_usd",
     "metadata",
     "is_sidechain",
@@ -445,7 +422,8 @@ _TOKENS_DOC = (
     ("output_tokens", "output tokens (reasoning included)"),
     ("cache_creation_tokens", "cache creation (write) tokens (NULL for Codex: not reported)"),
     ("cache_read_tokens", "cache read tokens"),
-    ("total_tokens", "sum of the four (unknown parts count 0)"),
+    ("reasoning_tokens", "reasoning tokens reported apart from output (NULL: part of output)"),
+    ("total_tokens", "sum of the five (unknown parts count 0)"),
 )
 
 VIEWS: dict[str, View] = {

@@ -24,7 +24,7 @@ from typing import IO, Any
 import attrs
 
 from .._config import Config
-from .._storage import Storage
+from ..storage.protocol import Storage
 from ._connect import open_analytics
 from ._errors import AnalyticsError, QueryError, one_line
 from ._query import check_read_only

@@ -28,8 +28,8 @@ from typing import Any
 import attrs
 
 from .._config import Config
-from .._storage import Storage
 from ..backend import from_us, to_us
+from ..storage.protocol import Storage
 from ._connect import connect, new_connection, timezone_of
 from ._errors import AnalyticsError
 from ._load import _drop

@@ -18,9 +18,9 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from .._aggregate import PICO
 from .._config import Config
-from .._storage import Storage
+from ..storage.fold import PICO
+from ..storage.protocol import Storage
 from ._errors import AnalyticsError
 from ._timezones import day_range, zone
 from .reports import KINDS, Report, ReportRow
@@ -80,6 +80,7 @@ class _Sums:
         "models",
         "output",
         "priced",
+        "reasoning",
         "requests",
         "unpriced",
     )
@@ -87,6 +88,7 @@ class _Sums:
     def __init__(self) -> None:
         self.requests = self.unpriced = self.priced = 0
         self.input = self.output = self.cache_write = self.cache_read = self.cost = 0
+        self.reasoning = 0
         self.models: set[str] = set()
 
     def add(self, b: Any) -> None:
@@ -97,13 +99,14 @@ class _Sums:
         self.output += b.tokens_output
         self.cache_write += b.tokens_cache_write
         self.cache_read += b.tokens_cache_read
+        self.reasoning += b.tokens_reasoning
         self.cost += b.cost_picousd
         if b.model is not None:
             self.models.add(b.model)
 
     @property
     def total(self) -> int:
-        return self.input + self.output + self.cache_write + self.cache_read
+        return self.input + self.output + self.cache_write + self.cache_read + self.reasoning
 
     def values(self) -> dict[str, Any]:
         return {

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from .._config import Config, load_config
-from .._storage import Storage
+from ..storage.protocol import Storage
 
 
 class Context:

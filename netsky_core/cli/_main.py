@@ -95,12 +95,7 @@ def build_parser() -> Parser:
     parser.add_argument("--debug", action="store_true", default=False, help="show tracebacks")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f".commands.{name}", __package__)
-        except ModuleNotFoundError as exc:
-            if exc.name and exc.name.endswith(f"commands.{name}"):
-                continue  # not built yet
-            raise
+        module = importlib.import_module(f".commands.{name}", __package__)
         module.register(sub, common)
     return parser
 

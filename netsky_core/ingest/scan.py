@@ -29,9 +29,8 @@ from typing import Any
 import attrs
 import orjson
 
-from .._aggregate import repeated_version
-from .._records import Event, EventType, FilePosition
-from .._storage import Storage
+from .._records import Event, FilePosition
+from ..storage.protocol import Storage
 from .claude import ClaudeParser
 from .codex import CodexParser
 from .pricing import PriceTable
@@ -148,8 +147,8 @@ def _written_order(source: Source) -> tuple[int, str]:
     """Files in the order the agents wrote them (modification time, then path).
 
     Which session bills a response a resumed transcript repeats does not depend on
-    this order (see ``_file_repeated_responses``); reading oldest first only makes
-    such moves rarer.
+    this order (the store settles it, see ``netsky_core.storage.billing``); reading
+    oldest first only makes such moves rarer.
     """
     try:
         return (os.stat(source.path).st_mtime_ns, source.path)
@@ -323,7 +322,6 @@ class _FileIngest:
         """
         summary = self.summary
         if events:
-            events = _file_repeated_responses(self.store, self.machine_id, events)
             result = self.store.insert_many(events)
             summary.events += len(events)
             summary.inserted += result.inserted
@@ -348,85 +346,6 @@ class _FileIngest:
                 state=orjson.dumps(state).decode(),
             )
         )
-
-
-_REPEATED = EventType.API_REQUEST_REPEATED
-
-
-def _file_repeated_responses(store: Storage, machine_id: str, events: list[Event]) -> list[Event]:
-    """Bill each API response in one session, whatever order files are read in.
-
-    A resumed or copied Claude transcript repeats earlier responses (same message
-    and request ids) under its own session id. Billing happened once. Of the
-    sessions holding a response, the one that started first owns it (ties: the
-    smaller session id), as a report that reads files oldest first would have it;
-    every other session keeps its copy as an ``ApiRequestRepeated`` version without
-    tokens (:func:`~netsky_core.backend.repeated_version`). When a session that
-    started earlier turns up later (its file read after the copy's), the stored
-    copy is replaced by its repeated version in the same batch, so a live ingest
-    and one clean run end with the same events and totals.
-    """
-    from .._queries import EventQuery
-
-    api = EventType.API_REQUEST
-    incoming: dict[str, set[str]] = {}
-    for e in events:
-        uuid = e.uuid
-        if e.event_type == api and uuid is not None and uuid.startswith("api:"):
-            incoming.setdefault(uuid, set()).add(e.session_id)
-    if not incoming:
-        return events
-    holders: dict[str, dict[str, Event]] = {}
-    ordered = sorted(incoming)
-    for i in range(0, len(ordered), 500):
-        query = EventQuery().with_machine(machine_id).with_uuids(ordered[i : i + 500])
-        for stored in store.query(query):
-            if stored.uuid in incoming:
-                holders.setdefault(stored.uuid, {})[stored.session_id] = stored
-    if not holders and all(len(s) == 1 for s in incoming.values()):
-        return events  # the common case: every response is new and in one session
-
-    batch_first: dict[str, datetime] = {}
-    for e in events:
-        seen = batch_first.get(e.session_id)
-        if seen is None or e.timestamp < seen:
-            batch_first[e.session_id] = e.timestamp
-    started: dict[str, tuple[int, datetime | None, str]] = {}
-
-    def start_key(session_id: str) -> tuple[int, datetime | None, str]:
-        key = started.get(session_id)
-        if key is None:
-            session = store.get_session_by_key(machine_id, session_id)
-            known = session.first_activity if session is not None else None
-            times = [t for t in (known, batch_first.get(session_id)) if t is not None]
-            first = min(times) if times else None
-            key = started[session_id] = (0 if first else 1, first, session_id)
-        return key
-
-    owner: dict[str, str | None] = {}
-    extra: list[Event] = []
-    for uuid, sessions in incoming.items():
-        stored = holders.get(uuid, {})
-        candidates = sessions | stored.keys()
-        if len(candidates) == 1:
-            continue
-        # a session that already files it as repeated never takes it back
-        eligible = [s for s in candidates if s not in stored or stored[s].event_type != _REPEATED]
-        first = min(eligible, key=start_key) if eligible else None
-        owner[uuid] = first
-        for session_id, version in stored.items():
-            if session_id != first and version.event_type == api:
-                extra.append(attrs.evolve(repeated_version(version), id=None))
-    if not owner:
-        return events
-    out = []
-    for e in events:
-        uuid = e.uuid
-        if e.event_type == api and uuid in owner and owner[uuid] != e.session_id:
-            e = repeated_version(e)
-        out.append(e)
-    out.extend(extra)
-    return out
 
 
 def ingest(

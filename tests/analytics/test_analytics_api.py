@@ -445,7 +445,7 @@ def test_sqlite_readers_equal_the_generic_path(tmp_path: Path, reader: str) -> N
         con.execute("SET TimeZone = 'UTC'")
         con.execute("CREATE SCHEMA netsky_raw")
         con.execute("USE netsky_raw")
-        counts = attach_sqlite(s.path, con, request, chunk_rows=4, reader=reader)
+        counts = attach_sqlite(s.engine.path, con, request, chunk_rows=4, reader=reader)
         con.execute("USE main")
         generic = open_analytics(s, ["events", "sessions"], native=False, timezone="UTC")
     assert counts == {"events": 70, "sessions": 2, "positions": 0}

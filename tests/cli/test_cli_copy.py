@@ -54,6 +54,7 @@ def test_sqlite_to_postgres_and_back(
         "inserted": SEED_EVENTS,
         "duplicates": 0,
         "superseded": 0,
+        "expired": 0,
     }
     assert data["sessions_restored"] == SEED_SESSIONS
     assert data["positions_restored"] == 2

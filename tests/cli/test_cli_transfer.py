@@ -23,7 +23,7 @@ def test_export_format(netsky: Netsky, seeded: str) -> None:
     header = lines[0]
     assert header["kind"] == "header"
     assert header["format"] == "netsky-export"
-    assert header["version"] == 1
+    assert header["version"] == 2
     assert header["exported_at"].endswith("+00:00")
     assert header["source"].split("://")[0] in ("sqlite", "postgresql")
     kinds = [line["kind"] for line in lines[1:]]
@@ -49,6 +49,7 @@ def test_round_trip_into_an_empty_store_is_exact(
         "inserted": SEED_EVENTS,
         "duplicates": 0,
         "superseded": 0,
+        "expired": 0,
     }
     assert data["sessions_restored"] == SEED_SESSIONS
     assert data["positions_restored"] == 2
@@ -173,7 +174,7 @@ EVENT = {
         ([], b"", "line 1"),
         ([{"kind": "event", "data": EVENT}], b"", "line 1: no netsky export header"),
         ([{**HEADER, "format": "other"}], b"", "unknown export format"),
-        ([{**HEADER, "version": 2}], b"", "newer"),
+        ([{**HEADER, "version": 3}], b"", "newer"),
         ([HEADER, {"kind": "event", "data": EVENT}], b"{not json\n", "line 3: invalid JSON"),
         (
             [HEADER, {"kind": "event", "data": EVENT}, {"kind": "comment", "data": {}}],

@@ -75,7 +75,7 @@ def test_killed_ingests_resume_to_the_clean_result(tmp_path: Path) -> None:
         )
         assert rerun.returncode == 0, rerun.stderr
         with open_storage(url) as store:
-            assert store.integrity_check() == ["ok"]
+            assert store.engine.integrity_check() == ["ok"]
         got = snapshot(url)
         assert got[0] == expected[0], f"trial {trial}: events differ"
         assert got[1] == expected[1], f"trial {trial}: sessions differ"

@@ -140,7 +140,7 @@ def test_repeated_copies_stay_in_their_transcript_without_tokens(tmp_path: Path)
     }
     for e in repeated:
         assert (e.tokens_input, e.tokens_output, e.cost_usd) == (None, None, None)
-        assert len(json.loads(e.metadata or "{}")["repeated_tokens"]) == 4
+        assert len(json.loads(e.metadata or "{}")["repeated_tokens"]) == 5
 
 
 steps = st.lists(

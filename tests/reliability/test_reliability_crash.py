@@ -205,7 +205,7 @@ def _integrity(url: str) -> list[str]:
     if not url.startswith("sqlite"):
         return ["ok"]
     with open_storage(url) as store:
-        return list(store.integrity_check())  # type: ignore[attr-defined]
+        return list(store.engine.integrity_check())  # type: ignore[attr-defined]
 
 
 # -- the process kinds -------------------------------------------------------------------

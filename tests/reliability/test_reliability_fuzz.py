@@ -50,7 +50,6 @@ from netsky_core import (
     Storage,
     open_storage,
 )
-from netsky_core._aggregate import MESSAGE_LIMIT
 from netsky_core.ingest.claude import ClaudeParser
 from netsky_core.ingest.codex import CodexParser
 from netsky_core.ingest.hookevent import HookInputError, check_payload, to_event
@@ -58,6 +57,7 @@ from netsky_core.ingest.hookrun import store_records
 from netsky_core.ingest.pricing import PriceTable
 from netsky_core.ingest.scan import IngestSummary, Source, ingest
 from netsky_core.ingest.synthetic import generate
+from netsky_core.storage.fold import MESSAGE_LIMIT
 
 from .recorder import record, scale
 

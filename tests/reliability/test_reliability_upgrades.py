@@ -138,7 +138,7 @@ def test_sqlite_store_of_every_version_upgrades_with_all_data(
     with open_storage(f"sqlite:///{db}") as store:
         seconds = time.perf_counter() - started
         assert store.schema_version == sqlite_schema.LATEST
-        assert store.integrity_check() == ["ok"]
+        assert store.engine.integrity_check() == ["ok"]
         lost, duplicated = _check_fixture_data(store)
         _keeps_working(store)
     record(
@@ -259,7 +259,7 @@ def _open_together(url: str, n: int) -> list[dict[str, Any]]:
 
 
 def _sqlite_tables(store: Storage) -> list[str]:
-    rows = store._conn.execute(  # type: ignore[attr-defined]
+    rows = store.engine._conn.execute(  # type: ignore[attr-defined]
         "SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite_autoindex%' ORDER BY 2"
     ).fetchall()
     return [f"{kind} {name}" for kind, name in rows]
@@ -278,7 +278,7 @@ def test_sqlite_processes_migrating_one_store_at_once_all_succeed(tmp_path: Path
             outcomes += got
             assert got == [{"version": sqlite_schema.LATEST, "events": events}] * PROCESSES
             with open_storage(f"sqlite:///{db}") as store:
-                assert store.integrity_check() == ["ok"]
+                assert store.engine.integrity_check() == ["ok"]
                 assert _sqlite_tables(store) == reference
                 if events:
                     _check_fixture_data(store)

@@ -1,5 +1,5 @@
 """In-memory netsky store: ``memory://`` opens a fresh, private, thread-safe store."""
 
-from ._store import MemoryStorage, open_memory
+from ._engine import MemoryEngine, open_memory
 
-__all__ = ["MemoryStorage", "open_memory"]
+__all__ = ["MemoryEngine", "open_memory"]

@@ -8,7 +8,7 @@ from netsky_core.hookspecs import hookimpl
 
 
 def _open(url: str, **options: Any) -> Any:
-    from ._store import open_memory
+    from ._engine import open_memory
 
     return open_memory(url, **options)
 

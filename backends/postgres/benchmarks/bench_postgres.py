@@ -16,17 +16,16 @@ from typing import Any
 
 import psycopg
 import pytest
-from netsky_postgres._sql import EVENT_COPY_TYPES, event_params
+from netsky_postgres._sql import EVENT_COPY_TYPES, EVENT_WRITE_FIELDS, event_params
 from netsky_postgres._target import quote_ident
 from pg_bench_data import event, make_events
 
 from netsky_core import SessionQuery, Storage, StorageStatsQuery, open_storage
-from netsky_core.backend import EVENT_FIELDS
 from tests.fix_postgres import PostgresServer
 
 pytestmark = pytest.mark.postgres
 
-COLS = ", ".join(quote_ident(c) for c in EVENT_FIELDS)
+COLS = ", ".join(quote_ident(c) for c in EVENT_WRITE_FIELDS)
 LOADED = 50_000
 BATCH = 5_000
 
@@ -111,7 +110,7 @@ def test_insert_raw(benchmark: Any, targets: tuple[Storage, Any, str]) -> None:
     _, raw, raw_name = targets
     sql = (
         f"INSERT INTO {quote_ident(raw_name)}.events ({COLS}) "
-        f"VALUES ({', '.join(['%s'] * len(EVENT_FIELDS))})"
+        f"VALUES ({', '.join(['%s'] * len(EVENT_WRITE_FIELDS))})"
     )
     benchmark(lambda: raw.execute(sql, event_params(event(next(_singles), 10_000_000))))
 

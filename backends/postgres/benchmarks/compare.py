@@ -35,14 +35,13 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parents[2]))  # the repository root, for tests.fix_postgres
 
 import psycopg  # noqa: E402
-from netsky_postgres._sql import EVENT_COPY_TYPES, event_params  # noqa: E402
+from netsky_postgres._sql import EVENT_COPY_TYPES, EVENT_WRITE_FIELDS, event_params  # noqa: E402
 from netsky_postgres._target import quote_ident  # noqa: E402
 from pg_bench_data import SPAN, T0, event, make_events  # noqa: E402
 
 from netsky_core import SessionQuery, StorageStatsQuery, open_storage  # noqa: E402
-from netsky_core.backend import EVENT_FIELDS  # noqa: E402
 
-COLS = ", ".join(quote_ident(c) for c in EVENT_FIELDS)
+COLS = ", ".join(quote_ident(c) for c in EVENT_WRITE_FIELDS)
 
 
 def _server_url(args: argparse.Namespace) -> tuple[str, Callable[[], None]]:
@@ -180,7 +179,7 @@ def bench_single_insert(url: str, count: int, table: Table) -> None:
     raw = psycopg.connect(url, autocommit=True)
     sql = (
         f"INSERT INTO {quote_ident(raw_schema)}.events ({COLS}) "
-        f"VALUES ({', '.join(['%s'] * len(EVENT_FIELDS))})"
+        f"VALUES ({', '.join(['%s'] * len(EVENT_WRITE_FIELDS))})"
     )
     # 20 sessions of `count // 20` events each, as hooks would write them
     events = [event(i, count, tag="one") for i in range(count)]

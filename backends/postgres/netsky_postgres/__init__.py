@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__all__ = ["PostgresStorage", "open_postgres"]
+__all__ = ["PostgresEngine", "open_postgres"]
 
 if TYPE_CHECKING:
-    from ._store import PostgresStorage, open_postgres
+    from ._engine import PostgresEngine, open_postgres
 
 
 def __getattr__(name: str) -> Any:
     if name in __all__:
-        from . import _store
+        from . import _engine
 
-        return getattr(_store, name)
+        return getattr(_engine, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -158,21 +158,56 @@ _V1 = [
 ]
 
 
+_V2_EVENT_COLUMNS = (
+    "machine_id, session_id, event_type, timestamp, uuid, framework, source, model, "
+    "tokens_input, tokens_output, tokens_cache_read, tokens_cache_write, cost_usd"
+)
+
+
 def _backfill_usage(conn: Any, target: Target) -> None:
     """Fill the usage buckets from the stored API requests by the core's rule, so a
     migrated store holds exactly what incremental maintenance would have."""
-    from netsky_core.backend import SessionChange, usage_deltas
+    from netsky_core import Event
+    from netsky_core.storage.usage import usage_deltas
 
-    from ._sql import Statements, event_from_row
-
-    st = Statements(target)
+    names = [c.strip() for c in _V2_EVENT_COLUMNS.split(",")]
     rows = conn.execute(
-        f"SELECT {st.event_select} FROM {st.events} WHERE event_type = 'ApiRequest'", ()
+        f"SELECT {_V2_EVENT_COLUMNS.replace('timestamp', chr(34) + 'timestamp' + chr(34))} "
+        f"FROM {target.table('events')} WHERE event_type = 'ApiRequest'",
+        (),
     ).fetchall()
-    deltas = usage_deltas({("", ""): SessionChange(added=[event_from_row(r) for r in rows])})
+    events = [Event(**dict(zip(names, r))) for r in rows]
+    deltas = usage_deltas([(1, events)])
     if deltas:
+        # version 2 buckets have no reasoning column (the 8th sum)
+        values = [(k[0], k[1] or "", k[2] or "", k[3], *d[:7], d[8]) for k, d in deltas.items()]
+        table = target.table("usage")
+        sql = f"INSERT INTO {table} VALUES ({', '.join(['%s'] * 12)})"
         with conn.cursor() as cur:
-            cur.executemany(st.increment_usage, st.usage_delta_rows(deltas))
+            cur.executemany(sql, values)
+
+
+def _backfill_billing_keys(conn: Any, target: Target) -> None:
+    """Index every stored response by its billing key (the core's rule)."""
+    from datetime import UTC, datetime
+
+    from netsky_core import Event
+    from netsky_core.backend import billing_key
+
+    table = target.table("events")
+    rows = conn.execute(
+        f"SELECT id, machine_id, session_id, event_type, uuid FROM {table} "
+        "WHERE event_type IN ('ApiRequest', 'ApiRequestRepeated') AND uuid IS NOT NULL",
+        (),
+    ).fetchall()
+    t = datetime(1970, 1, 1, tzinfo=UTC)
+    updates = [
+        (billing_key(Event(machine_id=m, session_id=s, event_type=e, timestamp=t, uuid=u)), i)
+        for i, m, s, e, u in rows
+    ]
+    if updates:
+        with conn.cursor() as cur:
+            cur.executemany(f"UPDATE {table} SET bill_key = %s WHERE id = %s", updates)
 
 
 _V2: list[Any] = [
@@ -197,7 +232,20 @@ _V2: list[Any] = [
     _backfill_usage,
 ]
 
-MIGRATIONS: list[tuple[int, list[Any]]] = [(1, _V1), (2, _V2)]
+_V3: list[Any] = [
+    # reasoning tokens reported apart from output; responses indexed by their billing
+    # key (billed once per store); the gc horizon lives in netsky_meta
+    "ALTER TABLE {s}.events ADD COLUMN tokens_reasoning bigint",
+    'ALTER TABLE {s}.events ADD COLUMN bill_key text COLLATE "C"',
+    "ALTER TABLE {s}.sessions ADD COLUMN tokens_reasoning bigint",
+    "ALTER TABLE {s}.usage ADD COLUMN tokens_reasoning bigint NOT NULL DEFAULT 0",
+    "UPDATE {s}.sessions SET tokens_reasoning = 0 WHERE usage_event_count > 0",
+    _backfill_billing_keys,
+    "CREATE INDEX events_bill ON {s}.events (bill_key) WHERE bill_key IS NOT NULL",
+    "DROP INDEX {s}.events_uuid",
+]
+
+MIGRATIONS: list[tuple[int, list[Any]]] = [(1, _V1), (2, _V2), (3, _V3)]
 """``(version, steps)`` in order. A step is a statement, where ``{s}`` is the quoted
 schema name (executed with a params tuple, so ``%`` in it is escaped), or a function
 ``step(conn, target)``. Released versions never change."""

@@ -31,11 +31,12 @@ _BLOCK_BYTES = 1 << 22
 @hookimpl
 def netsky_duckdb_attach(storage: Any, connection: Any, tables: Any) -> bool | None:
     """Create ``events`` in ``connection`` from a PostgreSQL store, when it is asked for."""
-    from ._store import PostgresStorage
+    from ._engine import PostgresEngine
 
-    if not isinstance(storage, PostgresStorage) or "events" not in tables:
+    engine = getattr(storage, "engine", None)
+    if not isinstance(engine, PostgresEngine) or "events" not in tables:
         return None
-    storage._read(lambda conn: _copy_events(conn, storage._target, connection, tables))
+    engine.run(lambda conn: _copy_events(conn, engine.target, connection, tables))
     return True
 
 

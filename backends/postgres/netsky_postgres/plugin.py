@@ -11,7 +11,7 @@ from .duckdb_path import netsky_duckdb_attach  # noqa: F401  (the DuckDB native 
 
 
 def _open(url: str, **options: Any) -> Any:
-    from ._store import open_postgres
+    from ._engine import open_postgres
 
     return open_postgres(url, **options)
 

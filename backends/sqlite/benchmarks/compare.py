@@ -22,17 +22,17 @@ from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from netsky_sqlite._rows import event_row
+from netsky_sqlite._rows import EVENT_WRITE_COLUMNS, event_row
 from workload import T0, make_events
 
 from netsky_core import SessionQuery, StorageStatsQuery, open_storage
-from netsky_core.backend import EVENT_FIELDS, to_us
+from netsky_core.backend import to_us
 
 RAW_INSERT = (
     "INSERT INTO events ("
-    + ", ".join(EVENT_FIELDS)
+    + ", ".join(EVENT_WRITE_COLUMNS)
     + ") VALUES ("
-    + ", ".join("?" * len(EVENT_FIELDS))
+    + ", ".join("?" * len(EVENT_WRITE_COLUMNS))
     + ")"
 )
 

@@ -3,59 +3,34 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from operator import attrgetter
 from typing import Any
 
-from netsky_core import Event, FilePosition, Session, SessionStatus
-from netsky_core.backend import EVENT_FIELDS, SESSION_FIELDS, USAGE_FIELDS
+from netsky_core import Event, FilePosition, Session, SessionStatus, UsageBucket
+from netsky_core.backend import (
+    EVENT_FIELDS,
+    POSITION_FIELDS,
+    SESSION_FIELDS,
+    USAGE_FIELDS,
+    billing_key,
+)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
 
 EVENT_COLUMNS = ("id", *EVENT_FIELDS)
+"""Columns read back as an Event (``bill_key`` is written, never read)."""
+EVENT_WRITE_COLUMNS = (*EVENT_FIELDS, "bill_key")
 SESSION_COLUMNS = SESSION_FIELDS
-POSITION_COLUMNS = (
-    "machine_id",
-    "path",
-    "offset",
-    "line_number",
-    "last_uuid",
-    "size",
-    "mtime_ns",
-    "inode",
-    "state",
-    "updated_at",
-)
-_SESSION_TIMES = frozenset(name for name in SESSION_FIELDS if name.endswith(("_at", "_activity")))
+POSITION_COLUMNS = POSITION_FIELDS
+USAGE_COLUMNS = USAGE_FIELDS
 
-assert EVENT_FIELDS == (
-    "machine_id",
-    "session_id",
-    "event_type",
-    "timestamp",
-    "uuid",
-    "framework",
-    "source",
-    "tool_use_id",
-    "tool_name",
-    "spawned_agent_id",
-    "subagent_type",
-    "permission_mode",
-    "transcript_path",
-    "pid",
-    "process_start_time",
-    "cwd",
-    "git_branch",
-    "model",
-    "tokens_input",
-    "tokens_output",
-    "tokens_cache_read",
-    "tokens_cache_write",
-    "cost_usd",
-    "duration_ms",
-    "is_sidechain",
-    "payload",
-    "metadata",
-), "event_row() must follow EVENT_FIELDS"
+_TS = EVENT_FIELDS.index("timestamp")
+_SIDECHAIN = EVENT_FIELDS.index("is_sidechain")
+_event_values = attrgetter(*EVENT_FIELDS)
+_SESSION_TIMES = frozenset(name for name in SESSION_FIELDS if name.endswith(("_at", "_activity")))
+_STATUS = SESSION_FIELDS.index("status")
+_SESSION_TIME_INDEXES = tuple(i for i, n in enumerate(SESSION_FIELDS) if n in _SESSION_TIMES)
 
 
 def us(value: datetime | None) -> int | None:
@@ -66,162 +41,71 @@ def dt(value: int | None) -> datetime | None:
     return None if value is None else _EPOCH + timedelta(microseconds=value)
 
 
-def event_row(e: Event) -> tuple[Any, ...]:
-    """Values for ``INSERT INTO events (EVENT_FIELDS)``, in that order."""
-    return (
-        e.machine_id,
-        e.session_id,
-        e.event_type,
-        (e.timestamp - _EPOCH) // _US,
-        e.uuid,
-        e.framework,
-        e.source,
-        e.tool_use_id,
-        e.tool_name,
-        e.spawned_agent_id,
-        e.subagent_type,
-        e.permission_mode,
-        e.transcript_path,
-        e.pid,
-        e.process_start_time,
-        e.cwd,
-        e.git_branch,
-        e.model,
-        e.tokens_input,
-        e.tokens_output,
-        e.tokens_cache_read,
-        e.tokens_cache_write,
-        e.cost_usd,
-        e.duration_ms,
-        1 if e.is_sidechain else 0,
-        e.payload,
-        e.metadata,
-    )
+def event_row(e: Event) -> list[Any]:
+    """Values for ``EVENT_WRITE_COLUMNS``, in that order."""
+    values = list(_event_values(e))
+    values[_TS] = (e.timestamp - _EPOCH) // _US
+    values[_SIDECHAIN] = 1 if e.is_sidechain else 0
+    values.append(billing_key(e))
+    return values
 
 
 def row_event(r: tuple[Any, ...]) -> Event:
     """An Event from a row of ``SELECT EVENT_COLUMNS``."""
-    return Event(
-        id=r[0],
-        machine_id=r[1],
-        session_id=r[2],
-        event_type=r[3],
-        timestamp=_EPOCH + timedelta(microseconds=r[4]),
-        uuid=r[5],
-        framework=r[6],
-        source=r[7],
-        tool_use_id=r[8],
-        tool_name=r[9],
-        spawned_agent_id=r[10],
-        subagent_type=r[11],
-        permission_mode=r[12],
-        transcript_path=r[13],
-        pid=r[14],
-        process_start_time=r[15],
-        cwd=r[16],
-        git_branch=r[17],
-        model=r[18],
-        tokens_input=r[19],
-        tokens_output=r[20],
-        tokens_cache_read=r[21],
-        tokens_cache_write=r[22],
-        cost_usd=r[23],
-        duration_ms=r[24],
-        is_sidechain=bool(r[25]),
-        payload=r[26],
-        metadata=r[27],
-    )
+    values = list(r[1:])
+    values[_TS] = _EPOCH + timedelta(microseconds=values[_TS])
+    values[_SIDECHAIN] = bool(values[_SIDECHAIN])
+    return Event(id=r[0], **dict(zip(EVENT_FIELDS, values)))
 
 
-def session_row(s: Session) -> tuple[Any, ...]:
-    out = []
-    for name in SESSION_COLUMNS:
-        value = getattr(s, name)
-        if name in _SESSION_TIMES:
-            value = us(value)
-        elif name == "status" and value is not None:
-            value = value.value
-        out.append(value)
-    return tuple(out)
+def session_row(s: Session) -> list[Any]:
+    out = [getattr(s, name) for name in SESSION_COLUMNS]
+    for i in _SESSION_TIME_INDEXES:
+        value = out[i]
+        if value is not None:
+            out[i] = (value - _EPOCH) // _US
+    if out[_STATUS] is not None:
+        out[_STATUS] = out[_STATUS].value
+    return out
 
 
 def row_session(r: tuple[Any, ...]) -> Session:
-    values: dict[str, Any] = {}
-    for name, value in zip(SESSION_COLUMNS, r):
-        if value is not None:
-            if name in _SESSION_TIMES:
-                value = _EPOCH + timedelta(microseconds=value)
-            elif name == "status":
-                value = SessionStatus(value)
-        values[name] = value
-    return Session(**values)
+    values = list(r)
+    for i in _SESSION_TIME_INDEXES:
+        if values[i] is not None:
+            values[i] = _EPOCH + timedelta(microseconds=values[i])
+    if values[_STATUS] is not None:
+        values[_STATUS] = SessionStatus(values[_STATUS])
+    return Session(**dict(zip(SESSION_COLUMNS, values)))
 
 
-def position_row(p: FilePosition) -> tuple[Any, ...]:
-    return (
-        p.machine_id,
-        p.path,
-        p.offset,
-        p.line_number,
-        p.last_uuid,
-        p.size,
-        p.mtime_ns,
-        p.inode,
-        p.state,
-        us(p.updated_at),
-    )
+def position_row(p: FilePosition) -> list[Any]:
+    out = [getattr(p, name) for name in POSITION_COLUMNS]
+    out[-1] = us(p.updated_at)
+    return out
 
 
 def row_position(r: tuple[Any, ...]) -> FilePosition:
-    return FilePosition(
-        machine_id=r[0],
-        path=r[1],
-        offset=r[2],
-        line_number=r[3],
-        last_uuid=r[4],
-        size=r[5],
-        mtime_ns=r[6],
-        inode=r[7],
-        state=r[8],
-        updated_at=dt(r[9]),
-    )
+    values = dict(zip(POSITION_COLUMNS, r))
+    values["updated_at"] = dt(values["updated_at"])
+    return FilePosition(**values)
 
 
-USAGE_COLUMNS = USAGE_FIELDS
+def usage_key_row(key: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A usage bucket key as stored (None framework / model as '')."""
+    return (key[0], key[1] or "", key[2] or "", us(key[3]))
 
 
-def usage_row(b: Any) -> tuple[Any, ...]:
+def usage_row(b: UsageBucket) -> list[Any]:
     """A usage bucket as a row (None framework / model stored as '')."""
-    return (
-        b.machine_id,
-        b.framework or "",
-        b.model or "",
-        us(b.start),
-        b.requests,
-        b.unpriced_requests,
-        b.priced_requests,
-        b.tokens_input,
-        b.tokens_output,
-        b.tokens_cache_read,
-        b.tokens_cache_write,
-        b.cost_picousd,
-    )
+    return [*usage_key_row(b.key), *(getattr(b, f) for f in USAGE_FIELDS[4:])]
 
 
-def row_usage(r: tuple[Any, ...]) -> Any:
-    from netsky_core import UsageBucket
-
+def row_usage(r: tuple[Any, ...]) -> UsageBucket:
     return UsageBucket(
         machine_id=r[0],
         framework=r[1] or None,
         model=r[2] or None,
         start=_EPOCH + timedelta(microseconds=r[3]),
-        requests=r[4],
-        unpriced_requests=r[5],
-        priced_requests=r[6],
-        tokens_input=r[7],
-        tokens_output=r[8],
-        tokens_cache_read=r[9],
-        tokens_cache_write=r[10],
-        cost_picousd=r[11],
+        **dict(zip(USAGE_FIELDS[4:], r[4:])),
     )

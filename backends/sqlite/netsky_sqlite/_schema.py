@@ -144,28 +144,65 @@ CREATE TABLE usage (
 )"""
 
 
+_V2_EVENT_COLUMNS = (
+    "id, machine_id, session_id, event_type, timestamp, uuid, framework, source, "
+    "tool_use_id, tool_name, spawned_agent_id, subagent_type, permission_mode, "
+    "transcript_path, pid, process_start_time, cwd, git_branch, model, tokens_input, "
+    "tokens_output, tokens_cache_read, tokens_cache_write, cost_usd, duration_ms, "
+    "is_sidechain, payload, metadata"
+)
+
+
+def _v2_api_requests(conn: Any) -> list[Any]:
+    """The ApiRequest events of a version 2 store, as Events (its columns then)."""
+    from netsky_core import Event
+
+    from ._rows import dt
+
+    names = [c.strip() for c in _V2_EVENT_COLUMNS.split(",")]
+    out = []
+    for row in conn.execute(
+        f"SELECT {_V2_EVENT_COLUMNS} FROM events WHERE event_type = 'ApiRequest'"
+    ):
+        values = dict(zip(names, row))
+        values["timestamp"] = dt(values["timestamp"])
+        values["is_sidechain"] = bool(values["is_sidechain"])
+        out.append(Event(**values))
+    return out
+
+
 def _backfill_usage(conn: Any) -> None:
     """Fill the usage buckets from the stored API requests (by the core's rule, so a
     migrated store holds exactly what incremental maintenance would have)."""
-    from netsky_core.backend import SessionChange, usage_deltas
+    from netsky_core.backend import USAGE_SUMS
+    from netsky_core.storage.usage import usage_deltas
 
-    from ._rows import EVENT_COLUMNS, row_event
+    from ._rows import usage_key_row
 
-    rows = conn.execute(
-        "SELECT " + ", ".join(EVENT_COLUMNS) + " FROM events WHERE event_type = 'ApiRequest'"
-    ).fetchall()
-    change = SessionChange(added=[row_event(r) for r in rows])
+    sums = USAGE_SUMS[:7] + USAGE_SUMS[8:]  # version 2 buckets had no reasoning column
     values = [
-        (k[0], k[1] or "", k[2] or "", _us(k[3]), *delta)
-        for k, delta in usage_deltas({("", ""): change}).items()
+        (*usage_key_row(k), *(d[USAGE_SUMS.index(name)] for name in sums))
+        for k, d in usage_deltas([(1, _v2_api_requests(conn))]).items()
     ]
     conn.executemany("INSERT INTO usage VALUES (" + ", ".join("?" * 12) + ")", values)
 
 
-def _us(value: Any) -> int:
-    from ._rows import us
+def _backfill_billing_keys(conn: Any) -> None:
+    """Index every stored response by its billing key (the core's rule)."""
+    from netsky_core import Event
+    from netsky_core.backend import billing_key
 
-    return us(value)  # type: ignore[return-value]
+    from ._rows import dt
+
+    rows = conn.execute(
+        "SELECT id, machine_id, session_id, event_type, timestamp, uuid FROM events "
+        "WHERE event_type IN ('ApiRequest', 'ApiRequestRepeated') AND uuid IS NOT NULL"
+    ).fetchall()
+    updates = []
+    for i, m, s, t, ts, u in rows:
+        key = billing_key(Event(machine_id=m, session_id=s, event_type=t, timestamp=dt(ts), uuid=u))
+        updates.append((key, i))
+    conn.executemany("UPDATE events SET bill_key = ? WHERE id = ?", updates)
 
 
 # One entry per schema version: the steps (SQL statements or functions of the
@@ -192,6 +229,19 @@ MIGRATIONS: tuple[tuple[Any, ...], ...] = (
         _USAGE,
         "CREATE INDEX usage_start ON usage (start)",
         _backfill_usage,
+    ),
+    (
+        # reasoning tokens reported apart from output; responses indexed by their
+        # billing key (billed once per store); the gc horizon and other store facts
+        "ALTER TABLE events ADD COLUMN tokens_reasoning INTEGER",
+        "ALTER TABLE events ADD COLUMN bill_key TEXT",
+        "ALTER TABLE sessions ADD COLUMN tokens_reasoning INTEGER",
+        "ALTER TABLE usage ADD COLUMN tokens_reasoning INTEGER NOT NULL DEFAULT 0",
+        "UPDATE sessions SET tokens_reasoning = 0 WHERE usage_event_count > 0",
+        _backfill_billing_keys,
+        "CREATE INDEX events_bill ON events (bill_key) WHERE bill_key IS NOT NULL",
+        "DROP INDEX events_uuid",
+        "CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
     ),
 )
 LATEST = len(MIGRATIONS)

@@ -43,11 +43,12 @@ _SENTINEL_TEXT = "\x01netsky"
 @hookimpl
 def netsky_duckdb_attach(storage: Any, connection: Any, tables: Any) -> bool | None:
     """Load the requested base tables of a SQLite store into ``connection``."""
-    from ._store import SqliteStorage
+    from ._engine import SqliteEngine
 
-    if not isinstance(storage, SqliteStorage):
+    engine = getattr(storage, "engine", None)
+    if not isinstance(engine, SqliteEngine):
         return None
-    attach_sqlite(storage.path, connection, tables)
+    attach_sqlite(engine.path, connection, tables)
     return True
 
 

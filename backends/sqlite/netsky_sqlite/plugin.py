@@ -10,7 +10,7 @@ from .duckdb_path import netsky_duckdb_attach  # noqa: F401  (the DuckDB native 
 
 
 def _open(url: str, **options: Any) -> Any:
-    from ._store import open_sqlite
+    from ._engine import open_sqlite
 
     return open_sqlite(url, **options)
 

@@ -74,7 +74,7 @@ def test_eight_processes_insert_2000_events_each(tmp_path: Path) -> None:
     )
     with open_storage(f"sqlite:///{db}") as store:
         assert store.count() == PROCESSES * PER_PROCESS
-        assert store.integrity_check() == ["ok"]
+        assert store.engine.integrity_check() == ["ok"]
         events = store.query(EventQuery())
         assert len({e.uuid for e in events}) == PROCESSES * PER_PROCESS
         sessions = store.list_sessions(SessionQuery())

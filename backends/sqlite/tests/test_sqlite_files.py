@@ -80,11 +80,11 @@ def test_existing_folder_permissions_are_left_alone(tmp_path: Path) -> None:
 def test_pragmas_mark_and_configure_the_file(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
     with open_storage(f"sqlite:///{db}", synchronous="FULL", busy_timeout_ms=1234) as store:
-        assert store._conn.execute("PRAGMA synchronous").fetchone()[0] == 2
-        assert store._conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert store.engine._conn.execute("PRAGMA synchronous").fetchone()[0] == 2
+        assert store.engine._conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
         assert store.info().details["journal_mode"] == "wal"
     with open_storage(f"sqlite:///{db}?synchronous=off") as store:
-        assert store._conn.execute("PRAGMA synchronous").fetchone()[0] == 0
+        assert store.engine._conn.execute("PRAGMA synchronous").fetchone()[0] == 0
     assert pragma(db, "application_id") == _schema.APPLICATION_ID
     assert pragma(db, "user_version") == _schema.LATEST
     assert pragma(db, "journal_mode") == "wal"
@@ -152,4 +152,4 @@ def test_repr_and_info_show_the_path(tmp_path: Path) -> None:
         info = store.info()
         assert info.backend == "sqlite" and info.details["path"] == str(tmp_path / "s.db")
         assert info.size_bytes and info.size_bytes > 0
-        assert store.integrity_check() == ["ok"]
+        assert store.engine.integrity_check() == ["ok"]

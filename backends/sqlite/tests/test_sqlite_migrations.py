@@ -30,7 +30,7 @@ def test_fixture_upgrades_to_latest_with_all_data(fixture: Path, tmp_path: Path)
     shutil.copy(fixture, db)
     with open_storage(f"sqlite:///{db}") as store:
         assert store.schema_version == _schema.LATEST
-        assert store.integrity_check() == ["ok"]
+        assert store.engine.integrity_check() == ["ok"]
         stored = sorted(store.query(EventQuery()), key=lambda e: e.uuid or "")
         expected = sorted(fixture_events(), key=lambda e: e.uuid or "")
         assert [attrs.evolve(e, id=None) for e in stored] == expected
@@ -86,8 +86,8 @@ def test_processes_opening_a_fresh_file_at_once_all_succeed(tmp_path: Path) -> N
         p.join(timeout=60)
     assert outcomes == [("ok", _schema.LATEST)] * n
     with open_storage(f"sqlite:///{db}") as store:
-        assert store.integrity_check() == ["ok"]
-        tables = store._conn.execute(
+        assert store.engine.integrity_check() == ["ok"]
+        tables = store.engine._conn.execute(
             "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'events'"
         ).fetchone()[0]
         assert tables == 1

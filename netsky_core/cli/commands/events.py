@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from ..._queries import EventQuery
     from ..._records import Event
-    from ..._storage import Storage
+    from ...storage.protocol import Storage
 
 SHORT_ID = 8
 
@@ -259,7 +259,7 @@ def _newest_id(store: Storage) -> int | None:
 
 
 def run_tail(ctx: Context) -> int:
-    from ..._storage import EventFollower
+    from ...storage.protocol import EventFollower
 
     args = ctx.args
     base = _filtered(args).order_by_id()

@@ -15,7 +15,7 @@ from .events import count_value, event_cost, short_id, time_value, tool_or_model
 
 if TYPE_CHECKING:
     from ..._records import Session
-    from ..._storage import Storage
+    from ...storage.protocol import Storage
 
 _ORDERS = {"started": "started_at", "last-activity": "last_activity", "cost": "cost"}
 _REPO = re.compile(r"[^/\s]+/[^/\s]+")

@@ -8,7 +8,7 @@ import orjson
 from hypothesis import strategies as st
 
 from netsky_core import Event, EventSource, EventType
-from netsky_core.backend import repeated_version
+from netsky_core.storage.versions import repeated_version
 
 # Every string a store must keep unchanged: any unicode except NUL and surrogates.
 odd_text = st.text(

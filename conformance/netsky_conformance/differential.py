@@ -4,10 +4,18 @@ A Hypothesis ``RuleBasedStateMachine`` drives random sequences of every ``Storag
 operation (``insert``, ``insert_many`` with duplicates and competing versions of one
 key, the ``update_session_*`` / ``upsert_session_git_context`` / ``restore_sessions``
 session writes, transcript positions, ``gc`` / ``count_expired`` and every query,
-``usage`` buckets included where the core and every store have them) against each store ``open_stores()`` returns, and against a small in-process model
-built from the core rules (``plan_batch``, ``outranks``, ``fold_session``,
-``apply_*``, the queries' ``matches`` / ``sort``). Every observable result must agree
-with the model, hence between the stores:
+``usage`` buckets included) against each store ``open_stores()`` returns, and against
+the reference: the Store over the memory engine. Every observable result must agree
+with the reference, hence between the stores. After every step the machine also
+checks the invariants the rules promise, on every store:
+
+* each response (billing key) with stored holders is billed by exactly one of them;
+* every session's totals are those of its stored events (sessions written as given by
+  ``restore_sessions`` excepted), every usage bucket is the sum of the stored
+  ``ApiRequest`` events in it;
+* nothing older than the gc horizon is stored.
+
+Details:
 
 * events are compared without ``id`` (stores assign ids independently); where an
   order depends on ids (``order_by_id``, timestamp ties, ``after_id``), the *order*
@@ -61,6 +69,7 @@ from hypothesis import HealthCheck
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
+    invariant,
     precondition,
     rule,
     run_state_machine_as_test,
@@ -74,7 +83,6 @@ from netsky_core import (
     EventSource,
     EventType,
     FilePosition,
-    GcResult,
     GitBranchInfo,
     GitContext,
     InsertResult,
@@ -84,37 +92,24 @@ from netsky_core import (
     SessionQuery,
     SessionStatus,
     Storage,
-    StorageStats,
     StorageStatsQuery,
+    UsageQuery,
+    iter_events,
     open_storage,
 )
-from netsky_core.backend import (
-    apply_git_context,
-    apply_git_info,
-    apply_github_repo,
-    apply_transcript_path,
-    compute_stats,
-    cutoff_for,
-    fold_session,
-    outranks,
-    plan_batch,
-)
+from netsky_core.storage.billing import billing_key
+from netsky_core.storage.fold import fold_session
+from netsky_core.storage.usage import apply_usage, usage_deltas
 
 from .base import StorageFixtures
 from .strategies import EVENT_TYPES as STRATEGY_EVENT_TYPES
 from .strategies import T_BASE, batchings, text_values, wide_times
 
-try:  # usage buckets (``Storage.usage``) exist from schema version 2 on
-    from netsky_core import UsageQuery
-    from netsky_core.backend import USAGE_WINDOW_US, apply_usage, usage_deltas
-except ImportError:  # pragma: no cover - an older netsky_core
-    UsageQuery = None  # type: ignore[assignment,misc]
-
 __all__ = [
     "DifferentialConformance",
     "DifferentialStats",
-    "ReferenceModel",
     "StorageMachine",
+    "check_invariants",
     "differential_machine",
     "differential_settings",
     "make_differential_test",
@@ -474,148 +469,89 @@ usage_queries = (
 retentions = st.integers(min_value=1, max_value=40).map(lambda s: timedelta(seconds=s / 2))
 
 
-# -- the model ---------------------------------------------------------------------
+# -- the invariants ----------------------------------------------------------------
+
+_ADDITIVE = (
+    "event_count",
+    "hook_event_count",
+    "transcript_event_count",
+    "otel_event_count",
+    "api_event_count",
+    "import_event_count",
+    "prompts_hook",
+    "prompts_transcript",
+    "prompts_other",
+    "message_count",
+    "compactions_hook",
+    "compactions_transcript",
+    "compactions_other",
+    "compaction_count",
+    "tool_call_count",
+    "api_request_count",
+    "api_error_count",
+    "usage_event_count",
+    "tokens_input",
+    "tokens_output",
+    "tokens_cache_read",
+    "tokens_cache_write",
+    "tokens_reasoning",
+    "priced_event_count",
+    "unpriced_request_count",
+    "cost_picousd",
+    "revival_count",
+)
 
 
-def _most_recent(found: list[Session]) -> Session | None:
-    """The most recently active session; ties (and no activity) by the smallest key."""
-    best: Session | None = None
-    for s in sorted(found, key=lambda s: s.key):
-        if best is None or (
-            s.last_activity is not None
-            and (best.last_activity is None or s.last_activity > best.last_activity)
-        ):
-            best = s
-    return best
+def check_invariants(store: Storage, *, given: set[tuple[str, str]] = frozenset()) -> None:  # type: ignore[assignment]
+    """Raise AssertionError unless ``store`` keeps the promises of the rules.
 
-
-class ReferenceModel:
-    """What every store must answer, computed with the core rules alone.
-
-    Ids are the model's own (1, 2, ...); a store's ids are mapped onto them.
+    ``given`` names sessions written as given by ``restore_sessions`` (their totals
+    need not follow their events).
     """
-
-    def __init__(self) -> None:
-        self.events: dict[int, Event] = {}
-        self.keys: dict[tuple[str, str, str], int] = {}
-        self.sessions: dict[tuple[str, str], Session] = {}
-        self.positions: dict[tuple[str, str], FilePosition] = {}
-        self.usage: dict[Any, Any] = {}
-        self.next_id = 1
-
-    def insert_many(self, batch: Sequence[Event]) -> InsertResult:
-        plan = plan_batch(batch)
-        ids: list[int] = []
-        inserted: list[bool] = []
-        replaced: list[Event | None] = []
-        for cand in plan.candidates:
-            key = cand.key
-            known = self.keys.get(key) if key is not None else None
-            if known is None:
-                known = self.next_id
-                self.next_id += 1
-                self.events[known] = attrs.evolve(cand, id=known)
-                if key is not None:
-                    self.keys[key] = known
-                ids.append(known)
-                inserted.append(True)
-                replaced.append(None)
-                continue
-            ids.append(known)
-            inserted.append(False)
-            stored = self.events[known]
-            if outranks(cand, stored):
-                self.events[known] = attrs.evolve(cand, id=known)
-                replaced.append(stored)
-            else:
-                replaced.append(None)
-        result, changes = plan.finish(ids, inserted=inserted, replaced=replaced)
-        if UsageQuery is not None:
-            for ukey, delta in usage_deltas(changes).items():
-                bucket = apply_usage(self.usage.get(ukey), ukey, delta)
-                if bucket is None:
-                    self.usage.pop(ukey, None)
-                else:
-                    self.usage[ukey] = bucket
-        for key2, change in changes.items():
-            self.sessions[key2] = fold_session(
-                self.sessions.get(key2),
-                key2[0],
-                key2[1],
-                added=change.added,
-                removed=change.removed,
-                seen=change.seen,
+    events = [e for page in iter_events(store) for e in page]
+    holders: dict[str, list[Event]] = {}
+    by_session: dict[tuple[str, str], list[Event]] = {}
+    for e in events:
+        key = billing_key(e)
+        if key is not None:
+            holders.setdefault(key, []).append(e)
+        by_session.setdefault((e.machine_id, e.session_id), []).append(e)
+    for key, group in holders.items():
+        billed = [e for e in group if e.event_type == EventType.API_REQUEST]
+        if len(billed) != 1:
+            raise AssertionError(
+                f"response {key!r} is billed {len(billed)} times among {len(group)} holders: "
+                f"{[(e.machine_id, e.session_id, e.event_type) for e in group]}"
             )
-        return result
-
-    def query(self, query: EventQuery) -> list[Event]:
-        found = [e for e in self.events.values() if query.matches(e)]
-        found.sort(key=query.sort_key, reverse=query.effective_direction is Order.DESC)
-        return found if query.limit is None else found[: query.limit]
-
-    def count(self, query: EventQuery | None) -> int:
-        if query is None:
-            return len(self.events)
-        return sum(1 for e in self.events.values() if query.matches(e))
-
-    def gc(self, retention: timedelta, now: datetime, dry_run: bool) -> tuple[GcResult, list[int]]:
-        cutoff = cutoff_for(retention, now)
-        old = [i for i, e in self.events.items() if e.timestamp < cutoff]
-        old_sessions = [
-            k
-            for k, s in self.sessions.items()
-            if s.last_activity is not None and s.last_activity < cutoff
-        ]
-        if not dry_run:
-            for i in old:
-                event = self.events.pop(i)
-                if event.key is not None:
-                    del self.keys[event.key]
-            for k in old_sessions:
-                del self.sessions[k]
-            if UsageQuery is not None:
-                window = timedelta(microseconds=USAGE_WINDOW_US)
-                for ukey in [k for k, b in self.usage.items() if b.start + window <= cutoff]:
-                    del self.usage[ukey]
-        result = GcResult(
-            cutoff=cutoff,
-            expired_events=len(old),
-            expired_sessions=len(old_sessions),
-            deleted_events=0 if dry_run else len(old),
-            deleted_sessions=0 if dry_run else len(old_sessions),
-            dry_run=dry_run,
+    for session in store.list_sessions(SessionQuery()):
+        if session.key in given:
+            continue
+        folded = fold_session(
+            None, session.machine_id, session.session_id, added=by_session.get(session.key, [])
         )
-        return result, ([] if dry_run else old)
-
-    def list_sessions(self, query: SessionQuery) -> list[Session]:
-        return query.sort(s for s in self.sessions.values() if query.matches(s))
-
-    def get_session(self, session_id: str) -> Session | None:
-        return _most_recent([s for s in self.sessions.values() if s.session_id == session_id])
-
-    def get_session_by_pid(self, pid: int) -> Session | None:
-        return _most_recent([s for s in self.sessions.values() if s.pid == pid])
-
-    def change(self, key: tuple[str, str], fn: Callable[[Session], Session | None]) -> bool:
-        """Apply an update_session_* rule; False when the session is missing."""
-        current = self.sessions.get(key)
-        if current is None:
-            return False
-        updated = fn(current)
-        if updated is None:
-            return False
-        self.sessions[key] = updated
-        return True
-
-    def stats(self, query: StorageStatsQuery) -> StorageStats:
-        return compute_stats(s for s in self.sessions.values() if query.matches(s))  # type: ignore[no-any-return]
-
-    def query_usage(self, query: Any) -> list[Any]:
-        return sorted((b for b in self.usage.values() if query.matches(b)), key=query.sort_key)
-
-    def query_positions(self, machine_id: str | None) -> list[FilePosition]:
-        found = [p for k, p in self.positions.items() if machine_id is None or k[0] == machine_id]
-        return sorted(found, key=lambda p: (p.machine_id, p.path))
+        for name in _ADDITIVE:
+            if getattr(folded, name) != getattr(session, name):
+                raise AssertionError(
+                    f"session {session.key}: {name} is {getattr(session, name)!r}, its stored "
+                    f"events give {getattr(folded, name)!r}"
+                )
+    missing = set(by_session) - {s.key for s in store.list_sessions(SessionQuery())}
+    if missing:
+        raise AssertionError(f"events stored without their session: {sorted(missing)[:3]}")
+    expected: dict[Any, Any] = {}
+    for key, delta in usage_deltas([(1, events)]).items():
+        bucket = apply_usage(None, key, delta)
+        if bucket is not None:
+            expected[key] = bucket
+    got = {b.key: b for b in store.usage(UsageQuery())}
+    if got != expected:
+        wrong = sorted(set(got) ^ set(expected) | {k for k in got if got[k] != expected.get(k)})
+        raise AssertionError(f"usage buckets differ from the stored requests at {wrong[:3]}")
+    horizon = store.horizon()
+    if horizon is not None:
+        old = [e for e in events if e.timestamp < horizon]
+        if old:
+            raise AssertionError(f"{len(old)} event(s) older than the gc horizon {horizon}")
 
 
 # -- the machine ---------------------------------------------------------------------
@@ -690,14 +626,13 @@ class StorageMachine(RuleBasedStateMachine):
         self.stores = list(opener())
         if not self.stores:
             raise ValueError("open_stores() returned no store")
-        self.model = ReferenceModel()
+        self.model = open_storage("memory://")
+        self.given: set[tuple[str, str]] = set()
         # per store: store id -> model id, model id -> store id, largest id seen
         self.to_model: list[dict[int, int]] = [{} for _ in self.stores]
         self.to_store: list[dict[int, int]] = [{} for _ in self.stores]
         self.max_id: list[int | None] = [None for _ in self.stores]
-        self.has_usage = UsageQuery is not None and all(
-            callable(getattr(store, "usage", None)) for store in self.stores
-        )
+        self.has_usage = True
         try:
             for i, store in enumerate(self.stores):
                 if self._call(i, "count()", store.count):
@@ -709,7 +644,9 @@ class StorageMachine(RuleBasedStateMachine):
     # -- plumbing ---------------------------------------------------------------------
 
     def _name(self, i: int) -> str:
-        return f"store #{i} ({type(self.stores[i]).__name__})"
+        store = self.stores[i]
+        engine = getattr(store, "engine", None)
+        return f"store #{i} ({type(engine or store).__name__})"
 
     def _call(self, i: int, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         try:
@@ -722,6 +659,17 @@ class StorageMachine(RuleBasedStateMachine):
     def _step(self, name: str) -> None:
         self.run_stats.steps += 1
         self.run_stats.rules[name] += 1
+
+    def _model_ids_in_order(self) -> list[int]:
+        return [e.id for e in self.model.query(EventQuery().order_by_id()) if e.id is not None]
+
+    @invariant()
+    def rules_hold(self) -> None:
+        for i, store in enumerate(self.stores):
+            try:
+                check_invariants(store, given=self.given)
+            except AssertionError as exc:
+                raise AssertionError(f"{self._name(i)}: {exc}") from None
 
     def _agree(self, i: int, what: str, expected: Any, got: Any) -> None:
         self.run_stats.checks += 1
@@ -743,9 +691,18 @@ class StorageMachine(RuleBasedStateMachine):
             out.append(m)
         return out
 
-    def _learn_ids(self, i: int, model_ids: Sequence[int], store_ids: Sequence[int]) -> None:
+    def _learn_ids(
+        self, i: int, model_ids: Sequence[int | None], store_ids: Sequence[int | None]
+    ) -> None:
         to_model, to_store = self.to_model[i], self.to_store[i]
         for m, s in zip(model_ids, store_ids):
+            if m is None or s is None:
+                if m is not s:
+                    raise AssertionError(
+                        f"{self._name(i)} gave id {s!r} where the reference gave {m!r} "
+                        "(None: older than the gc horizon, not stored)"
+                    )
+                continue
             known = to_store.get(m)
             if known is not None:
                 if known != s:
@@ -765,7 +722,10 @@ class StorageMachine(RuleBasedStateMachine):
 
     def _insert(self, batch: list[Event], single: bool) -> None:
         self.run_stats.events_offered += len(batch)
-        expected = self.model.insert_many(batch)
+        if single:
+            expected = InsertResult(ids=(self.model.insert(batch[0]),))
+        else:
+            expected = self.model.insert_many(batch)
         for i, store in enumerate(self.stores):
             if single:
                 (event,) = batch
@@ -776,18 +736,24 @@ class StorageMachine(RuleBasedStateMachine):
             self._agree(
                 i,
                 "insert_many counts",
-                (expected.inserted, expected.duplicates, expected.superseded, len(expected.ids)),
-                (got.inserted, got.duplicates, got.superseded, len(got.ids)),
+                (
+                    expected.inserted,
+                    expected.duplicates,
+                    expected.superseded,
+                    expected.expired,
+                    len(expected.ids),
+                ),
+                (got.inserted, got.duplicates, got.superseded, got.expired, len(got.ids)),
             )
             self._learn_ids(i, expected.ids, got.ids)
-        self.run_stats.max_events = max(self.run_stats.max_events, len(self.model.events))
+        self.run_stats.max_events = max(self.run_stats.max_events, self.model.count())
 
     def _after_ids(self, rank: int | None) -> list[int | None] | None:
         """``after_id`` for the model and each store, naming the same event; None when
         there is no event to name (the query then goes without ``after_id``)."""
-        if rank is None or not self.model.events:
+        ordered = self._model_ids_in_order()
+        if rank is None or not ordered:
             return None
-        ordered = sorted(self.model.events)
         if rank < 0:
             return [
                 ordered[0] - 1,
@@ -824,7 +790,7 @@ class StorageMachine(RuleBasedStateMachine):
         self, machine: str, session: str, info: GitBranchInfo, at: datetime
     ) -> None:
         self._step("update_session_git_info")
-        expected = self.model.change((machine, session), lambda s: apply_git_info(s, info, at))
+        expected = self.model.update_session_git_info(machine, session, info, at=at)
         for i, store in enumerate(self.stores):
             got = self._call(
                 i,
@@ -844,7 +810,7 @@ class StorageMachine(RuleBasedStateMachine):
     )
     def update_session_github_repo(self, machine: str, session: str, repo: str) -> None:
         self._step("update_session_github_repo")
-        expected = self.model.change((machine, session), lambda s: apply_github_repo(s, repo))
+        expected = self.model.update_session_github_repo(machine, session, repo)
         for i, store in enumerate(self.stores):
             got = self._call(
                 i,
@@ -866,9 +832,7 @@ class StorageMachine(RuleBasedStateMachine):
         self, machine: str, session: str, context: GitContext, at: datetime
     ) -> None:
         self._step("upsert_session_git_context")
-        key = (machine, session)
-        expected = apply_git_context(self.model.sessions.get(key), machine, session, context, at)
-        self.model.sessions[key] = expected
+        expected = self.model.upsert_session_git_context(machine, session, context, at=at)
         for i, store in enumerate(self.stores):
             got = self._call(
                 i,
@@ -891,9 +855,7 @@ class StorageMachine(RuleBasedStateMachine):
         self, machine: str, session: str, path: str, at: datetime
     ) -> None:
         self._step("update_session_transcript_path")
-        expected = self.model.change(
-            (machine, session), lambda s: apply_transcript_path(s, path, at)
-        )
+        expected = self.model.update_session_transcript_path(machine, session, path, at=at)
         for i, store in enumerate(self.stores):
             got = self._call(
                 i,
@@ -910,7 +872,9 @@ class StorageMachine(RuleBasedStateMachine):
     def restore_sessions(self, items: list[Session]) -> None:
         self._step("restore_sessions")
         for s in items:
-            self.model.sessions[s.key] = s
+            if self.model.get_session_by_key(*s.key) is None:
+                self.given.add(s.key)
+        self.model.restore_sessions(items)
         for i, store in enumerate(self.stores):
             got = self._call(i, "restore_sessions", store.restore_sessions, items)
             self._agree(i, "restore_sessions (count)", len(items), got)
@@ -918,14 +882,17 @@ class StorageMachine(RuleBasedStateMachine):
     @rule(position=positions)
     def set_transcript_position(self, position: FilePosition) -> None:
         self._step("set_transcript_position")
-        self.model.positions[(position.machine_id, position.path)] = position
+        self.model.set_transcript_position(position)
         for i, store in enumerate(self.stores):
             self._call(i, "set_transcript_position", store.set_transcript_position, position)
 
     @rule(retention=retentions, now=near_times, dry_run=st.booleans())
     def gc(self, retention: timedelta, now: datetime, dry_run: bool) -> None:
         self._step("gc (dry run)" if dry_run else "gc")
-        expected, deleted = self.model.gc(retention, now, dry_run)
+        before = set(self._model_ids_in_order())
+        expected = self.model.gc(retention, dry_run=dry_run, now=now)
+        deleted = before - set(self._model_ids_in_order())
+        self.given &= {s.key for s in self.model.list_sessions(SessionQuery())}
         for i, store in enumerate(self.stores):
             got = self._call(
                 i, f"gc({retention}, now={now})", store.gc, retention, dry_run=dry_run, now=now
@@ -940,10 +907,10 @@ class StorageMachine(RuleBasedStateMachine):
     @rule(retention=retentions, now=near_times)
     def count_expired(self, retention: timedelta, now: datetime) -> None:
         self._step("count_expired")
-        expected, _ = self.model.gc(retention, now, dry_run=True)
+        expected = self.model.count_expired(retention, now=now)
         for i, store in enumerate(self.stores):
             got = self._call(i, "count_expired", store.count_expired, retention, now=now)
-            self._agree(i, f"count_expired({retention!r}, now={now})", expected.expired_events, got)
+            self._agree(i, f"count_expired({retention!r}, now={now})", expected, got)
 
     @rule(query=event_queries(), rank=_opt(st.integers(min_value=-1, max_value=40)))
     def query(self, query: EventQuery, rank: int | None) -> None:
@@ -965,7 +932,7 @@ class StorageMachine(RuleBasedStateMachine):
     def count_all(self) -> None:
         self._step("count")
         for i, store in enumerate(self.stores):
-            self._agree(i, "count()", self.model.count(None), self._call(i, "count()", store.count))
+            self._agree(i, "count()", self.model.count(), self._call(i, "count()", store.count))
 
     @rule(query=session_queries())
     def list_sessions(self, query: SessionQuery) -> None:
@@ -986,7 +953,7 @@ class StorageMachine(RuleBasedStateMachine):
     @rule(machine=st.sampled_from(MACHINES), session=st.sampled_from(SESSIONS))
     def get_session_by_key(self, machine: str, session: str) -> None:
         self._step("get_session_by_key")
-        expected = self.model.sessions.get((machine, session))
+        expected = self.model.get_session_by_key(machine, session)
         for i, store in enumerate(self.stores):
             got = self._call(i, "get_session_by_key", store.get_session_by_key, machine, session)
             self._agree(i, f"get_session_by_key({machine!r}, {session!r})", expected, got)
@@ -1006,7 +973,7 @@ class StorageMachine(RuleBasedStateMachine):
     )
     def event_exists_by_uuid(self, machine: str, session: str, uuid: str) -> None:
         self._step("event_exists_by_uuid")
-        expected = (machine, session, uuid) in self.model.keys
+        expected = self.model.event_exists_by_uuid(machine, session, uuid)
         for i, store in enumerate(self.stores):
             got = self._call(
                 i, "event_exists_by_uuid", store.event_exists_by_uuid, machine, session, uuid
@@ -1018,7 +985,7 @@ class StorageMachine(RuleBasedStateMachine):
     @rule(query=stats_queries)
     def storage_stats(self, query: StorageStatsQuery) -> None:
         self._step("storage_stats")
-        expected = self.model.stats(query)
+        expected = self.model.storage_stats(query)
         for i, store in enumerate(self.stores):
             got = self._call(i, "storage_stats", store.storage_stats, query)
             self._agree(i, f"storage_stats({query!r})", expected, got)
@@ -1027,7 +994,7 @@ class StorageMachine(RuleBasedStateMachine):
     @rule(query=usage_queries)
     def usage(self, query: Any) -> None:
         self._step("usage")
-        expected = self.model.query_usage(query)
+        expected = self.model.usage(query)
         for i, store in enumerate(self.stores):
             got = self._call(i, "usage", store.usage, query)  # type: ignore[attr-defined]
             self._agree(i, f"usage({query!r})", expected, got)
@@ -1035,7 +1002,7 @@ class StorageMachine(RuleBasedStateMachine):
     @rule(machine=st.sampled_from(MACHINES), path=st.sampled_from([*PATHS, "/missing"]))
     def get_transcript_position(self, machine: str, path: str) -> None:
         self._step("get_transcript_position")
-        expected = self.model.positions.get((machine, path))
+        expected = self.model.get_transcript_position(machine, path)
         for i, store in enumerate(self.stores):
             got = self._call(
                 i, "get_transcript_position", store.get_transcript_position, machine, path
@@ -1045,7 +1012,7 @@ class StorageMachine(RuleBasedStateMachine):
     @rule(machine=_opt(st.sampled_from(MACHINES)))
     def query_transcript_positions(self, machine: str | None) -> None:
         self._step("query_transcript_positions")
-        expected = self.model.query_positions(machine)
+        expected = self.model.query_transcript_positions(machine)
         for i, store in enumerate(self.stores):
             got = self._call(
                 i, "query_transcript_positions", store.query_transcript_positions, machine
@@ -1088,20 +1055,20 @@ class StorageMachine(RuleBasedStateMachine):
             self._agree(
                 i,
                 "every position",
-                self.model.query_positions(None),
+                self.model.query_transcript_positions(),
                 self._call(i, "query_transcript_positions", store.query_transcript_positions),
             )
             if self.has_usage:
                 self._agree(
                     i,
                     "every usage bucket",
-                    self.model.query_usage(UsageQuery()),
+                    self.model.usage(UsageQuery()),
                     self._call(i, "usage", store.usage, UsageQuery()),  # type: ignore[attr-defined]
                 )
             self._agree(
                 i,
                 "storage_stats()",
-                self.model.stats(StorageStatsQuery()),
+                self.model.storage_stats(StorageStatsQuery()),
                 self._call(i, "storage_stats", store.storage_stats, StorageStatsQuery()),
             )
 
@@ -1113,7 +1080,7 @@ class StorageMachine(RuleBasedStateMachine):
             self._close()
 
     def _close(self) -> None:
-        for store in self.stores:
+        for store in [*self.stores, self.model]:
             try:
                 store.close()
             except Exception:

@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Protocol, runtime_checkable
 
-from ._queries import EventQuery, SessionQuery, StorageStatsQuery, UsageQuery
-from ._records import (
+from .._queries import EventQuery, SessionQuery, StorageStatsQuery, UsageQuery
+from .._records import (
     Capability,
     Event,
     FilePosition,
@@ -23,9 +23,9 @@ from ._records import (
     InsertResult,
     Session,
 )
-from ._results import GcResult, MigrationResult, StorageInfo, StorageStats, UsageBucket
+from .._results import GcResult, MigrationResult, StorageInfo, StorageStats, UsageBucket
 
-__all__ = ["Storage", "compute_stats", "iter_events"]
+__all__ = ["EventFollower", "Storage", "iter_events"]
 
 
 @runtime_checkable
@@ -44,11 +44,12 @@ class Storage(Protocol):
 
     # -- events -------------------------------------------------------------------
 
-    def insert(self, event: Event) -> int:
+    def insert(self, event: Event) -> int | None:
         """Store one event and update its session in the same transaction.
 
         Returns the id of the row holding the event; for a duplicate key, the id of
-        the stored version (which the new one replaces if it outranks it).
+        the stored version (which the new one replaces if it outranks it); None for an
+        event older than the gc horizon, which is not stored.
         """
         ...
 
@@ -71,10 +72,15 @@ class Storage(Protocol):
     def gc(
         self, retention: timedelta, *, dry_run: bool = False, now: datetime | None = None
     ) -> GcResult:
-        """Delete events older than ``now - retention``, sessions whose last
-        activity is older and usage buckets that end before it. File positions are
-        kept. Events exactly at the cutoff stay.
+        """Delete events older than ``now - retention`` (taking them out of their
+        sessions' totals and the usage buckets) and sessions whose last activity is
+        older; move the gc horizon to the cutoff, so nothing older is stored again.
+        File positions are kept. Events exactly at the cutoff stay.
         """
+        ...
+
+    def horizon(self) -> datetime | None:
+        """The gc horizon (None: never gc'd): nothing older is stored."""
         ...
 
     def count_expired(self, retention: timedelta, *, now: datetime | None = None) -> int:
@@ -130,7 +136,10 @@ class Storage(Protocol):
     ) -> bool: ...
 
     def restore_sessions(self, sessions: Iterable[Session]) -> int:
-        """Write session summaries as given, replacing stored ones (copy / import)."""
+        """Join session summaries from a copy or an import into the stored ones: the
+        "when / latest" facts are joined, the git context given replaces the stored
+        one, totals stay those of the stored events; a new session is written as given.
+        """
         ...
 
     def storage_stats(self, query: StorageStatsQuery) -> StorageStats:
@@ -237,47 +246,3 @@ class EventFollower:
             self._returned.update(e.id for e in fresh)
             if fresh:
                 yield fresh
-
-
-def compute_stats(sessions: Iterable[Session]) -> StorageStats:
-    """Reference computation of ``StorageStats`` over already-selected sessions."""
-    n = active = ti = to = tr = tw = requests = 0
-    cost: int | None = None
-    for s in sessions:
-        n += 1
-        active += s.is_active
-        ti += s.tokens_input or 0
-        to += s.tokens_output or 0
-        tr += s.tokens_cache_read or 0
-        tw += s.tokens_cache_write or 0
-        requests += s.api_request_count
-        if s.cost_picousd is not None:
-            cost = (cost or 0) + s.cost_picousd
-    return stats_from_sums(n, active, ti, to, tr, tw, cost, requests)
-
-
-def stats_from_sums(
-    sessions: int,
-    active: int,
-    tokens_input: int,
-    tokens_output: int,
-    tokens_cache_read: int,
-    tokens_cache_write: int,
-    cost_picousd: int | None,
-    api_requests: int,
-) -> StorageStats:
-    """``StorageStats`` from the sums over the selected sessions (``cost_picousd`` None:
-    no session has a known cost)."""
-    from ._aggregate import PICO
-
-    return StorageStats(
-        session_count=sessions,
-        active_session_count=active,
-        tokens_input=tokens_input,
-        tokens_output=tokens_output,
-        tokens_cache_read=tokens_cache_read,
-        tokens_cache_write=tokens_cache_write,
-        total_tokens=tokens_input + tokens_output + tokens_cache_read + tokens_cache_write,
-        total_cost_usd=None if cost_picousd is None else cost_picousd / PICO,
-        total_api_requests=api_requests,
-    )

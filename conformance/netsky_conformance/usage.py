@@ -16,7 +16,7 @@ from netsky_core import (
     UsageBucket,
     UsageQuery,
 )
-from netsky_core.backend import usage_window
+from netsky_core.storage.usage import usage_window
 
 from .base import StorageFixtures
 from .builders import api, at, ev
@@ -118,20 +118,25 @@ class UsageConformance(StorageFixtures):
         assert (bucket.requests, bucket.tokens_output, bucket.cost_usd) == (1, 500, 0.2)
         assert storage.usage(UsageQuery()) == expected_usage(storage.query(EventQuery()))
 
-    def test_gc_removes_buckets_that_end_before_the_cutoff(self, storage: Storage) -> None:
+    def test_gc_takes_the_deleted_requests_out_of_the_buckets(self, storage: Storage) -> None:
         cutoff = at(7 * 60)  # inside the 12:00-12:15 window
         storage.insert_many(
             [
-                api(cutoff - timedelta(hours=2)),
-                api(cutoff - timedelta(minutes=10)),  # 11:57: its window ends before the cutoff
-                api(cutoff - timedelta(minutes=5)),  # 12:02: the window holding the cutoff stays
-                api(cutoff + timedelta(minutes=20)),
+                api(cutoff - timedelta(hours=2), tokens=(1, 0, 0, 0)),
+                api(cutoff - timedelta(minutes=10), tokens=(2, 0, 0, 0)),  # 11:57
+                api(cutoff - timedelta(minutes=5), tokens=(4, 0, 0, 0)),  # 12:02: deleted
+                api(cutoff + timedelta(minutes=1), tokens=(8, 0, 0, 0)),  # 12:08: same window
+                api(cutoff + timedelta(minutes=20), tokens=(16, 0, 0, 0)),
             ]
         )
         storage.gc(timedelta(days=1), now=cutoff + timedelta(days=1))
-        starts = [b.start for b in storage.usage(UsageQuery())]
-        assert starts == [usage_window(cutoff), usage_window(cutoff + timedelta(minutes=20))]
-        assert storage.usage(UsageQuery())[0].requests == 1
+        buckets = storage.usage(UsageQuery())
+        assert [b.start for b in buckets] == [
+            usage_window(cutoff),
+            usage_window(cutoff + timedelta(minutes=20)),
+        ]
+        assert [(b.requests, b.tokens_input) for b in buckets] == [(1, 8), (1, 16)]
+        assert buckets == expected_usage(storage.query(EventQuery()))
 
     @given(data=st.data(), offered=st.lists(events(), min_size=1, max_size=30))
     @_PROPERTY

@@ -1,0 +1,345 @@
+"""The SQLite engine: one file, many processes (WAL).
+
+One connection per engine, guarded by a lock (so one engine may be shared by
+threads). Every write is one ``BEGIN IMMEDIATE`` transaction, so writers are
+serialized by SQLite and the Store's rules see a stable store. When another process
+holds the write lock, SQLite's busy timeout waits, and beyond it the whole transaction
+is retried with jittered backoff until ``lock_timeout`` so "database is locked" never
+reaches the caller.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import apsw
+
+from netsky_core import (
+    Capability,
+    InvalidURLError,
+    MigrationResult,
+    ReadOnlyStorageError,
+    RecordError,
+    SchemaVersionError,
+    StorageConnectionError,
+    StorageError,
+    StorageIntegrityError,
+    StorageQueryError,
+)
+from netsky_core.backend import EngineInfo
+
+from . import _schema
+from ._tx import SqliteReader, SqliteWriter
+from ._url import parse_sqlite_url
+
+T = TypeVar("T")
+
+_SYNCHRONOUS = {"OFF", "NORMAL", "FULL", "EXTRA"}
+_CAPABILITIES = frozenset(
+    {
+        Capability.PERSISTENT,
+        Capability.MULTI_PROCESS,
+        Capability.READ_ONLY,
+        Capability.VACUUM,
+        Capability.SIZE_ON_DISK,
+    }
+)
+
+
+def _is_busy(exc: BaseException) -> bool:
+    return isinstance(exc, (apsw.BusyError, apsw.LockedError))
+
+
+def _translate(exc: apsw.Error, path: str) -> StorageError:
+    text = str(exc)
+    if isinstance(exc, apsw.ReadOnlyError):
+        return ReadOnlyStorageError(f"{path} is read-only: {text}")
+    if isinstance(exc, apsw.ConstraintError):
+        return StorageIntegrityError(f"{path}: {text}")
+    if isinstance(exc, (apsw.CorruptError, apsw.NotADBError)):
+        return StorageIntegrityError(
+            f"{path} is damaged: {text}",
+            hint="check it with `sqlite3 FILE 'PRAGMA integrity_check'`",
+        )
+    if isinstance(exc, (apsw.CantOpenError, apsw.IOError, apsw.FullError, apsw.PermissionsError)):
+        return StorageConnectionError(f"cannot use {path}: {text}")
+    if _is_busy(exc):
+        return StorageConnectionError(
+            f"{path} stayed locked by another process: {text}",
+            hint="another netsky process holds a long write; retry later",
+        )
+    return StorageQueryError(f"{path}: {text}")
+
+
+def _busy_handler(timeout_s: float) -> Callable[[int], bool]:
+    """Wait for a lock in short jittered sleeps (SQLite's default sleeps grow to 100 ms,
+    which lets a steady stream of writers starve one of them)."""
+    state = {"deadline": 0.0}
+
+    def handler(attempt: int) -> bool:
+        now = time.monotonic()
+        if attempt == 0:
+            state["deadline"] = now + timeout_s
+        elif now >= state["deadline"]:
+            return False
+        time.sleep(min(0.0005 * (1 + attempt) ** 0.5, 0.004) * (0.5 + random.random()))
+        return True
+
+    return handler
+
+
+def _create_private(path: Path) -> None:
+    """Create the database file 0600 (in a 0700 folder we create) if it is missing."""
+    parent = path.parent
+    if not parent.exists():
+        old = os.umask(0o077)
+        try:
+            parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        finally:
+            os.umask(old)
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
+
+
+class SqliteEngine:
+    """An engine over one SQLite file (WAL mode)."""
+
+    name = "sqlite"
+    capabilities = _CAPABILITIES
+    latest_schema_version = _schema.LATEST
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        url: str,
+        read_only: bool = False,
+        migrate: bool = True,
+        synchronous: str = "NORMAL",
+        busy_timeout_ms: int = 5000,
+        lock_timeout_s: float = 60.0,
+    ) -> None:
+        self._path = path
+        self._name = str(path)
+        self.url = url
+        self.read_only = read_only
+        self._lock = threading.RLock()
+        self._lock_timeout = float(lock_timeout_s)
+        self._closed = False
+        synchronous = str(synchronous).upper()
+        if synchronous not in _SYNCHRONOUS:
+            raise InvalidURLError(
+                f"synchronous must be one of {', '.join(sorted(_SYNCHRONOUS))}, got {synchronous!r}"
+            )
+        if not read_only:
+            _create_private(path)
+        elif not path.exists():
+            raise StorageConnectionError(f"no netsky database at {path}")
+        try:
+            with path.open("rb") as fh:
+                _schema.check_header(fh.read(16), self._name)
+        except OSError as exc:
+            raise StorageConnectionError(f"cannot read {path}: {exc.strerror}") from None
+        flags = (
+            apsw.SQLITE_OPEN_READONLY
+            if read_only
+            else apsw.SQLITE_OPEN_READWRITE | apsw.SQLITE_OPEN_CREATE
+        )
+        try:
+            conn = apsw.Connection(str(path), flags=flags)
+        except apsw.Error as exc:
+            raise _translate(exc, self._name) from None
+        self._conn = conn
+        try:
+            conn.set_busy_handler(_busy_handler(busy_timeout_ms / 1000))
+            conn.execute(f"PRAGMA synchronous = {synchronous}")
+            conn.execute("PRAGMA foreign_keys = ON")
+            version = self._retry(lambda: _schema.read_version(conn, self._name))
+            if version < _schema.LATEST:
+                if read_only or not migrate:
+                    if read_only and version == 0:
+                        raise StorageConnectionError(f"{path} holds no netsky data yet")
+                    if read_only:
+                        raise SchemaVersionError(
+                            f"{path} has schema version {version}; this netsky needs {_schema.LATEST}",
+                            hint="run `netsky db migrate` first",
+                        )
+                else:
+                    self._retry(lambda: _schema.migrate(conn, self._name))
+            if not read_only:
+                mode = self._retry(lambda: conn.execute("PRAGMA journal_mode").fetchone()[0])
+                if str(mode).lower() != "wal":
+                    self._retry(lambda: conn.execute("PRAGMA journal_mode = WAL").fetchone())
+        except BaseException:
+            conn.close()
+            raise
+        self._version = int(self._retry(lambda: conn.execute("PRAGMA user_version").fetchone()[0]))
+
+    def __repr__(self) -> str:
+        mode = ", read_only=True" if self.read_only else ""
+        return f"SqliteEngine({self.url!r}{mode})"
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    @property
+    def schema_version(self) -> int:
+        return self._version
+
+    # -- transactions ---------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StorageError(f"the SQLite store {self._name} is closed")
+
+    def _retry(self, fn: Callable[[], T]) -> T:
+        """Run ``fn``, retrying while the database is locked, up to ``lock_timeout``."""
+        deadline = time.monotonic() + self._lock_timeout
+        delay = 0.005
+        while True:
+            try:
+                return fn()
+            except apsw.Error as exc:
+                if not _is_busy(exc) or time.monotonic() >= deadline:
+                    raise _translate(exc, self._name) from None
+            time.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 2, 0.25)
+
+    def write(self, work: Callable[[Any], T]) -> T:
+        """Run ``work`` in one ``BEGIN IMMEDIATE`` transaction (retried while busy)."""
+        conn = self._conn
+
+        def attempt() -> T:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = work(SqliteWriter(conn))
+                conn.execute("COMMIT")
+                return result
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+        with self._lock:
+            self._check_open()
+            if self.read_only:
+                raise ReadOnlyStorageError(f"{self._name} was opened read-only")
+            return self._retry(attempt)
+
+    def read(self, work: Callable[[Any], T]) -> T:
+        """Run ``work`` on one snapshot (a deferred read transaction)."""
+        conn = self._conn
+
+        def attempt() -> T:
+            conn.execute("BEGIN")
+            try:
+                return work(SqliteReader(conn))
+            finally:
+                if conn.in_transaction:
+                    conn.execute("COMMIT")
+
+        with self._lock:
+            self._check_open()
+            return self._retry(attempt)
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    def migrate(self) -> MigrationResult:
+        with self._lock:
+            self._check_open()
+            if self.read_only:
+                if self._version == _schema.LATEST:
+                    return MigrationResult(from_version=self._version, to_version=self._version)
+                raise ReadOnlyStorageError(f"{self._name} was opened read-only")
+            before, after = self._retry(lambda: _schema.migrate(self._conn, self._name))
+            self._version = after
+        return MigrationResult(from_version=before, to_version=after)
+
+    def vacuum(self) -> None:
+        with self._lock:
+            self._check_open()
+            self._retry(lambda: self._conn.execute("VACUUM"))
+            self._retry(lambda: self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone())
+
+    def describe(self) -> EngineInfo:
+        mode = self.read(lambda r: r.c.execute("PRAGMA journal_mode").fetchone()[0])
+        size = 0
+        for suffix in ("", "-wal", "-shm"):
+            try:
+                size += os.path.getsize(str(self._path) + suffix)
+            except OSError:
+                pass
+        return EngineInfo(
+            size_bytes=size,
+            details={
+                "path": str(self._path),
+                "journal_mode": str(mode),
+                "sqlite_version": apsw.sqlite_lib_version(),
+                "read_only": str(self.read_only).lower(),
+            },
+        )
+
+    def integrity_check(self) -> list[str]:
+        """``PRAGMA integrity_check`` messages (``['ok']`` when healthy)."""
+        return [r[0] for r in self.read(lambda r: r.c.execute("PRAGMA integrity_check").fetchall())]
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            try:
+                self._conn.close()
+            except apsw.Error:
+                pass
+
+
+def open_sqlite(
+    url: str,
+    *,
+    read_only: bool = False,
+    migrate: bool = True,
+    synchronous: str | None = None,
+    busy_timeout_ms: int | None = None,
+    lock_timeout_s: float | None = None,
+    timeout: float | None = None,
+) -> SqliteEngine:
+    """Open (creating if needed) the SQLite store a ``sqlite:`` URL names.
+
+    ``timeout`` (seconds, the standard option every backend accepts) bounds how long
+    any call waits for another process's write lock.
+    """
+    if timeout is not None:
+        lock_timeout_s = lock_timeout_s or timeout
+        busy_timeout_ms = busy_timeout_ms or int(min(timeout, 5.0) * 1000)
+    path, params = parse_sqlite_url(url)
+    unknown = set(params) - {"synchronous", "busy_timeout_ms", "lock_timeout_s", "mode"}
+    if unknown:
+        raise InvalidURLError(
+            f"unknown sqlite URL option(s): {', '.join(sorted(unknown))}",
+            hint="known: synchronous, busy_timeout_ms, lock_timeout_s, mode=ro",
+        )
+    try:
+        return SqliteEngine(
+            path,
+            url=url,
+            read_only=read_only or params.get("mode") == "ro",
+            migrate=migrate,
+            synchronous=synchronous or params.get("synchronous", "NORMAL"),
+            busy_timeout_ms=int(busy_timeout_ms or params.get("busy_timeout_ms", 5000)),
+            lock_timeout_s=float(lock_timeout_s or params.get("lock_timeout_s", 60.0)),
+        )
+    except ValueError as exc:
+        if isinstance(exc, RecordError):
+            raise
+        raise InvalidURLError(f"invalid sqlite option in {url!r}: {exc}") from None

@@ -1,0 +1,291 @@
+"""The Store's write transactions: insert, billing settlement, gc, restore.
+
+Each function runs inside ``Engine.write`` (one transaction) and may be run again
+from the start (the engine retries on transient failures, the Store on
+:class:`~netsky_core.storage.engine.LockBusy`), so none of them has effects outside
+the writer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from .._queries import EventQuery, Order, SessionQuery
+from .._records import Event, EventType, InsertResult, Session
+from .billing import billing_key, choose_owner, in_billing_state, is_billed
+from .engine import SessionKey, Writer
+from .fold import fold_session, merge_sessions
+from .usage import usage_deltas
+from .versions import BatchPlan, SessionChange, is_repeated, outranks, repeated_version
+
+__all__ = [
+    "HORIZON",
+    "Folding",
+    "gc_step",
+    "insert_batch",
+    "read_horizon",
+    "restore",
+    "settle",
+]
+
+HORIZON = "gc_horizon"
+"""Meta name of the gc horizon: nothing older is stored (gc deleted it)."""
+_HORIZON_LOCK = "netsky.gc_horizon"
+_API = EventType.API_REQUEST
+_REPEATED = EventType.API_REQUEST_REPEATED
+
+
+def read_horizon(w: Writer, *, exclusive: bool = False) -> datetime | None:
+    """The gc horizon, locked (shared by writers, exclusive for gc) until commit."""
+    w.lock_names([_HORIZON_LOCK], shared=not exclusive)
+    value = w.meta(HORIZON)
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def open_batch(
+    w: Writer, keys: Sequence[SessionKey]
+) -> tuple[dict[SessionKey, Session], datetime | None]:
+    """Lock the horizon (shared) and these sessions; the sessions and the horizon.
+
+    An engine may provide the optional primitive ``open_batch(keys, lock_name,
+    meta_name)`` doing the three in one round trip."""
+    opener = getattr(w, "open_batch", None)
+    if opener is not None:
+        states, value = opener(keys, _HORIZON_LOCK, HORIZON)
+        return states, None if value is None else datetime.fromisoformat(value)
+    horizon = read_horizon(w)
+    return (w.lock_sessions(keys) if keys else {}), horizon
+
+
+class Folding:
+    """The changes one transaction makes to sessions and usage, folded at the end."""
+
+    def __init__(self, w: Writer, states: dict[SessionKey, Session]) -> None:
+        self.w = w
+        self.states: dict[SessionKey, Session | None] = dict(states)
+        self.changed: set[SessionKey] = set()
+        self.usage: list[tuple[int, list[Event]]] = []
+
+    def fold(self, changes: dict[SessionKey, SessionChange]) -> None:
+        for key, change in changes.items():
+            self.states[key] = fold_session(
+                self.states.get(key),
+                key[0],
+                key[1],
+                added=change.added,
+                removed=change.removed,
+                seen=change.seen,
+            )
+            self.changed.add(key)
+            if change.added:
+                self.usage.append((1, change.added))
+            if change.removed:
+                self.usage.append((-1, change.removed))
+
+    def flip(self, pairs: Sequence[tuple[Event, Event]]) -> None:
+        """Rows rewritten in place (billing): ``(stored, new)`` pairs."""
+        if not pairs:
+            return
+        self.w.update_events([new for _old, new in pairs])
+        changes: dict[SessionKey, SessionChange] = {}
+        for old, new in pairs:
+            change = changes.setdefault((old.machine_id, old.session_id), SessionChange())
+            change.removed.append(old)
+            change.added.append(new)
+        self.fold(changes)
+
+    def commit(self, *, skip: Iterable[SessionKey] = ()) -> None:
+        """Write the changed sessions (but those in ``skip``, about to be deleted)
+        and the usage deltas."""
+        skip = set(skip)
+        sessions = [
+            s
+            for key in sorted(self.changed)
+            if key not in skip and (s := self.states.get(key)) is not None
+        ]
+        if sessions:
+            self.w.put_sessions(sessions)
+        deltas = usage_deltas(self.usage)
+        if deltas:
+            self.w.add_usage(deltas)
+
+
+def settle(w: Writer, keys: Iterable[str], folding: Folding) -> None:
+    """Make exactly one holder of each billing key billed (see ``billing``)."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return
+    w.lock_names(["netsky.bill:" + k for k in wanted])
+    groups: dict[str, list[Event]] = {}
+    for i in range(0, len(wanted), 500):
+        for event in w.events_by_billing_key(wanted[i : i + 500]):
+            key = billing_key(event)
+            if key is not None:
+                groups.setdefault(key, []).append(event)
+    contested = {k: g for k, g in groups.items() if len(g) > 1 or not is_billed(g[0])}
+    if not contested:
+        return
+    missing = sorted(
+        {
+            (e.machine_id, e.session_id)
+            for group in contested.values()
+            for e in group
+            if (e.machine_id, e.session_id) not in folding.states
+        }
+    )
+    if missing:
+        folding.states.update(w.lock_sessions(missing, wait=False))
+    pairs: list[tuple[Event, Event]] = []
+    for group in contested.values():
+        owner = choose_owner(group, folding.states)
+        for holder in group:
+            billed = holder is owner
+            if billed != is_billed(holder):
+                pairs.append((holder, in_billing_state(holder, billed)))
+    folding.flip(pairs)
+
+
+def _keys_of_sessions(w: Writer, sessions: Iterable[SessionKey]) -> set[str]:
+    """The billing keys the API events of these sessions hold."""
+    found: set[str] = set()
+    for machine_id, session_id in sessions:
+        query = (
+            EventQuery()
+            .with_machine(machine_id)
+            .with_session(session_id)
+            .with_event_types([_API, _REPEATED])
+        )
+        for event in w.events(query):
+            key = billing_key(event)
+            if key is not None:
+                found.add(key)
+    return found
+
+
+def _earlier_first(before: Session | None, after: Session | None) -> bool:
+    """Did a stored session (with events) learn an earlier first activity?"""
+    if before is None or after is None or before.event_count == 0:
+        return False
+    a, b = before.first_activity, after.first_activity
+    return a is not None and b is not None and b < a
+
+
+def insert_batch(w: Writer, plan: BatchPlan, extra: Sequence[SessionKey]) -> InsertResult:
+    """``insert_many``: dedup against the stored versions, fold, bill once."""
+    candidates = plan.candidates
+    n = len(candidates)
+    keys = sorted({(e.machine_id, e.session_id) for e in candidates} | set(extra))
+    states, horizon = open_batch(w, keys)
+    alive = [c for c in range(n) if horizon is None or candidates[c].timestamp >= horizon]
+    ids: list[int | None] = [None] * n
+    stored: list[Event | None] = [None] * n
+    kept: list[Event | None] = [None] * n
+    new_ids = w.insert_events([candidates[c] for c in alive]) if alive else []
+    conflicts: list[int] = []
+    for c, row_id in zip(alive, new_ids):
+        if row_id is None:
+            conflicts.append(c)
+        else:
+            ids[c] = row_id
+            kept[c] = attrs.evolve(candidates[c], id=row_id)
+    if conflicts:
+        found = w.events_by_key([candidates[c].key for c in conflicts])  # type: ignore[misc]
+        updates: list[Event] = []
+        for c in conflicts:
+            old = found[candidates[c].key]  # type: ignore[index]
+            ids[c], stored[c] = old.id, old
+            if outranks(candidates[c], old):
+                new = attrs.evolve(candidates[c], id=old.id)
+                if is_repeated(old):
+                    new = repeated_version(new)
+                kept[c] = new
+                updates.append(new)
+        if updates:
+            w.update_events(updates)
+    result, changes = plan.finish(ids, stored=stored, kept=kept)
+    folding = Folding(w, states)
+    before = dict(folding.states)
+    folding.fold(changes)
+    bill = {
+        k
+        for c in alive
+        if kept[c] is not None and stored[c] is None and (k := billing_key(kept[c])) is not None  # type: ignore[arg-type]
+    }
+    earlier = [k for k in changes if _earlier_first(before.get(k), folding.states.get(k))]
+    if earlier:
+        bill |= _keys_of_sessions(w, earlier)
+    settle(w, bill, folding)
+    folding.commit()
+    return result
+
+
+def gc_step(
+    w: Writer, cutoff: datetime, limit: int, extra: Sequence[SessionKey] = ()
+) -> tuple[int, int]:
+    """Delete up to ``limit`` events older than ``cutoff``; (deleted, sessions touched).
+
+    Sessions that stay (their last activity is at or after the cutoff) lose the
+    deleted events from their totals, as do the usage buckets; responses whose billed
+    holder was deleted are billed again by a remaining holder, if any.
+    """
+    batch = w.events(EventQuery().with_until(cutoff).with_direction(Order.ASC).with_limit(limit))
+    if not batch:
+        return 0, 0
+    keys = sorted({(e.machine_id, e.session_id) for e in batch} | set(extra))
+    states = w.lock_sessions(keys)
+    folding = Folding(w, states)
+    changes: dict[SessionKey, SessionChange] = {}
+    for e in batch:
+        changes.setdefault((e.machine_id, e.session_id), SessionChange()).removed.append(e)
+    expiring = {k for k, s in states.items() if s.last_activity is None or s.last_activity < cutoff}
+    w.delete_events([e.id for e in batch if e.id is not None])
+    folding.fold(changes)
+    settle(w, {k for e in batch if is_billed(e) and (k := billing_key(e)) is not None}, folding)
+    folding.commit(skip=expiring)
+    return len(batch), len(keys)
+
+
+def delete_sessions_step(w: Writer, cutoff: datetime, limit: int) -> int:
+    """Delete up to ``limit`` sessions whose last activity is older than ``cutoff``."""
+    found = w.sessions(SessionQuery().with_active_before(cutoff).with_limit(limit))
+    if found:
+        keys = sorted(s.key for s in found)
+        w.lock_sessions(keys)
+        w.delete_sessions(keys)
+    return len(found)
+
+
+def restore(w: Writer, sessions: Sequence[Session], extra: Sequence[SessionKey] = ()) -> int:
+    """``restore_sessions``: join the given summaries' facts into the stored ones."""
+    keys = sorted({s.key for s in sessions} | set(extra))
+    states = w.lock_sessions(keys)
+    merged: dict[SessionKey, Session] = {}
+    for s in sessions:
+        merged[s.key] = merge_sessions(merged.get(s.key) or states.get(s.key), s)
+    folding = Folding(w, states)
+    earlier = [k for k, s in merged.items() if _earlier_first(states.get(k), s)]
+    folding.states.update(merged)
+    folding.changed.update(k for k, s in merged.items() if s != states.get(k))
+    settle(w, _keys_of_sessions(w, earlier), folding)
+    folding.commit()
+    return len(sessions)
+
+
+def update_session(
+    w: Writer,
+    key: SessionKey,
+    change: Any,
+) -> Session | None:
+    """Lock one session, apply ``change`` to it (None: missing), write the result.
+
+    Returns what ``change`` returned (None: nothing to write)."""
+    states = w.lock_sessions([key])
+    current = states.get(key)
+    new = change(current)
+    if new is not None and new != current:
+        w.put_sessions([new])
+    return new  # type: ignore[no-any-return]
