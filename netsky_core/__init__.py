@@ -27,10 +27,10 @@ _EXPORTS: dict[str, str] = {
     "parse_duration": "._durations",
     "format_duration": "._durations",
     # plugins
-    "BackendSpec": "._plugins",
-    "PluginInfo": "._plugins",
-    "PluginRegistry": "._plugins",
-    "list_plugins": "._api",
+    "BackendSpec": ".plugins._registry",
+    "PluginInfo": ".plugins._registry",
+    "PluginRegistry": ".plugins._registry",
+    "list_plugins": ".plugins._list",
     # protocol
     "Storage": ".storage.protocol",
     "Store": ".storage.store",
@@ -105,7 +105,6 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover
     from typing import Any
 
-    from ._api import list_plugins
     from ._config import Config, Setting, default_storage_url, load_config, resolve_machine_id
     from ._convert import converter
     from ._durations import format_duration, parse_duration
@@ -128,7 +127,6 @@ if TYPE_CHECKING:  # pragma: no cover
         StorageQueryError,
     )
     from ._open import open_storage
-    from ._plugins import BackendSpec, PluginInfo, PluginRegistry
     from ._queries import (
         ApiFilter,
         EventOrder,
@@ -152,6 +150,8 @@ if TYPE_CHECKING:  # pragma: no cover
         SessionStatus,
     )
     from ._results import GcResult, MigrationResult, StorageInfo, StorageStats, UsageBucket
+    from .plugins._list import list_plugins
+    from .plugins._registry import BackendSpec, PluginInfo, PluginRegistry
     from .storage.fold import aggregate_events, fold_session
     from .storage.protocol import EventFollower, Storage, iter_events
     from .storage.store import Store

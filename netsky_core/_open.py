@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._config import Config, load_config
 from ._errors import NetskyError, StorageError, StorageOptionsError
-from ._plugins import default_registry
+from .plugins._registry import default_registry
 
 if TYPE_CHECKING:
     from .storage.protocol import Storage

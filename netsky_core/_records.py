@@ -276,6 +276,26 @@ class Event:
         return sum(values) if values else None
 
 
+_EVENT_ROW_ORDER = ("id", *(f.name for f in attrs.fields(Event) if f.name != "id"))
+_new = object.__new__
+_set = object.__setattr__
+
+
+def event_from_row(row: Any) -> Event:
+    """An Event from a stored row ``(id, *EVENT_FIELDS)``, without validating again
+    what was validated when it was stored (reads are hot: analytics load millions).
+
+    ``timestamp`` must be an aware datetime and ``is_sidechain`` a bool.
+    """
+    e = _new(Event)
+    for name, value in zip(_EVENT_ROW_ORDER, row):
+        _set(e, name, value)
+    ts = e.timestamp
+    if ts.tzinfo is not UTC:
+        _set(e, "timestamp", _utc(ts, "timestamp"))
+    return e
+
+
 @attrs.frozen(kw_only=True)
 class GitBranchInfo:
     """What a branch name tells: the branch and the PR / issue numbers it names."""

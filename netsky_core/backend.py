@@ -8,7 +8,7 @@ here: ``netsky_core.storage.Store`` applies them over any engine, and
 
 A plugin registers a factory ``(url, **options) -> Engine``::
 
-    from netsky_core.hookspecs import hookimpl
+    from netsky_core.plugins.hookspecs import hookimpl
 
     @hookimpl
     def netsky_register_backends(register):
@@ -25,8 +25,10 @@ What is here:
   (:data:`SQLITE`, :data:`POSTGRES`, or your own);
 * for stores that keep records in memory or a key-value store: the query semantics
   in Python (:func:`select_events`, :func:`select_sessions`, :func:`select_usage`,
-  :func:`session_sums`) and :func:`apply_usage`;
-* time helpers: :func:`to_us`, :func:`from_us`.
+  :func:`session_sums`) and :func:`apply_usage`; :func:`usage_deltas` for a
+  migration that fills usage buckets from stored requests;
+* time helpers: :func:`to_us`, :func:`from_us`; :func:`event_from_row` builds an
+  Event from a stored row without validating it again.
 
 ``examples/netsky-dbm`` is a complete backend over the standard library's ``dbm`` in
 one small module; ``backends/memory`` is another.
@@ -38,7 +40,7 @@ from datetime import UTC, datetime, timedelta
 
 import attrs
 
-from ._records import Event, FilePosition, Session
+from ._records import Event, FilePosition, Session, event_from_row
 from .storage.billing import billing_key
 from .storage.engine import (
     Engine,
@@ -68,7 +70,7 @@ from .storage.sql import (
     session_sums_select,
     usage_filter,
 )
-from .storage.usage import USAGE_FIELDS, USAGE_SUMS, USAGE_WINDOW_US, apply_usage
+from .storage.usage import USAGE_FIELDS, USAGE_SUMS, USAGE_WINDOW_US, apply_usage, usage_deltas
 
 __all__ = [
     "ACTIVE",
@@ -95,6 +97,7 @@ __all__ = [
     "apply_usage",
     "billing_key",
     "event_filter",
+    "event_from_row",
     "event_order",
     "from_us",
     "iter_events",
@@ -108,6 +111,7 @@ __all__ = [
     "session_sums",
     "session_sums_select",
     "to_us",
+    "usage_deltas",
     "usage_filter",
 ]
 

@@ -14,11 +14,8 @@ import time
 from datetime import date
 from pathlib import Path
 
-try:
-    from netsky_core.ingest.synthetic import generate, parse_size
-except ImportError:  # run from a checkout without an installed package
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from netsky_core.ingest.synthetic import generate, parse_size
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.history import generate, parse_size
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,7 +1,7 @@
 """``netsky hooks install | uninstall | status``: Claude Code settings edited safely.
 
 Real files in temporary folders, no mocks: the planning and writing functions of
-:mod:`netsky_core.ingest.claude_settings` directly, then the ``netsky`` executable in
+:mod:`netsky_core.hooks.install` directly, then the ``netsky`` executable in
 a subprocess with an isolated ``HOME`` / ``CLAUDE_CONFIG_DIR`` / ``CODEX_HOME``, and
 finally the very command written into settings.json run through a shell with a real
 Claude Code payload.
@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from netsky_core import EventQuery, open_storage
-from netsky_core.ingest import claude_settings as cs
+from netsky_core.hooks import install as cs
 
 NETSKY = Path(sys.executable).with_name("netsky")
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"

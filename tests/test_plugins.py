@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from netsky_core import BackendNotFoundError, PluginLoadError, open_storage
-from netsky_core._plugins import PluginRegistry
+from netsky_core.plugins._registry import PluginRegistry
 
 ROOT = Path(__file__).resolve().parents[1]
 
 TOY_PLUGIN = """
-from netsky_core.hookspecs import hookimpl
+from netsky_core.plugins.hookspecs import hookimpl
 
 
 def open_toy(url, **options):
@@ -173,7 +173,7 @@ def test_unknown_schemes_and_misspelled_hooks(tmp_path: Path) -> None:
     assert "pip install netsky-nosuchscheme" in (info.value.hint or "")
 
     class Misspelled:
-        from netsky_core.hookspecs import hookimpl
+        from netsky_core.plugins.hookspecs import hookimpl
 
         @staticmethod
         @hookimpl

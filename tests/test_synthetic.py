@@ -1,4 +1,4 @@
-"""Tests of the synthetic agent-history generator (netsky_core.ingest.synthetic).
+"""Tests of the synthetic agent-history generator (tests.history).
 
 The manifest is checked three ways: against a small reference counter written here from
 the documented rules (it does not use the generator's internals), against the files'
@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from netsky_core.ingest.synthetic import Manifest, generate, parse_size, write_demo
+from tests.history import Manifest, generate, parse_size
 
 REPO = Path(__file__).resolve().parents[1]
 SMALL = 3_000_000
@@ -586,11 +586,6 @@ def test_manifest_round_trip(tree: tuple[Path, Manifest]) -> None:
     assert "claude" in m.summary() and "codex" in m.summary()
 
 
-def test_write_demo(tmp_path: Path) -> None:
-    m = write_demo(tmp_path)
-    assert 1_800_000 <= m.bytes <= 2_200_000
-    assert (tmp_path / "manifest.json").is_file()
-    assert len(m.daily) >= 14
 
 
 def test_parse_size() -> None:

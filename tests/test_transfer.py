@@ -1,4 +1,4 @@
-"""``netsky_core._transfer``: copy between stores and the JSONL export format."""
+"""``netsky_core.sync``: copy between stores and the JSONL export format."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from netsky_core import (
     StorageError,
     open_storage,
 )
-from netsky_core._transfer import (
+from netsky_core.sync import (
     EXPORT_FORMATS,
     ExportFormatError,
     SameStoreError,

@@ -4,7 +4,7 @@
     python benchmarks/analytics/compare.py --smoke         # a few MB: seconds (CI)
     python benchmarks/analytics/compare.py --size 1.2G --runs 7 --dir /var/tmp/nb
 
-The history is generated once (``netsky_core.ingest.synthetic``, Claude Code
+The history is generated once (``tests.history``, Claude Code
 transcripts only, so both sides read exactly the same source files) and ingested
 once into a SQLite store, both cached under ``--dir``. Then, interleaved (the order
 alternates every round, the machine has 2 noisy cores) and as medians:
@@ -38,6 +38,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
+sys.path.insert(0, str(ROOT))  # the history generator lives in tests/history.py
 NETSKY = str(Path(sys.executable).with_name("netsky"))
 GROUP_BY = (
     "SELECT event_type, framework, count(*) AS events, sum(tokens_input) AS input, "
@@ -47,7 +48,7 @@ CCUSAGE_CANDIDATES = ("/tmp/ccu/node_modules/.bin/ccusage",)
 
 
 def _size(text: str) -> int:
-    from netsky_core.ingest.synthetic import parse_size
+    from tests.history import parse_size
 
     return parse_size(text)
 
@@ -57,7 +58,7 @@ def prepare(folder: Path, size: int, seed: int, days: int) -> tuple[Path, str, P
     from netsky_core import open_storage
     from netsky_core.analytics.export import export
     from netsky_core.ingest.scan import discover, ingest
-    from netsky_core.ingest.synthetic import generate
+    from tests.history import generate
 
     tag = f"{size}-{seed}-{days}"
     history = folder / f"history-{tag}"

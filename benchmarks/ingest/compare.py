@@ -27,7 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-from netsky_core.ingest.synthetic import Manifest, generate, parse_size  # noqa: E402
+from tests.history import Manifest, generate, parse_size  # noqa: E402
 
 ONE_ROW = (
     "import sqlite3,sys; d=sys.stdin.read(); c=sqlite3.connect(sys.argv[1]); "

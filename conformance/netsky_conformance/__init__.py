@@ -21,8 +21,10 @@ capabilities it declares (``Storage.capabilities``), never passed silently. Test
 are public API: they only change with a major version.
 
 Model-based differential testing (``netsky_conformance.differential``): random
-sequences of every Storage operation run against your store, the memory backend and
-a model built from the core rules at once, and every result must agree. Add the
+sequences of every Storage operation run against your store and the reference (the
+memory backend) at once, every result must agree, and after every step the rules'
+invariants must hold on your store (``check_invariants``: each response billed once,
+totals equal to the stored events, nothing older than the gc horizon). Add the
 class next to the suite (it uses the same ``new_url``)::
 
     from netsky_conformance import DifferentialConformance, StorageConformance
@@ -47,6 +49,7 @@ pytest.register_assert_rewrite(
             "builders",
             "events",
             "gc",
+            "invariants",
             "lifecycle",
             "positions",
             "sessions",
@@ -66,6 +69,7 @@ from .differential import (  # noqa: E402
 )
 from .events import EventsConformance  # noqa: E402
 from .gc import GcConformance  # noqa: E402
+from .invariants import check_invariants  # noqa: E402
 from .lifecycle import LifecycleConformance  # noqa: E402
 from .positions import PositionsConformance  # noqa: E402
 from .sessions import SessionsConformance  # noqa: E402
@@ -99,6 +103,7 @@ __all__ = [
     "StorageConformance",
     "StorageFixtures",
     "UsageConformance",
+    "check_invariants",
     "make_differential_test",
     "requires",
     "run_differential",

@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from .reports import Report
+from .results import Report
 
 __all__ = ["render_html"]
 

@@ -94,7 +94,7 @@ def load_tables(
 
 def _native(storage: Storage, connection: Any, request: TableRequest) -> str | None:
     """Ask each ``netsky_duckdb_attach`` implementation in turn; the plugin that did it."""
-    from .._plugins import default_registry
+    from ..plugins._registry import default_registry
 
     pm = default_registry().plugin_manager
     impls = list(reversed(pm.hook.netsky_duckdb_attach.get_hookimpls()))

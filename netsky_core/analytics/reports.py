@@ -37,6 +37,7 @@ from ._query import _arrow
 from ._tables import RAW_SCHEMA, TableRequest
 from ._timezones import day_range, zone
 from ._views import API, SUM_COLUMNS, USAGE_BASE_COLUMNS, render_sql, usage_rows_sql
+from .results import KINDS, TOKEN_FIELDS, Report, ReportRow, _jsonable, _kind
 
 __all__ = [
     "BLOCK_HOURS",
@@ -48,27 +49,8 @@ __all__ = [
     "build_report",
     "dashboard",
     "load_usage",
-    "usage_report",
 ]
 
-KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "daily": ("daily", ("date",)),
-    "weekly": ("weekly", ("week",)),
-    "monthly": ("monthly", ("month",)),
-    "session": ("sessions", ("session_id",)),
-    "model": ("models", ("model",)),
-    "project": ("projects", ("project",)),
-    "blocks": ("blocks", ("start",)),
-}
-"""Report kind -> (JSON list key, key fields of each row)."""
-
-TOKEN_FIELDS = (
-    "input_tokens",
-    "output_tokens",
-    "cache_creation_tokens",
-    "cache_read_tokens",
-    "total_tokens",
-)
 BLOCK_HOURS = 5
 _HOUR_US = 3_600_000_000
 _BLOCK_US = BLOCK_HOURS * _HOUR_US
@@ -160,74 +142,6 @@ def load_usage(
 
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
-
-
-def _kind(kind: str) -> tuple[str, tuple[str, ...]]:
-    try:
-        return KINDS[kind]
-    except KeyError:
-        raise AnalyticsError(
-            f"unknown report {kind!r}", hint=f"reports: {', '.join(KINDS)}"
-        ) from None
-
-
-# -- results ---------------------------------------------------------------------------
-
-
-@attrs.frozen
-class ReportRow:
-    """One row: ``values`` (what JSON prints), its request counts, its per-model rows."""
-
-    values: dict[str, Any]
-    requests: int
-    unpriced_requests: int
-    breakdown: tuple[dict[str, Any], ...] = ()
-
-
-@attrs.frozen
-class Report:
-    """A finished report; :meth:`to_json` gives ``{<list key>: rows, "totals": {...}}``."""
-
-    kind: str
-    list_key: str
-    key_fields: tuple[str, ...]
-    rows: tuple[ReportRow, ...]
-    totals: dict[str, Any]
-    requests: int
-    unpriced_requests: int
-    unpriced_models: tuple[str, ...]
-    timezone: str
-    since: date | None = None
-    until: date | None = None
-    framework: str | None = None
-    breakdown: bool = False
-    gaps: tuple[tuple[datetime, datetime], ...] = ()
-
-    def to_json(self) -> dict[str, Any]:
-        """The JSON document ``netsky report KIND --json`` prints."""
-        rows = []
-        for row in self.rows:
-            values = dict(row.values)
-            if self.breakdown:
-                values["breakdown"] = [dict(b) for b in row.breakdown]
-            rows.append(_jsonable(values))
-        totals = dict(self.totals)
-        totals["requests"] = self.requests
-        totals["unpriced_requests"] = self.unpriced_requests
-        totals["unpriced_models"] = list(self.unpriced_models)
-        return {self.list_key: rows, "totals": _jsonable(totals)}
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return value
 
 
 def _fetch(connection: Any, sql: str) -> list[dict[str, Any]]:
@@ -516,50 +430,3 @@ def dashboard(data: UsageData, *, top_sessions: int = 15) -> dict[str, Any]:
             ],
         }
     )
-
-
-def usage_report(
-    kind: str,
-    store: Storage | str | None = None,
-    *,
-    since: date | None = None,
-    until: date | None = None,
-    timezone: str | None = None,
-    framework: str | None = None,
-    breakdown: bool = False,
-    start_of_week: str = "monday",
-    now: datetime | None = None,
-    config: Config | None = None,
-    native: bool = True,
-    use_buckets: bool = False,
-) -> Report:
-    """Load and build one report (see the module docstring for the rules).
-
-    ``use_buckets``: compute daily / weekly / monthly / model reports from the store's
-    usage buckets (``analytics.rollup``; same result, independent of history size).
-    """
-    from .rollup import ROLLUP_KINDS, rollup_report
-
-    if use_buckets and kind in ROLLUP_KINDS:
-        return rollup_report(
-            kind,
-            store,
-            since=since,
-            until=until,
-            timezone=timezone,
-            framework=framework,
-            breakdown=breakdown,
-            start_of_week=start_of_week,
-            config=config,
-        )
-    with load_usage(
-        store,
-        since=since,
-        until=until,
-        timezone=timezone,
-        framework=framework,
-        kinds=(kind,),
-        config=config,
-        native=native,
-    ) as data:
-        return build_report(data, kind, breakdown=breakdown, start_of_week=start_of_week, now=now)

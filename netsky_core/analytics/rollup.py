@@ -23,7 +23,7 @@ from ..storage.fold import PICO
 from ..storage.protocol import Storage
 from ._errors import AnalyticsError
 from ._timezones import day_range, zone
-from .reports import KINDS, Report, ReportRow
+from .results import KINDS, Report, ReportRow
 
 __all__ = ["ROLLUP_KINDS", "local_timezone", "rollup_report"]
 

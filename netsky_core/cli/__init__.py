@@ -12,7 +12,7 @@ import sys
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args[:1] == ["hook"]:
-        from ..ingest.hookrun import main as hook_main
+        from ..hooks.run import main as hook_main
 
         return hook_main(args[1:])
     from ._main import run

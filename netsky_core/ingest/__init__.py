@@ -1,1 +1,1 @@
-"""Ingest: Claude Code and Codex transcripts, hook payloads, pricing."""
+"""Ingest: reading agent history files incrementally, pricing, git facts."""

@@ -114,12 +114,22 @@ class Folding:
             self.w.add_usage(deltas)
 
 
-def settle(w: Writer, keys: Iterable[str], folding: Folding) -> None:
-    """Make exactly one holder of each billing key billed (see ``billing``)."""
+def settle(w: Writer, keys: Iterable[str], folding: Folding, *, new: bool = False) -> None:
+    """Make exactly one holder of each billing key billed (see ``billing``).
+
+    ``new``: the keys' only changes are holders just inserted as billed, so a key with
+    one holder is settled already and only shared keys are read."""
     wanted = sorted(set(keys))
     if not wanted:
         return
     w.lock_names(["netsky.bill:" + k for k in wanted])
+    counts: dict[str, int] = {}
+    for i in range(0, len(wanted), 500):
+        counts.update(w.count_billing_keys(wanted[i : i + 500]))
+    least = 2 if new else 1
+    wanted = [k for k in wanted if counts.get(k, 0) >= least]
+    if not wanted:
+        return
     groups: dict[str, list[Event]] = {}
     for i in range(0, len(wanted), 500):
         for event in w.events_by_billing_key(wanted[i : i + 500]):
@@ -191,7 +201,7 @@ def insert_batch(w: Writer, plan: BatchPlan, extra: Sequence[SessionKey]) -> Ins
             conflicts.append(c)
         else:
             ids[c] = row_id
-            kept[c] = attrs.evolve(candidates[c], id=row_id)
+            kept[c] = candidates[c]  # (without its id: folds and billing keys need none)
     if conflicts:
         found = w.events_by_key([candidates[c].key for c in conflicts])  # type: ignore[misc]
         updates: list[Event] = []
@@ -213,12 +223,14 @@ def insert_batch(w: Writer, plan: BatchPlan, extra: Sequence[SessionKey]) -> Ins
     bill = {
         k
         for c in alive
-        if kept[c] is not None and stored[c] is None and (k := billing_key(kept[c])) is not None  # type: ignore[arg-type]
+        if candidates[c].event_type == _API
+        and stored[c] is None
+        and (k := billing_key(candidates[c])) is not None
     }
+    settle(w, bill, folding, new=True)
     earlier = [k for k in changes if _earlier_first(before.get(k), folding.states.get(k))]
     if earlier:
-        bill |= _keys_of_sessions(w, earlier)
-    settle(w, bill, folding)
+        settle(w, _keys_of_sessions(w, earlier), folding)
     folding.commit()
     return result
 

@@ -107,6 +107,10 @@ class Reader(Protocol):
         session or machine (backends keep that value in an indexed column)."""
         ...
 
+    def count_billing_keys(self, keys: Sequence[str]) -> dict[str, int]:
+        """How many stored events hold each of ``keys`` (keys held by none left out)."""
+        ...
+
     def sessions(self, query: SessionQuery) -> list[Session]:
         """Sessions matching ``query``, ordered and limited as it says."""
         ...

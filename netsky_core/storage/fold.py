@@ -282,30 +282,52 @@ def _fold_status(s: dict[str, Any], items: Items) -> None:
 
 
 def _fold_latest(s: dict[str, Any], items: Items) -> None:
-    """The latest cwd, branch, model, transcript path, agent process; the framework."""
-    for name in _LATEST_FIELDS:
-        value, at = s.get(name), s.get(name + "_at")
-        for event, sign in items:
-            new = getattr(event, name)
-            if sign < 0 or new is None:
-                continue
-            if _later(event.timestamp, new, at, value):
-                value, at = new, event.timestamp
-        s[name], s[name + "_at"] = value, at
-    pid, start, at = s.get("pid"), s.get("process_start_time"), s.get("pid_at")
+    """The latest cwd, branch, model, transcript path, agent process; the framework.
+
+    One pass: each value is replaced by a later one (ties: the greater value)."""
+    cwd, cwd_at = s.get("cwd"), s.get("cwd_at")
+    br, br_at = s.get("git_branch"), s.get("git_branch_at")
+    model, model_at = s.get("model"), s.get("model_at")
+    path, path_at = s.get("transcript_path"), s.get("transcript_path_at")
+    pid, start, pid_at = s.get("pid"), s.get("process_start_time"), s.get("pid_at")
     framework = s.get("framework")
     for event, sign in items:
         if sign < 0:
             continue
+        ts = event.timestamp
+        v = event.cwd
+        if v is not None and (
+            cwd_at is None or ts > cwd_at or (ts == cwd_at and (cwd is None or v > cwd))
+        ):
+            cwd, cwd_at = v, ts
+        v = event.git_branch
+        if v is not None and (
+            br_at is None or ts > br_at or (ts == br_at and (br is None or v > br))
+        ):
+            br, br_at = v, ts
+        v = event.model
+        if v is not None and (
+            model_at is None or ts > model_at or (ts == model_at and (model is None or v > model))
+        ):
+            model, model_at = v, ts
+        v = event.transcript_path
+        if v is not None and (
+            path_at is None or ts > path_at or (ts == path_at and (path is None or v > path))
+        ):
+            path, path_at = v, ts
         if event.pid is not None:
             new = (event.pid, event.process_start_time or -1)
             current = None if pid is None else (pid, start or -1)
-            if _later(event.timestamp, new, at, current):
-                pid, start, at = event.pid, event.process_start_time, event.timestamp
+            if _later(ts, new, pid_at, current):
+                pid, start, pid_at = event.pid, event.process_start_time, ts
         fw = event.framework
         if fw is not None and (framework is None or fw > framework):
             framework = fw
-    s["pid"], s["process_start_time"], s["pid_at"] = pid, start, at
+    s["cwd"], s["cwd_at"] = cwd, cwd_at
+    s["git_branch"], s["git_branch_at"] = br, br_at
+    s["model"], s["model_at"] = model, model_at
+    s["transcript_path"], s["transcript_path_at"] = path, path_at
+    s["pid"], s["process_start_time"], s["pid_at"] = pid, start, pid_at
     s["framework"] = framework
 
 

@@ -208,6 +208,16 @@ class BatchPlan:
         unchanged, the candidate was a duplicate).
         """
         changes: dict[tuple[str, str], SessionChange] = {}
+        if not self.losers and all(s is None for s in stored) and None not in kept:
+            # the common case: every candidate is new
+            for event in self.candidates:
+                _change(changes, event).added.append(event)
+            n = len(self.candidates)
+            result = InsertResult(
+                ids=tuple(ids) if len(self.index_of) == n else tuple(ids[c] for c in self.index_of),
+                inserted=n,
+            )
+            return result, changes
         n_inserted = n_superseded = 0
         for c, event in enumerate(self.candidates):
             if ids[c] is None:

@@ -98,7 +98,7 @@ def native_sqlite() -> Iterator[None]:
     import netsky_sqlite.duckdb_path as duckdb_path
     import netsky_sqlite.plugin as plugin
 
-    from netsky_core._plugins import default_registry
+    from netsky_core.plugins._registry import default_registry
 
     registry = default_registry()
     registry.backend_for_scheme("sqlite")  # load the sqlite plugin as opening would

@@ -13,7 +13,6 @@ import duckdb
 import pytest
 
 from netsky_core import Event, EventSource, EventType, SessionQuery, open_storage
-from netsky_core._plugins import default_registry
 from netsky_core.analytics import (
     VIEWS,
     DateError,
@@ -30,8 +29,10 @@ from netsky_core.analytics import (
     views_in_sql,
 )
 from netsky_core.analytics.export import export
-from netsky_core.analytics.reports import _block_starts, usage_report
-from netsky_core.hookspecs import hookimpl
+from netsky_core.analytics.reports import _block_starts
+from netsky_core.analytics.usage_report import usage_report
+from netsky_core.plugins._registry import default_registry
+from netsky_core.plugins.hookspecs import hookimpl
 
 from . import native_sqlite
 

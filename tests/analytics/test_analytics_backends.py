@@ -17,7 +17,7 @@ import pytest
 from netsky_core import Event, EventSource, EventType, open_storage
 from netsky_core.analytics import open_analytics, run_query
 from netsky_core.analytics.reports import KINDS, build_report, load_usage
-from netsky_core.ingest.synthetic import Manifest, generate
+from tests.history import Manifest, generate
 
 from . import ingest_tree, native_sqlite
 

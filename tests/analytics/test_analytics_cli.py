@@ -294,7 +294,7 @@ def test_report_without_a_store_and_on_an_empty_one(netsky: Netsky, tmp_path: Pa
 
 
 def test_cli_ingest_then_query_the_default_store(netsky: Netsky, tmp_path: Path) -> None:
-    from netsky_core.ingest.synthetic import generate
+    from tests.history import generate
 
     history = tmp_path / "history"
     generate(history, target_bytes=300_000, seed=3, days=3)

@@ -20,7 +20,7 @@ import pytest
 from netsky_core import open_storage
 from netsky_core.analytics import render_html
 from netsky_core.analytics.reports import build_report, dashboard, load_usage
-from netsky_core.ingest.synthetic import generate
+from tests.history import generate
 
 from . import Netsky, ingest_tree
 

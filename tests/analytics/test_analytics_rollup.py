@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from netsky_core import open_storage
-from netsky_core.analytics.reports import usage_report
 from netsky_core.analytics.rollup import ROLLUP_KINDS, local_timezone, rollup_report
+from netsky_core.analytics.usage_report import usage_report
 from netsky_core.ingest.scan import discover, ingest
-from netsky_core.ingest.synthetic import generate
+from tests.history import generate
 
 
 @pytest.fixture(scope="module")

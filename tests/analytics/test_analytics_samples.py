@@ -10,7 +10,8 @@ import pytest
 
 from netsky_core import open_storage
 from netsky_core.analytics import open_analytics, run_query
-from netsky_core.analytics.reports import KINDS, build_report, load_usage, usage_report
+from netsky_core.analytics.reports import KINDS, build_report, load_usage
+from netsky_core.analytics.usage_report import usage_report
 
 from . import CCUSAGE_DAILY, Netsky, ingest_samples, native_sqlite, needs_samples, sample_environ
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import attrs
 
 from netsky_core import EventQuery, SessionQuery, StorageStatsQuery, open_storage
-from netsky_core.ingest.synthetic import generate
+from tests.history import generate
 
 from .conftest import NETSKY, isolated_env
 

@@ -49,7 +49,7 @@ def _seed(target: str) -> Path:
     if folder.is_dir() and any(folder.iterdir()):
         return folder
     folder.mkdir(parents=True, exist_ok=True)
-    from netsky_core.ingest.synthetic import generate
+    from tests.history import generate
 
     tree = CORPUS / "synthetic"
     if not (tree / "manifest.json").exists():
@@ -85,9 +85,9 @@ def main() -> None:
 
     with atheris.instrument_imports():
         from netsky_core import RecordError
+        from netsky_core.hooks.payload import HookInputError, check_payload, to_event
         from netsky_core.ingest.claude import ClaudeParser
         from netsky_core.ingest.codex import CodexParser
-        from netsky_core.ingest.hookevent import HookInputError, check_payload, to_event
         from netsky_core.ingest.pricing import PriceTable
 
     prices = PriceTable.load()

@@ -52,10 +52,10 @@ from netsky_core import (
     open_storage,
 )
 from netsky_core.backend import session_sums
-from netsky_core.ingest.spool import Spool
-from netsky_core.ingest.synthetic import generate
+from netsky_core.hooks.spool import Spool
 from netsky_core.storage.fold import fold_session
 from netsky_core.storage.store import stats_from_sums
+from tests.history import generate
 from tests.ingest.conftest import NETSKY, isolated_env
 
 from .hooks import run_hook

@@ -44,7 +44,7 @@ from netsky_core import (
     iter_events,
     open_storage,
 )
-from netsky_core.ingest.synthetic import generate
+from tests.history import generate
 from tests.ingest.conftest import NETSKY, isolated_env
 
 from .recorder import record, scale

@@ -50,14 +50,14 @@ from netsky_core import (
     Storage,
     open_storage,
 )
+from netsky_core.hooks.payload import HookInputError, check_payload, to_event
+from netsky_core.hooks.run import store_records
 from netsky_core.ingest.claude import ClaudeParser
 from netsky_core.ingest.codex import CodexParser
-from netsky_core.ingest.hookevent import HookInputError, check_payload, to_event
-from netsky_core.ingest.hookrun import store_records
 from netsky_core.ingest.pricing import PriceTable
 from netsky_core.ingest.scan import IngestSummary, Source, ingest
-from netsky_core.ingest.synthetic import generate
 from netsky_core.storage.fold import MESSAGE_LIMIT
+from tests.history import generate
 
 from .recorder import record, scale
 

@@ -47,7 +47,7 @@ from netsky_core import (
     iter_events,
     open_storage,
 )
-from netsky_core.ingest.spool import Spool
+from netsky_core.hooks.spool import Spool
 from tests.fix_postgres import ENV_REQUIRE, PostgresServer, ServerUnavailable, _start_server
 from tests.ingest.conftest import NETSKY, isolated_env
 

@@ -76,6 +76,9 @@ class _Reader:
         ids = sorted({i for k in keys for i in self.d.by_bill.get(k, ())})
         return [self.d.events[i] for i in ids]
 
+    def count_billing_keys(self, keys: Sequence[str]) -> dict[str, int]:
+        return {k: len(ids) for k in keys if (ids := self.d.by_bill.get(k))}
+
     def sessions(self, query: SessionQuery) -> list[Session]:
         return select_sessions(self.d.sessions.values(), query)
 

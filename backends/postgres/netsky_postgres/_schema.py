@@ -168,7 +168,7 @@ def _backfill_usage(conn: Any, target: Target) -> None:
     """Fill the usage buckets from the stored API requests by the core's rule, so a
     migrated store holds exactly what incremental maintenance would have."""
     from netsky_core import Event
-    from netsky_core.storage.usage import usage_deltas
+    from netsky_core.backend import usage_deltas
 
     names = [c.strip() for c in _V2_EVENT_COLUMNS.split(",")]
     rows = conn.execute(

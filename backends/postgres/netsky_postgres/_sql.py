@@ -22,6 +22,7 @@ from netsky_core.backend import (
     USAGE_FIELDS,
     billing_key,
 )
+from netsky_core.backend import event_from_row as trusted_event
 
 from ._target import Target, quote_ident
 
@@ -76,7 +77,7 @@ def event_params(event: Event) -> tuple[Any, ...]:
 
 def event_from_row(row: Sequence[Any]) -> Event:
     """An Event from ``(id, *EVENT_FIELDS)``."""
-    return Event(id=row[0], **dict(zip(EVENT_FIELDS, row[1:])))
+    return trusted_event(row)
 
 
 def session_params(session: Session) -> list[Any]:
@@ -167,6 +168,9 @@ class Statements:
         )
         self.select_events_by_bill = (
             f"SELECT {self.event_select} FROM {ev} WHERE bill_key = ANY(%s::text[]) ORDER BY id"
+        )
+        self.count_bill_keys = (
+            f"SELECT bill_key, count(*) FROM {ev} WHERE bill_key = ANY(%s::text[]) GROUP BY 1"
         )
         self.insert_event_with_id = (
             f"INSERT INTO {ev} (id, {self.event_write_columns}) VALUES (%s, {placeholders})"

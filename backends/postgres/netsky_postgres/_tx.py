@@ -128,6 +128,12 @@ class PgReader:
             return []
         return [event_from_row(r) for r in self._all(self.st.select_events_by_bill, (list(keys),))]
 
+    def count_billing_keys(self, keys: Sequence[str]) -> dict[str, int]:
+        if not keys:
+            return {}
+        rows = self._all(self.st.count_bill_keys, (list(keys),))
+        return {str(k): int(n) for k, n in rows}
+
     # -- sessions -------------------------------------------------------------------
 
     def _session_statements(self, query: SessionQuery) -> tuple[str, str, list[Any]]:

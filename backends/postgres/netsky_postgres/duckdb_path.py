@@ -21,7 +21,7 @@ import itertools
 from collections.abc import Iterator
 from typing import Any
 
-from netsky_core.hookspecs import hookimpl
+from netsky_core.plugins.hookspecs import hookimpl
 
 __all__ = ["netsky_duckdb_attach"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from netsky_core.hookspecs import hookimpl
+from netsky_core.plugins.hookspecs import hookimpl
 
 from .duckdb_path import netsky_duckdb_attach  # noqa: F401  (the DuckDB native analytics path)
 

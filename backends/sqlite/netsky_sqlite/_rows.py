@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from operator import attrgetter
 from typing import Any
 
 from netsky_core import Event, FilePosition, Session, SessionStatus, UsageBucket
@@ -13,6 +12,7 @@ from netsky_core.backend import (
     SESSION_FIELDS,
     USAGE_FIELDS,
     billing_key,
+    event_from_row,
 )
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -27,7 +27,6 @@ USAGE_COLUMNS = USAGE_FIELDS
 
 _TS = EVENT_FIELDS.index("timestamp")
 _SIDECHAIN = EVENT_FIELDS.index("is_sidechain")
-_event_values = attrgetter(*EVENT_FIELDS)
 _SESSION_TIMES = frozenset(name for name in SESSION_FIELDS if name.endswith(("_at", "_activity")))
 _STATUS = SESSION_FIELDS.index("status")
 _SESSION_TIME_INDEXES = tuple(i for i, n in enumerate(SESSION_FIELDS) if n in _SESSION_TIMES)
@@ -41,21 +40,81 @@ def dt(value: int | None) -> datetime | None:
     return None if value is None else _EPOCH + timedelta(microseconds=value)
 
 
-def event_row(e: Event) -> list[Any]:
+def event_row(e: Event) -> tuple[Any, ...]:
     """Values for ``EVENT_WRITE_COLUMNS``, in that order."""
-    values = list(_event_values(e))
-    values[_TS] = (e.timestamp - _EPOCH) // _US
-    values[_SIDECHAIN] = 1 if e.is_sidechain else 0
-    values.append(billing_key(e))
-    return values
+    return (
+        e.machine_id,
+        e.session_id,
+        e.event_type,
+        (e.timestamp - _EPOCH) // _US,
+        e.uuid,
+        e.framework,
+        e.source,
+        e.tool_use_id,
+        e.tool_name,
+        e.spawned_agent_id,
+        e.subagent_type,
+        e.permission_mode,
+        e.transcript_path,
+        e.pid,
+        e.process_start_time,
+        e.cwd,
+        e.git_branch,
+        e.model,
+        e.tokens_input,
+        e.tokens_output,
+        e.tokens_cache_read,
+        e.tokens_cache_write,
+        e.tokens_reasoning,
+        e.cost_usd,
+        e.duration_ms,
+        1 if e.is_sidechain else 0,
+        e.payload,
+        e.metadata,
+        billing_key(e) if e.event_type in _BILLABLE else None,
+    )
+
+
+assert EVENT_WRITE_COLUMNS == (
+    "machine_id",
+    "session_id",
+    "event_type",
+    "timestamp",
+    "uuid",
+    "framework",
+    "source",
+    "tool_use_id",
+    "tool_name",
+    "spawned_agent_id",
+    "subagent_type",
+    "permission_mode",
+    "transcript_path",
+    "pid",
+    "process_start_time",
+    "cwd",
+    "git_branch",
+    "model",
+    "tokens_input",
+    "tokens_output",
+    "tokens_cache_read",
+    "tokens_cache_write",
+    "tokens_reasoning",
+    "cost_usd",
+    "duration_ms",
+    "is_sidechain",
+    "payload",
+    "metadata",
+    "bill_key",
+), "event_row() must follow EVENT_WRITE_COLUMNS"
+_BILLABLE = ("ApiRequest", "ApiRequestRepeated")
 
 
 def row_event(r: tuple[Any, ...]) -> Event:
     """An Event from a row of ``SELECT EVENT_COLUMNS``."""
-    values = list(r[1:])
-    values[_TS] = _EPOCH + timedelta(microseconds=values[_TS])
-    values[_SIDECHAIN] = bool(values[_SIDECHAIN])
-    return Event(id=r[0], **dict(zip(EVENT_FIELDS, values)))
+    values = list(r)
+    values[_TS + 1] = _EPOCH + timedelta(microseconds=values[_TS + 1])
+    values[_SIDECHAIN + 1] = bool(values[_SIDECHAIN + 1])
+    return event_from_row(values)
 
 
 def session_row(s: Session) -> list[Any]:

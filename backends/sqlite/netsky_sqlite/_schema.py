@@ -174,8 +174,7 @@ def _v2_api_requests(conn: Any) -> list[Any]:
 def _backfill_usage(conn: Any) -> None:
     """Fill the usage buckets from the stored API requests (by the core's rule, so a
     migrated store holds exactly what incremental maintenance would have)."""
-    from netsky_core.backend import USAGE_SUMS
-    from netsky_core.storage.usage import usage_deltas
+    from netsky_core.backend import USAGE_SUMS, usage_deltas
 
     from ._rows import usage_key_row
 

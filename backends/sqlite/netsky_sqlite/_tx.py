@@ -122,6 +122,16 @@ class SqliteReader:
             out.extend(row_event(r) for r in self.c.execute(sql, list(chunk)))
         return out
 
+    def count_billing_keys(self, keys: Sequence[str]) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for chunk in _chunks(list(keys)):
+            sql = (
+                f"SELECT bill_key, count(*) FROM events WHERE bill_key IN "
+                f"({', '.join('?' * len(chunk))}) GROUP BY bill_key"
+            )
+            out.update((k, int(n)) for k, n in self.c.execute(sql, list(chunk)))
+        return out
+
     def sessions(self, query: SessionQuery) -> list[Session]:
         clauses, params = session_filter(query, SQLITE)
         where = (" WHERE " + " AND ".join(clauses)) if clauses else ""

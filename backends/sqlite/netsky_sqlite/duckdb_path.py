@@ -29,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from netsky_core.hookspecs import hookimpl
+from netsky_core.plugins.hookspecs import hookimpl
 
 __all__ = ["attach_sqlite", "netsky_duckdb_attach"]
 

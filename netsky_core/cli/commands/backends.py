@@ -23,7 +23,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def run(ctx: Context) -> int:
-    from ..._api import list_plugins
+    from ...plugins._list import list_plugins
 
     plugins = list_plugins(ctx.config)
     if ctx.json:

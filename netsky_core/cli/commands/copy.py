@@ -48,8 +48,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def run(ctx: Context) -> int:
-    from ..._transfer import SameStoreError, copy_store
     from ..._urls import mask_url
+    from ...sync import SameStoreError, copy_store
 
     args = ctx.args
     with (

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from ..._urls import mask_url
@@ -69,11 +69,13 @@ def run(ctx: Context) -> int:
     )
     url = ctx.url
     if not sources:
-        from ...ingest.synthetic import write_demo
+        from ...demo.history import write_demo_history
 
         root = data_dir() / "demo-history"
-        if not (root / "manifest.json").exists():
-            write_demo(root, start=date.today() - timedelta(days=13))
+        marker = root / "written"
+        if not marker.exists():
+            write_demo_history(root)
+            marker.write_text(date.today().isoformat() + "\n")
         if ctx.config.storage_url.origin != "flag":
             url = "sqlite:///" + str(data_dir() / "demo.db")
         print(

@@ -1,13 +1,12 @@
 """``netsky hooks install | uninstall | status``: wire ``netsky hook`` into Claude Code.
 
 The file work (reading, planning, backups, atomic writes) is in
-:mod:`netsky_core.ingest.claude_settings`; this module parses and prints.
+:mod:`netsky_core.hooks.install`; this module parses and prints.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import textwrap
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Any
 from .._context import Context
 from .._errors import UsageError
 from .._main import Parser, add_command
-from .._output import fields, print_json, table
+from .._output import fields, print_json
 
 SCOPE_HELP = (
     "which settings file: user (~/.claude/settings.json, or in CLAUDE_CONFIG_DIR), project "
@@ -26,7 +25,7 @@ SCOPE_HELP = (
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    from ...ingest.hook_events import DEFAULT_TIMEOUT, HOOK_EVENTS, SELECTABLE_EVENTS
+    from ...hooks.events import DEFAULT_TIMEOUT, HOOK_EVENTS, SELECTABLE_EVENTS
 
     p = add_command(
         sub,
@@ -133,7 +132,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     status.add_argument("--scope", choices=["user", "project", "local"], help=SCOPE_HELP)
     status.add_argument("--json", action="store_true", help="print JSON")
-    status.set_defaults(handler=run_status)
+    status.set_defaults(handler=_run_status)
 
     def usage(ctx: Context) -> int:
         p.print_help()
@@ -168,7 +167,7 @@ def _common_args(p: argparse.ArgumentParser, events: tuple[str, ...] | None) -> 
 
 
 def _events(value: str | None, *, install: bool) -> list[str] | None:
-    from ...ingest.hook_events import HOOK_EVENTS, SELECTABLE_EVENTS
+    from ...hooks.events import HOOK_EVENTS, SELECTABLE_EVENTS
 
     if value is None:
         return list(HOOK_EVENTS) if install else None
@@ -193,7 +192,7 @@ def _events(value: str | None, *, install: bool) -> list[str] | None:
 def _store_url(value: str | None) -> str | None:
     from ..._errors import InvalidURLError
     from ..._urls import scheme_of
-    from ...ingest.claude_settings import absolute_store_url
+    from ...hooks.install import absolute_store_url
 
     if not value:
         return None
@@ -233,7 +232,7 @@ def _backup_text(result: Any) -> str | None:
 
 def _other_scopes(scope: str, command: str) -> list[str]:
     """Other settings files with a different netsky hook (Claude runs both)."""
-    from ...ingest.claude_settings import (
+    from ...hooks.install import (
         SCOPES,
         SettingsFileError,
         is_netsky_command,
@@ -261,7 +260,7 @@ def _other_scopes(scope: str, command: str) -> list[str]:
 
 
 def run_install(ctx: Context) -> int:
-    from ...ingest import claude_settings as cs
+    from ...hooks import install as cs
 
     args = ctx.args
     if args.timeout < 1:
@@ -355,7 +354,7 @@ def run_install(ctx: Context) -> int:
 
 
 def run_uninstall(ctx: Context) -> int:
-    from ...ingest import claude_settings as cs
+    from ...hooks import install as cs
 
     args = ctx.args
     if args.framework == "codex":
@@ -395,7 +394,7 @@ def run_uninstall(ctx: Context) -> int:
 
 
 def _install_codex(ctx: Context, db: str | None, config: str | None) -> int:
-    from ...ingest import claude_settings as cs
+    from ...hooks import install as cs
 
     args = ctx.args
     executable = cs.netsky_executable()
@@ -444,7 +443,7 @@ def _install_codex(ctx: Context, db: str | None, config: str | None) -> int:
 
 
 def _uninstall_codex(ctx: Context) -> int:
-    from ...ingest import claude_settings as cs
+    from ...hooks import install as cs
 
     args = ctx.args
     path = cs.codex_config_path()
@@ -480,195 +479,7 @@ def _uninstall_codex(ctx: Context) -> int:
     return 0
 
 
-# -- status -------------------------------------------------------------------------
+def _run_status(ctx: Context) -> int:
+    from .hooks_status import run_status
 
-
-def _sqlite_file(url: str) -> Path | None:
-    from urllib.parse import unquote
-
-    if not url.lower().startswith("sqlite:///"):
-        return None
-    rest = url[len("sqlite:///") :].partition("?")[0]
-    if not rest:
-        return None
-    return Path(os.path.expanduser(unquote(rest))).absolute()
-
-
-def _store_check(config: Any) -> dict[str, Any]:
-    """Open the hook's store read only (no writes, no migration)."""
-    from ..._errors import NetskyError, StorageOptionsError
-    from ..._open import open_storage
-    from ..._urls import mask_url
-
-    url = str(config.storage_url.value)
-    info: dict[str, Any] = {
-        "url": mask_url(url),
-        "from": config.storage_url.source,
-        "reachable": False,
-        "detail": None,
-    }
-    db_file = _sqlite_file(url)
-    if db_file is not None and not db_file.exists():
-        folder = db_file.parent
-        while not folder.exists() and folder != folder.parent:
-            folder = folder.parent
-        info["reachable"] = os.access(folder, os.W_OK)
-        info["detail"] = (
-            "no store yet: the first hook creates it"
-            if info["reachable"]
-            else f"no store yet, and {folder} is not writable"
-        )
-        return info
-    try:
-        try:
-            store = open_storage(url, config=config, read_only=True, timeout=5.0)
-        except StorageOptionsError:
-            store = open_storage(url, config=config, read_only=True)
-        store.close()
-    except NetskyError as exc:
-        info["detail"] = " ".join(str(exc).split())
-        return info
-    info["reachable"] = True
-    return info
-
-
-def _scope_row(entry: dict[str, Any]) -> list[str]:
-    from ...ingest.claude_settings import HOOK_EVENTS
-
-    path = entry["path"] + ("" if entry["exists"] else " (no file)")
-    if entry.get("error"):
-        return [entry["scope"], "file error", "-", "-", path]
-    hooked = [e for e in entry["events"] if e in HOOK_EVENTS]
-    extra = len(entry["events"]) - len(hooked)
-    events = "none" if not entry["events"] else f"{len(hooked)}/{len(HOOK_EVENTS)} events"
-    if extra:
-        events += f" +{extra}"
-    states = sorted({x["state"] for x in entry["executables"]})
-    return [entry["scope"], events, ",".join(states) or "-", str(entry["other_hooks"]), path]
-
-
-def run_status(ctx: Context) -> int:
-    from ..._config import load_config
-    from ..._errors import NetskyError
-    from ...ingest import claude_settings as cs
-    from ...ingest.spool import default_spool
-
-    args = ctx.args
-    try:
-        executable: Path | None = cs.netsky_executable()
-    except NetskyError:
-        executable = None
-    scopes = [args.scope] if args.scope else list(cs.SCOPES)
-    entries: list[dict[str, Any]] = []
-    commands: list[cs.HookCommand] = []
-    warnings: list[str] = []
-    for scope in scopes:
-        path = cs.settings_path(scope)
-        entry: dict[str, Any] = {"scope": scope, "path": str(path), "exists": path.is_file()}
-        try:
-            sf = cs.read_settings(path)
-        except cs.SettingsFileError as exc:
-            entry.update(
-                error=" ".join(str(exc).split()),
-                events=[],
-                missing_events=list(cs.HOOK_EVENTS),
-                commands=[],
-                executables=[],
-                stale=False,
-                other_hooks=0,
-            )
-            warnings.append(f"{scope}: {entry['error']} (Claude Code skips this file)")
-            entries.append(entry)
-            continue
-        entry["error"] = None
-        entry.update(cs.inspect(sf, executable))
-        for parsed in cs.installed_commands(sf):
-            if parsed not in commands:
-                commands.append(parsed)
-        for exe in entry["executables"]:
-            if exe["state"] == "missing":
-                warnings.append(
-                    f"{scope}: the hook runs {exe['path']}, which does not exist: every hook "
-                    f"fails; run `netsky hooks install --scope {scope}`"
-                )
-            elif exe["state"] == "other":
-                warnings.append(
-                    f"{scope}: the hook runs another netsky ({exe['path']}), not this one "
-                    f"({executable}); `netsky hooks install --scope {scope}` points it here"
-                )
-        if len(entry["commands"]) > 1:
-            warnings.append(
-                f"{scope}: netsky's hook runs {len(entry['commands'])} different commands"
-            )
-        entries.append(entry)
-    codex = cs.inspect_codex(cs.codex_config_path(), executable)
-    if codex.get("executable_state") == "missing":
-        warnings.append("codex: the notify program does not exist any more")
-    installed = [e["scope"] for e in entries if e["events"]]
-    if not installed and not args.scope:
-        warnings.append("netsky is not hooked into Claude Code here: run `netsky hooks install`")
-    if len(installed) > 1 and len({c for e in entries for c in e["commands"]}) > 1:
-        warnings.append(
-            f"different netsky hooks in {', '.join(installed)}: Claude Code runs each, so "
-            "events may be stored twice"
-        )
-
-    baked = next((c for c in commands if c.db or c.config), None)
-    config = None
-    if baked is not None:
-        try:
-            config = load_config(
-                db_url=baked.db or ctx.args.db, config_path=baked.config or ctx.args.config
-            )
-        except NetskyError as exc:
-            warnings.append(f"the installed hook's options are unusable: {exc}")
-    if config is None:
-        config = ctx.config
-    dbs = {c.db for c in commands}
-    if len(dbs) > 1:
-        warnings.append("the installed hooks use different stores (--db); checked the first")
-    store = _store_check(config)
-    if not store["reachable"]:
-        warnings.append(
-            f"the hook cannot reach the store now ({store['detail']}): events wait in the spool"
-        )
-    spool = default_spool()
-    pending = spool.count()
-    info: dict[str, Any] = {
-        "executable": str(executable) if executable else None,
-        "scopes": entries,
-        "codex": codex,
-        "store": store,
-        "spool": {"folder": str(spool.folder), "pending": pending},
-        "warnings": warnings,
-    }
-    if ctx.json:
-        print_json(info)
-        return 0
-    reach = "reachable" if store["reachable"] else "NOT reachable"
-    fields(
-        [
-            ("netsky", info["executable"] or "not found"),
-            (
-                "store",
-                f"{store['url']} ({reach}{'; ' + store['detail'] if store['detail'] else ''})",
-            ),
-            ("spool", f"{pending} events waiting in {spool.folder}"),
-        ]
-    )
-    print()
-    rows = [_scope_row(e) for e in entries]
-    if codex["installed"] or codex["other_notify"] or codex.get("error"):
-        state = (
-            "netsky notify"
-            if codex["installed"]
-            else ("error" if codex.get("error") else "other notify")
-        )
-        rows.append(["codex", state, codex.get("executable_state") or "-", "-", codex["path"]])
-    table(["scope", "netsky hook", "executable", "other hooks", "file"], rows)
-    for entry in entries:
-        if entry["commands"]:
-            print(f"{entry['scope']}: {' | '.join(entry['commands'])}")
-    for warning in warnings:
-        _warn(warning)
-    return 0
+    return run_status(ctx)

@@ -74,7 +74,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 def run(ctx: Context) -> int:
     from ..._errors import ConfigError
     from ...analytics import parse_day
-    from ...analytics.reports import build_report, dashboard, load_usage, usage_report
+    from ...analytics.reports import build_report, dashboard, load_usage
+    from ...analytics.usage_report import usage_report
 
     args = ctx.args
     if args.active and args.kind != "blocks":

@@ -34,9 +34,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def run(ctx: Context) -> int:
     from ..._config import resolve_machine_id
-    from ...ingest.hookrun import store_records
+    from ...hooks.run import store_records
+    from ...hooks.spool import default_spool
     from ...ingest.options import redactor
-    from ...ingest.spool import default_spool
 
     spool = default_spool()
     rejected = spool.folder / "rejected.jsonl"

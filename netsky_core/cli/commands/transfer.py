@@ -1,6 +1,6 @@
 """``netsky export`` and ``netsky import``: the store as a JSON Lines file and back.
 
-The file format is described in ``netsky_core._transfer`` and in the README.
+The file format is described in ``netsky_core.sync`` and in the README.
 """
 
 from __future__ import annotations
@@ -150,8 +150,8 @@ def _export_table(ctx: Context) -> int:
 
 
 def run_export(ctx: Context) -> int:
-    from ..._transfer import EXPORT_FORMATS, write_export_file
     from ..._urls import mask_url
+    from ...sync import EXPORT_FORMATS, write_export_file
 
     args = ctx.args
     if args.format in ("parquet", "csv"):
@@ -211,8 +211,8 @@ def _input_path(name: str) -> Iterator[str]:
 
 
 def run_import(ctx: Context) -> int:
-    from ..._transfer import import_jsonl
     from ..._urls import mask_url
+    from ...sync import import_jsonl
 
     args = ctx.args
     with (

@@ -15,9 +15,9 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from .._errors import BackendNotFoundError, NetskyError, PluginLoadError
+from .._urls import SCHEME_ALIASES
 from ._entrypoints import EntryPointRef, scan_entry_points
-from ._errors import BackendNotFoundError, NetskyError, PluginLoadError
-from ._urls import SCHEME_ALIASES
 
 __all__ = ["BackendSpec", "PluginInfo", "PluginRegistry", "default_registry"]
 

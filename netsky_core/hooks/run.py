@@ -108,7 +108,7 @@ def _git(cwd: Any) -> dict[str, Any] | None:
     if not isinstance(cwd, str) or not cwd:
         return None
     try:
-        from .gitinfo import read_git_facts
+        from ..ingest.gitinfo import read_git_facts
 
         return read_git_facts(cwd)
     except Exception as exc:  # a broken repo never stops the event
@@ -152,7 +152,7 @@ def store_records(
     from datetime import datetime
 
     from .._records import GitContext
-    from .hookevent import HookInputError, to_event
+    from .payload import HookInputError, to_event
 
     built: list[tuple[Any, dict[str, Any]]] = []
     contexts = []
@@ -200,7 +200,7 @@ def _codex_rollout(payload: dict[str, Any]) -> list[str]:
     thread = payload.get("thread-id") or payload.get("session_id")
     if not isinstance(thread, str) or not thread:
         return []
-    from .roots import codex_roots
+    from ..ingest.roots import codex_roots
 
     for root in codex_roots():
         for folder in ("sessions", "archived_sessions"):
@@ -242,7 +242,7 @@ def drain(config: Any, spool: Any) -> tuple[int, bool]:
     """
     from .._config import resolve_machine_id
     from .._errors import NetskyError
-    from .options import redactor
+    from ..ingest.options import redactor
 
     machine_id = resolve_machine_id(config).value
     redact = redactor(config)
@@ -266,8 +266,8 @@ def drain(config: Any, spool: Any) -> tuple[int, bool]:
             if n == 0 and not bad:
                 break
         if transcripts and store is not None:
-            from .options import ingest_options
-            from .scan import Source, ingest
+            from ..ingest.options import ingest_options
+            from ..ingest.scan import Source, ingest
 
             if config.section("hooks").get("ingest_transcripts", True):
                 options = ingest_options(config)
@@ -374,7 +374,7 @@ def _utc_now_iso(*, fraction: bool = True) -> str:
 def _run(opts: dict[str, Any], raw_bytes: bytes, received_at: str) -> int:
     import json
 
-    from .hookevent import HookInputError, agent_process, check_payload
+    from .payload import HookInputError, agent_process, check_payload
     from .spool import default_spool
 
     raw = raw_bytes.decode("utf-8", errors="replace")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ._config import Config, load_config
-from ._plugins import PluginInfo, default_registry
+from .._config import Config, load_config
+from ._registry import PluginInfo, default_registry
 
 __all__ = ["list_plugins"]
 

@@ -1,6 +1,6 @@
 """The Claude Code hook events netsky installs, as plain constants.
 
-Kept apart from ``claude_settings`` (which edits settings files and imports much more)
+Kept apart from ``install`` (which edits settings files and imports much more)
 so that building the command line's help does not pay for that module.
 """
 

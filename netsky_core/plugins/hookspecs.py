@@ -8,7 +8,7 @@ point's *name* is the URL scheme it serves (register one entry point per scheme)
     mystore = "netsky_mystore.plugin"
 
     # netsky_mystore/plugin.py
-    from netsky_core.hookspecs import hookimpl
+    from netsky_core.plugins.hookspecs import hookimpl
 
     @hookimpl
     def netsky_register_backends(register):

@@ -64,7 +64,6 @@ __all__ = [
     "TokenTotals",
     "generate",
     "parse_size",
-    "write_demo",
 ]
 
 #: Claude models used for main threads, with their weights.
@@ -2106,7 +2105,3 @@ def _build_manifest(
     m.features = dict(sorted(st.features.items()))
     return m
 
-
-def write_demo(root: Path, *, seed: int = 7, start: date | None = None) -> Manifest:
-    """A small (~2 MB) history over two weeks for the product demo."""
-    return generate(root, target_bytes=2_000_000, seed=seed, start=start, days=14)

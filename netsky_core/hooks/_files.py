@@ -1,0 +1,91 @@
+"""Settings files written safely: errors, backups, atomic replacement."""
+
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .._errors import NetskyError
+
+SCOPES: tuple[str, ...] = ("user", "project", "local")
+BACKUP_MARK = ".netsky-backup-"
+_ENV_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+_EXECUTABLE_NAMES = frozenset({"netsky", "netsky.exe"})
+
+
+class SettingsFileError(NetskyError):
+    """A settings file netsky will not edit (unreadable or malformed); it is left as is."""
+
+
+# -- writing ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """Where a plan was written, and the backup of the previous file (if any)."""
+
+    path: Path
+    written: bool
+    created: bool
+    backup: Path | None
+    backup_reused: bool = False
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _backup(target: Path, raw: bytes, now: datetime) -> tuple[Path, bool]:
+    """Copy of the current file beside it; an identical earlier backup is reused."""
+    existing = sorted(target.parent.glob(f"{_glob_escape(target.name)}{BACKUP_MARK}*"))
+    for old in reversed(existing):
+        try:
+            if old.is_file() and old.read_bytes() == raw:
+                return old, True
+        except OSError:
+            continue
+    stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    backup = target.with_name(f"{target.name}{BACKUP_MARK}{stamp}")
+    n = 1
+    while backup.exists():
+        backup = target.with_name(f"{target.name}{BACKUP_MARK}{stamp}-{n}")
+        n += 1
+    shutil.copy2(target, backup)
+    return backup, False
+
+
+def _glob_escape(name: str) -> str:
+    """``name`` with glob wildcards escaped."""
+    return re.sub(r"([*?\[])", r"[\1]", name)
+
+
+def _atomic_write(target: Path, text: str, mode: int) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".netsky-tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    try:
+        dir_fd = os.open(target.parent, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)
