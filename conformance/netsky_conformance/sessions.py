@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import attrs
 
 from netsky_core import (
@@ -393,3 +395,21 @@ class SessionsConformance(StorageFixtures):
         for s in storage.list_sessions(SessionQuery()):
             assert type(s) is Session
             assert s.status is None or type(s.status) is SessionStatus
+
+    def test_git_facts_given_with_a_batch_equal_a_separate_upsert(
+        self, open_store: Callable[..., Storage]
+    ) -> None:
+        context = GitContext(github_repo="octo/widgets", git_branch="fix/7-x", github_pr=7)
+        events = [ev(EventType.PRE_TOOL_USE, 1), prompt("fix the login", 2)]
+        one = open_store()
+        result = one.insert_many(events, git=[("m1", "s1", context, at(1))])
+        assert result.inserted == 2
+        two = open_store()
+        two.insert_many(events)
+        two.upsert_session_git_context("m1", "s1", context, at=at(1))
+        assert one.get_session_by_key("m1", "s1") == two.get_session_by_key("m1", "s1")
+        # git facts alone create the session, as upsert_session_git_context does
+        three = open_store()
+        three.insert_many([], git=[("m1", "s9", context, at(3))])
+        s = three.get_session_by_key("m1", "s9")
+        assert s is not None and s.github_repo == "octo/widgets"

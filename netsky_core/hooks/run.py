@@ -177,12 +177,9 @@ def store_records(
         built.append((event, rec))
         if git:
             contexts.append((event, GitContext(**git)))
-    if built:
-        store.insert_many([event for event, _ in built])
-    for event, ctx in contexts:
-        store.upsert_session_git_context(
-            event.machine_id, event.session_id, ctx, at=event.timestamp
-        )
+    if built:  # the events and their git facts: one write transaction
+        git = [(e.machine_id, e.session_id, ctx, e.timestamp) for e, ctx in contexts]
+        store.insert_many([event for event, _ in built], git=git)
     return built
 
 

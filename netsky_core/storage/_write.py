@@ -19,6 +19,7 @@ from .._records import Event, EventType, InsertResult, Session
 from .billing import billing_key, choose_owner, in_billing_state, is_billed
 from .engine import SessionKey, Writer
 from .fold import fold_session, merge_sessions
+from .git import apply_git_context
 from .usage import usage_deltas
 from .versions import BatchPlan, SessionChange, is_repeated, outranks, repeated_version
 
@@ -184,11 +185,22 @@ def _earlier_first(before: Session | None, after: Session | None) -> bool:
     return a is not None and b is not None and b < a
 
 
-def insert_batch(w: Writer, plan: BatchPlan, extra: Sequence[SessionKey]) -> InsertResult:
-    """``insert_many``: dedup against the stored versions, fold, bill once."""
+GitFacts = tuple[str, str, Any, datetime]
+"""``(machine_id, session_id, GitContext, at)``: git facts observed with a batch."""
+
+
+def insert_batch(
+    w: Writer, plan: BatchPlan, extra: Sequence[SessionKey], git: Sequence[GitFacts] = ()
+) -> InsertResult:
+    """``insert_many``: dedup against the stored versions, fold, bill once, and merge
+    the git facts observed with the events (same transaction)."""
     candidates = plan.candidates
     n = len(candidates)
-    keys = sorted({(e.machine_id, e.session_id) for e in candidates} | set(extra))
+    keys = sorted(
+        {(e.machine_id, e.session_id) for e in candidates}
+        | set(extra)
+        | {(m, s) for m, s, _c, _at in git}
+    )
     states, horizon = open_batch(w, keys)
     alive = [c for c in range(n) if horizon is None or candidates[c].timestamp >= horizon]
     ids: list[int | None] = [None] * n
@@ -229,6 +241,15 @@ def insert_batch(w: Writer, plan: BatchPlan, extra: Sequence[SessionKey]) -> Ins
     }
     settle(w, bill, folding, new=True)
     earlier = [k for k in changes if _earlier_first(before.get(k), folding.states.get(k))]
+    for machine_id, session_id, context, at in sorted(git, key=lambda g: g[3]):
+        key = (machine_id, session_id)
+        old = folding.states.get(key)
+        new = apply_git_context(old, machine_id, session_id, context, at)
+        if new != old:
+            folding.states[key] = new
+            folding.changed.add(key)
+            if _earlier_first(old, new):
+                earlier.append(key)
     if earlier:
         settle(w, _keys_of_sessions(w, earlier), folding)
     folding.commit()

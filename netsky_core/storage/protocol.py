@@ -53,8 +53,15 @@ class Storage(Protocol):
         """
         ...
 
-    def insert_many(self, events: Iterable[Event]) -> InsertResult:
-        """Store a batch in one transaction: duplicates skipped and counted."""
+    def insert_many(
+        self,
+        events: Iterable[Event],
+        *,
+        git: Iterable[tuple[str, str, GitContext, datetime]] = (),
+    ) -> InsertResult:
+        """Store a batch in one transaction: duplicates skipped and counted. ``git``:
+        ``(machine_id, session_id, GitContext, at)`` facts merged into those sessions
+        in the same transaction (``upsert_session_git_context``'s rule)."""
         ...
 
     def query(self, query: EventQuery) -> list[Event]:

@@ -145,12 +145,24 @@ class Store:
         horizon, not stored)."""
         return self.insert_many([event]).ids[0]
 
-    def insert_many(self, events: Iterable[Event]) -> InsertResult:
+    def insert_many(
+        self,
+        events: Iterable[Event],
+        *,
+        git: Iterable[tuple[str, str, GitContext, datetime]] = (),
+    ) -> InsertResult:
+        """Store a batch in one transaction; ``git``: ``(machine_id, session_id,
+        GitContext, at)`` facts observed with it, merged into those sessions in the
+        same transaction (as ``upsert_session_git_context`` would)."""
         plan = plan_batch(events)
-        if not plan.candidates:
+        facts = list(git)
+        for fact in facts:
+            if type(fact[2]) is not GitContext:
+                raise RecordError(f"expected a GitContext, got {type(fact[2]).__name__}")
+        if not plan.candidates and not facts:
             self._check_writable()
             return InsertResult()
-        return self._write(lambda w, extra: _write.insert_batch(w, plan, extra))
+        return self._write(lambda w, extra: _write.insert_batch(w, plan, extra, facts))
 
     def query(self, query: EventQuery) -> list[Event]:
         if query.limit == 0:
