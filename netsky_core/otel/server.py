@@ -382,7 +382,7 @@ class OtlpServer:
                 raise _Refusal(415, "Content-Encoding must be gzip or identity")
             body = self._read_body(h)
         except _Refusal as refusal:
-            log.info("otlp %s -> %d (%s)", path[:40], refusal.status, refusal.message)
+            log.info("otlp %s -> %d (%s)", signal or "?", refusal.status, refusal.message)
             self._answer(h, refusal.status, kind, refusal.message, refusal.headers)
             return
         # The body is read whole: the connection may be kept from here on.
@@ -391,11 +391,11 @@ class OtlpServer:
                 body = _gunzip(body, self.max_body_bytes)
             result = self._decode(signal, body, kind)
         except _Refusal as refusal:
-            log.info("otlp %s -> %d (%s)", path, refusal.status, refusal.message)
+            log.info("otlp %s -> %d (%s)", signal, refusal.status, refusal.message)
             self._answer(h, refusal.status, kind, refusal.message, close=False)
             return
         except OtlpDecodeError as exc:
-            log.info("otlp %s -> 400 (not an OTLP request)", path)
+            log.info("otlp %s -> 400 (not an OTLP request)", signal)
             self._answer(h, 400, kind, str(exc), close=False)
             return
         if result.events:
@@ -403,7 +403,7 @@ class OtlpServer:
                 with self._sink_lock:
                     self.sink(list(result.events))
             except Exception as exc:  # the store is down: let the exporter retry
-                log.warning("otlp %s -> 503 (sink raised %s)", path, type(exc).__name__)
+                log.warning("otlp %s -> 503 (sink raised %s)", signal, type(exc).__name__)
                 self._answer(
                     h,
                     503,
@@ -415,7 +415,7 @@ class OtlpServer:
                 return
         log.info(
             "otlp %s -> 200 accepted=%d skipped=%d malformed=%d events=%d",
-            path,
+            signal,
             result.accepted,
             result.skipped,
             result.malformed,
