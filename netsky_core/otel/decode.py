@@ -36,6 +36,10 @@ the record has none).
 ``codex.websocket_request``    own name (it carries no tokens)
 ``codex.user_prompt``          ``UserPromptSubmit``
 ``codex.tool_result``          ``PostToolUse`` / ``PostToolUseFailure``
+``claude_code.api_response_    its own name, never billed; ``metadata.message_id``
+body``                         is the ``id`` the exported body starts with: the
+                               one record pairing a message id with a request id
+``*.tool_decision``            its own name, with ``tool_name`` / ``tool_use_id``
 anything else                  stored under its own full name
 ============================== ===============================================
 
@@ -50,7 +54,9 @@ Identity
 ``uuid`` never holds the machine id. Where the record names the thing it reports,
 the uuid is the one the transcript readers and hooks give it, so the store keeps it
 once: ``tool_result:<tool_use_id>`` (Claude) / ``tool_result:<call_id>`` (Codex),
-``prompt:<prompt.id>`` for Claude prompts. An API request is
+``prompt:<prompt.id>`` for Claude prompts (hooks use ``prompt:<prompt_id>`` and the
+transcript ``prompt:<promptId>``; that the three ids are one value is what Claude
+Code's docs imply, not checked on a capture). An API request is
 ``api_request:<request_id>`` (``api_request:client:<client_request_id>`` without
 one). Everything else, and any record without such an id, is
 ``otel:<blake2b of the event name, session, record time and attributes>``, so a
@@ -73,9 +79,9 @@ read at its v2.1.2xx revision):
 
 * Resource ``service.name`` is ``claude-code``; log records come from the
   ``com.anthropic.claude_code.events`` scope (seen in public receivers' fixtures).
-* Every event is a log record whose body is the full name
-  (``claude_code.api_request``) and whose ``event.name`` attribute is the short one
-  (``api_request``). Standard attributes on every event: ``session.id``,
+* The page names each event by its full name (``claude_code.api_request``) and
+  gives the ``event.name`` attribute as the short one (``api_request``); receivers'
+  fixtures show the full name in the record's body. Standard attributes on every event: ``session.id``,
   ``app.version`` (opt-in), ``organization.id``, ``user.account_uuid``,
   ``user.account_id``, ``user.id``, ``user.email``, ``terminal.type``, plus
   ``event.timestamp`` (ISO 8601), ``event.sequence`` (per-session counter) and
@@ -405,7 +411,7 @@ def _event_name(record: Any, attributes: dict[str, Any], service: Any) -> tuple[
     body = _value(record.body) if record.HasField("body") else None
     candidates = [
         c
-        for c in (record.event_name, attributes.get("event.name"), body)
+        for c in (getattr(record, "event_name", ""), attributes.get("event.name"), body)
         if isinstance(c, str) and c
     ]
     for name in candidates:

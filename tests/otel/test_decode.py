@@ -249,3 +249,16 @@ def test_metrics_and_traces_store_nothing(prices):
     assert (result.events, result.accepted, result.skipped) == ((), 3, 1)
     assert result.unknown_event_types == {"claude_code.new.metric"}
     assert decode_traces(b"", PROTOBUF).rejected == 0
+
+
+def test_the_log_record_event_name_field_is_read(prices):
+    record = log_record(None, claude_attrs("api_request", "s", T0, input_tokens=3, request_id="r9"))
+    record.event_name = "claude_code.api_request"
+    del record.attributes[4]  # event.name: newer SDKs send only the record field
+    assert all(kv.key != "event.name" for kv in record.attributes)
+    (event,) = decode([record], prices, service="unknown_service:node").events
+    assert (event.event_type, event.framework, event.tokens_input) == (
+        EventType.API_REQUEST,
+        "claude",
+        3,
+    )
