@@ -141,6 +141,11 @@ def parse_time(value: Any, *, unit: str = "auto") -> datetime | None:
         return None
 
 
+def parse_iso(value: Any) -> datetime | None:
+    """An ISO-8601 timestamp string as an aware UTC datetime; anything else None."""
+    return parse_time(value) if isinstance(value, str) else None
+
+
 def total_fallback(known: int, output: int, extra: int, total: int) -> tuple[int, int]:
     """ccusage's rule for a reported ``total`` larger than the parts it knows.
 

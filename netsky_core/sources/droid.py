@@ -41,7 +41,7 @@ from ._common import (
     count,
     decode_json,
     discover_all,
-    parse_time,
+    parse_iso,
     text,
     total_fallback,
     walk_files,
@@ -133,7 +133,7 @@ def _mtime(path: str) -> datetime | None:
 
 def _settings_events(f: EventFactory, doc: dict[str, Any], path: str, raw: bytes) -> list[Event]:
     session = session_of(path)
-    ts = parse_time(doc.get("providerLockTimestamp")) or _mtime(path)
+    ts = parse_iso(doc.get("providerLockTimestamp")) or _mtime(path)
     if ts is None:
         return []
     model_raw = text(doc.get("model"))
@@ -242,7 +242,7 @@ class Parser(LineParser):
         if not isinstance(kind, str) or not kind:
             return []
         line_id = text(record.get("id")) or f"#{state['line']}"
-        ts = parse_time(record.get("timestamp"))
+        ts = parse_iso(record.get("timestamp"))
         if kind == "session_start":
             session = text(record.get("id")) or state["session_id"]
             state["session_id"] = session

@@ -35,7 +35,7 @@ from ._common import (
     count,
     decode_json,
     discover_all,
-    parse_time,
+    parse_iso,
     text,
     total_fallback,
     walk_files,
@@ -155,7 +155,7 @@ class _Reader:
     ) -> list[Any]:
         kind = msg.get("type")
         key = text(msg.get("id")) or f"#{index}"
-        ts = parse_time(msg.get("timestamp")) or parse_time(msg.get("created_at")) or default_ts
+        ts = parse_iso(msg.get("timestamp")) or parse_iso(msg.get("created_at")) or default_ts
         if ts is None:
             return []
         out: list[Any] = []
@@ -262,7 +262,7 @@ def _session_of(doc: dict[str, Any], fallback: str) -> str:
 
 def _read_json(doc: dict[str, Any], reader: _Reader, result: DocumentResult) -> None:
     session = _session_of(doc, reader.stem)
-    start = parse_time(doc.get("startTime")) or parse_time(doc.get("lastUpdated"))
+    start = parse_iso(doc.get("startTime")) or parse_iso(doc.get("lastUpdated"))
     messages = doc.get("messages")
     f = reader.f
     if isinstance(messages, list):
@@ -297,7 +297,7 @@ def _read_json(doc: dict[str, Any], reader: _Reader, result: DocumentResult) -> 
     stats = doc.get("stats")
     if stats is None and isinstance(doc.get("result"), dict):
         stats = doc["result"].get("stats")
-    ts = parse_time(doc.get("timestamp"))
+    ts = parse_iso(doc.get("timestamp"))
     if not isinstance(stats, dict) or ts is None:
         result.skipped += 1
         return
@@ -363,7 +363,7 @@ def _read_jsonl(data: bytes, reader: _Reader, result: DocumentResult) -> None:
         stats = record.get("stats")
         if stats is None and isinstance(record.get("result"), dict):
             stats = record["result"].get("stats")
-        ts = parse_time(record.get("timestamp"))
+        ts = parse_iso(record.get("timestamp"))
         if isinstance(stats, dict) and ts is not None:
             collect(
                 result,

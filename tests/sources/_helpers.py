@@ -4,6 +4,7 @@ ccusage 20.0.24's ``daily``/``session`` JSON outputs."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import sqlite3
@@ -122,17 +123,19 @@ def assert_parity(
     model_name: Callable[[str], str] = lambda m: m,
     reasoning_in_total: bool = True,
     cost: bool = True,
+    netsky_unpriced: Iterable[str] = (),
 ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
     """Days and sessions equal ccusage's: tokens, totalTokens, cost, models per day.
 
-    An unpriced model (ccusage: cost 0, listed in ``unpricedModels``) must have
+    An unpriced model (ccusage: cost 0, listed in ``unpricedModels``; or one of
+    ``netsky_unpriced``, priced by ccusage from a catalog that is not LiteLLM) must have
     ``cost_usd=None`` here. Returns the rows (by day, by session) for further checks.
     """
     kept = dedup(events)
     days = group(kept, by_day, model_name=model_name, reasoning_in_total=reasoning_in_total)
     sessions = group(kept, by_session, model_name=model_name, reasoning_in_total=reasoning_in_total)
     daily, session = ccusage(agent, "daily"), ccusage(agent, "session")
-    unpriced = set(daily["totals"].get("unpricedModels") or ())
+    unpriced = set(daily["totals"].get("unpricedModels") or ()) | set(netsky_unpriced)
     assert sorted(days) == sorted(r["date"] for r in daily["daily"])
     for expected in daily["daily"]:
         row = days[expected["date"]]
@@ -173,3 +176,146 @@ def set_wal(path: Path) -> None:
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.close()
+
+
+# -- reading a source ------------------------------------------------------------------
+
+
+def parse_lines(
+    parser_cls: Any, path: Path, data: bytes | None = None, **kw: Any
+) -> tuple[list[Event], Any]:
+    """All events of a JSONL file, one parser; the parser (counters) too."""
+    parser = parser_cls(machine_id=MACHINE, path=str(path), prices=PRICES, **kw)
+    out: list[Event] = []
+    for line in (path.read_bytes() if data is None else data).splitlines():
+        out += parser.parse(line)
+    return out, parser
+
+
+def read_source(module: Any, roots: list[Path]) -> list[Event]:
+    """Every event of every file ``module.discover`` finds under ``roots``."""
+    out: list[Event] = []
+    for path in module.discover(roots):
+        if path.suffix == ".db":
+            out += module.read_database(str(path), machine_id=MACHINE, prices=PRICES).events
+        elif module.SPEC.kind == "lines" or (path.suffix == ".jsonl" and hasattr(module, "Parser")):
+            out += parse_lines(module.Parser, path)[0]
+        else:
+            out += module.read_document(
+                path.read_bytes(), path=str(path), machine_id=MACHINE, prices=PRICES
+            ).events
+    return out
+
+
+def resumed(parser_cls: Any, path: Path, lines: list[bytes], cuts: list[int]) -> list[Event]:
+    """Events of ``lines`` read by a new parser at every cut, each made from the last
+    one's ``state`` (through JSON, as it is stored)."""
+    out: list[Event] = []
+    state: dict[str, Any] | None = None
+    bounds = [0, *sorted(set(cuts)), len(lines)]
+    for start, end in itertools.pairwise(bounds):
+        parser = parser_cls(
+            machine_id=MACHINE,
+            path=str(path),
+            prices=PRICES,
+            state=None if state is None else json.loads(json.dumps(state)),
+        )
+        for line in lines[start:end]:
+            out += parser.parse(line)
+        state = parser.state
+    return out
+
+
+def by_uuid(events: Iterable[Event]) -> dict[tuple[str, str | None], Event]:
+    return {(e.session_id, e.uuid): e for e in events}
+
+
+def exercise_live_database(
+    read: Callable[[Path], list[Event]],
+    src: Path,
+    tmp_path: Path,
+    add_rows: Callable[[sqlite3.Connection, int], None],
+) -> None:
+    """The reader on a copy of ``src`` (WAL mode) that another program keeps using.
+
+    - with another connection holding an open read transaction and a writer holding
+      the write lock (uncommitted rows), the reader neither blocks nor fails, and
+      sees the committed state;
+    - while it reads in a loop (a thread), the writer commits rows with no busy
+      timeout: the reader never takes a lock that makes the owner wait;
+    - committed rows appear on the next read; nothing is created beside the database;
+    - reading twice unchanged gives the identical event list.
+    """
+    import threading
+    import time
+
+    db = wal_copy(src, tmp_path / "live")
+    set_wal(db)
+    owner = sqlite3.connect(db, timeout=0, isolation_level=None, check_same_thread=False)
+    owner.execute("PRAGMA journal_mode=WAL")
+    other_reader = sqlite3.connect(db, isolation_level=None)
+    other_reader.execute("BEGIN")
+    other_reader.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    baseline = read(db)
+    assert baseline == read(db)
+    files = sorted(p.name for p in db.parent.iterdir())
+
+    owner.execute("BEGIN IMMEDIATE")
+    add_rows(owner, 0)
+    started = time.monotonic()
+    during = read(db)  # the owner holds the write lock, another reader a snapshot
+    assert time.monotonic() - started < 10
+    assert during == baseline  # uncommitted rows are not seen
+    owner.execute("COMMIT")
+
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def keep_reading() -> None:
+        try:
+            while not stop.is_set():
+                read(db)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    thread = threading.Thread(target=keep_reading)
+    thread.start()
+    try:
+        for i in range(1, 21):
+            owner.execute("BEGIN IMMEDIATE")  # timeout=0: fails at once if blocked
+            add_rows(owner, i)
+            owner.execute("COMMIT")
+    finally:
+        stop.set()
+        thread.join()
+    assert not errors
+    after = read(db)
+    assert len(after) > len(baseline)
+    assert sorted(p.name for p in db.parent.iterdir()) == files
+    other_reader.execute("COMMIT")
+    other_reader.close()
+    owner.close()
+
+
+def exercise_read_only_folder(
+    read: Callable[[Path], list[Event]], src: Path, tmp_path: Path
+) -> None:
+    """A database in a read-only folder (``-wal`` with content): read from a private copy,
+    same events, nothing written beside it. Root ignores permissions, so the reader
+    checks the mode bits itself; this sets them."""
+    import os
+    import stat
+
+    db = wal_copy(src, tmp_path / "ro")
+    expected = read(db)
+    for path in db.parent.iterdir():
+        path.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+    db.parent.chmod(stat.S_IRUSR | stat.S_IXUSR | stat.S_IRGRP | stat.S_IXGRP)
+    try:
+        before = {p.name: p.stat().st_mtime_ns for p in db.parent.iterdir()}
+        assert read(db) == expected
+        assert {p.name: p.stat().st_mtime_ns for p in db.parent.iterdir()} == before
+    finally:
+        db.parent.chmod(stat.S_IRWXU)
+        for path in db.parent.iterdir():
+            os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)
