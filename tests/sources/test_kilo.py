@@ -7,6 +7,7 @@ import json
 import sqlite3
 from pathlib import Path
 
+from netsky_core.ingest.pricing import Usage
 from netsky_core.sources import kilo
 
 from ._helpers import (
@@ -119,8 +120,6 @@ def test_reasoning_and_total_rules(tmp_path: Path) -> None:
     assert json.loads(m1.metadata)["tokens_reasoning"] == 7
     assert m1.cost_usd == PRICES.cost(
         "claude-sonnet-4-5-20250929",
-        __import__("netsky_core.ingest.pricing", fromlist=["Usage"]).Usage(
-            input=100, output=17, cache_read=5, cache_write=3
-        ),
+        Usage(input=100, output=17, cache_read=5, cache_write=3),
     )
     assert events["api:kilo:m2"].tokens_output == 30  # total fills in a missing output
