@@ -11,8 +11,10 @@ toMessageId}``.
 As ccusage 20.0.24: with a ledger, one ApiRequest per ledger event (no dedup), input and
 output from the event's ``tokens``, cache writes and reads from the assistant message
 ``toMessageId`` names; without one, one per assistant ``usage`` that has a timestamp.
-Cost is the event's ``credits`` x $0.01 (Amp bills credits at cost: on the samples that
-is exactly the LiteLLM list price), else the LiteLLM price. uuid:
+Cost is the event's ``credits`` x $0.01, Amp's own charge, else the LiteLLM price.
+(ccusage 20.0.24 shows the credits but prices the tokens with LiteLLM: doubling the
+credits leaves its cost unchanged. Amp bills credits at list price, so on the samples
+both agree to the last digit.) uuid:
 ``api:amp:<thread id>:<ledger event id>`` (or ``...:message:<messageId>``), so a thread
 rewritten with more messages keeps its uuids. Amp reports no reasoning count.
 """
@@ -117,6 +119,7 @@ def _ledger_events(
                 "from_message_id": event.get("fromMessageId"),
                 "to_message_id": to,
             },
+            payload=f.raw_payload(event),
         )
     ]
 
@@ -168,6 +171,7 @@ def _message_usage(f: EventFactory, thread: str, message: dict[str, Any]) -> lis
             reasoning=extra or None,
             cost_usd=cost,
             metadata={"credits": credits},
+            payload=f.raw_payload(usage),
         )
     ]
 

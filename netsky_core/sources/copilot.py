@@ -9,14 +9,25 @@ the only one with usage: ``data.modelMetrics.<model>.usage{inputTokens, outputTo
 cacheReadTokens, cacheWriteTokens, reasoningTokens}``, ``requests{count, cost}`` and
 (from mid-2026) ``totalNanoAiu``. ``inputTokens`` includes both cache counts.
 
-As ccusage 20.0.24: one ApiRequest per shutdown and model (several shutdowns of a
-resumed session are each one process's snapshot, so they add up), uuid
+One ApiRequest per shutdown and model, uuid
 ``api:copilot:<session>:<shutdown event id>:<model>``; input = ``inputTokens -
-cacheReadTokens - cacheWriteTokens``; reasoning is reported apart from output only for
-``gemini-*`` models (Claude and GPT count it in output; there it is kept in metadata as
-``reasoning_in_output``); cost is ``totalNanoAiu / 1e9 * $0.01`` when present, else
-premium requests x $0.04, else the LiteLLM price. (On the samples the AIU cost equals
-the LiteLLM list price of the tokens exactly.) ``state`` holds the session id and cwd.
+cacheReadTokens - cacheWriteTokens``; ``requests.count`` is kept as ``message_count``.
+Where netsky and ccusage 20.0.24 differ (measured with its binary; none of it shows on
+the samples, whose files have one token-bearing shutdown each):
+
+- several shutdowns in one file (a resumed session) are **added up**: Copilot resets
+  ``modelMetrics`` for each process it starts. ccusage takes them as cumulative
+  snapshots and counts only the growth of the running maximum, so a resumed session's
+  second process is undercounted (100 then 300 input tokens: ccusage 300, netsky 400);
+- cost is Copilot's own ``totalNanoAiu / 1e9 * $0.01`` when the shutdown has it, else
+  premium requests x $0.04, else the LiteLLM price. ccusage 20.0.24 always uses the
+  LiteLLM price (doubling ``totalNanoAiu`` leaves its cost unchanged); on the samples
+  the two are equal to the last digit (the AIU price is the list price);
+- reasoning is reported apart from output only for ``gemini-*`` models (Claude and GPT
+  count it in output; it is kept in metadata as ``reasoning_in_output``); ccusage
+  20.0.24 ignores ``reasoningTokens`` for every model.
+
+``state`` holds the session id, cwd and branch.
 """
 
 from __future__ import annotations
@@ -209,6 +220,7 @@ class Parser(LineParser):
                     reasoning=reasoning if apart else None,
                     cost_usd=cost,
                     metadata=meta,
+                    payload=self.f.raw_payload({"model": model, "metrics": metric}),
                 )
             )
         return out

@@ -135,6 +135,7 @@ def _session_events(f: EventFactory, row: dict[str, Any]) -> list[Event]:
             cost_usd=cost,
             cwd=cwd,
             metadata={"provider": row.get("provider_name"), "total_tokens": total},
+            payload=f.raw_payload(row),
         )
     )
     return out

@@ -11,7 +11,9 @@ table ``messages`` holds the conversation (``role`` user/assistant/tool/...,
 As ccusage 20.0.24: one ApiRequest per session row with a non-empty ``model`` (the
 literal ``null`` included) and any usage, dated ``started_at``; reasoning is apart from
 output and priced as output; cost is ``actual_cost_usd``, else ``estimated_cost_usd``,
-when > 0, else the LiteLLM price. ccusage dedups by session id across homes, so the
+when > 0, else the LiteLLM price. (ccusage 20.0.24 means the same but reads a NULL
+``actual_cost_usd`` as 0, so it never uses the estimate: measured, not on the samples,
+whose estimates are 0.) ccusage dedups by session id across homes, so the
 uuid is ``api:hermes:<session id>``; a session row whose totals grew gives the same uuid
 with more tokens (the store keeps that version).
 """
@@ -174,6 +176,7 @@ def _session_events(f: EventFactory, row: dict[str, Any]) -> list[Event]:
                 "estimated_cost_usd": estimated,
                 "actual_cost_usd": actual,
             },
+            payload=f.raw_payload({k: v for k, v in row.items() if k != "title"}),
         )
     )
     return out

@@ -9,7 +9,10 @@ cost, tokens{total, input, output, reasoning, cache{read, write}}, ...}``, plus 
 
 As ccusage 20.0.24: only ``assistant`` messages with a model and a creation time count;
 reasoning is apart from output (priced as output); ``tokens.total`` fills in what the
-parts miss; cost is ``cost`` when > 0, else the LiteLLM price. ccusage dedups by message
+parts miss. Cost is ``cost`` when > 0, else the LiteLLM price, as for OpenCode (ccusage
+20.0.24 takes Kilo's ``cost`` even when it is 0, so a priced model logged with cost 0
+costs 0 there and its list price here; the sample's one model is free and unpriced in
+both). ccusage dedups by message
 id across data dirs, so an ApiRequest's uuid is ``api:kilo:<message id>`` (the row id
 when ``data`` has none).
 """

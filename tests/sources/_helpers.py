@@ -154,6 +154,10 @@ def assert_parity(
         assert row["models"] == set(expected["modelsUsed"]), expected["sessionId"]
         if cost:
             assert close(row["cost"], expected["totalCost"]), (expected["sessionId"], row["cost"])
+        if "firstActivity" in expected:  # the session report's span of usage, to the ms
+            times = sorted(e.timestamp for e in api(kept) if by_session(e) == expected["sessionId"])
+            span = [t.isoformat(timespec="milliseconds").replace("+00:00", "Z") for t in times]
+            assert (span[0], span[-1]) == (expected["firstActivity"], expected["lastActivity"])
     for e in api(kept):
         if e.model and model_name(e.model) in unpriced:
             assert e.cost_usd is None, e.model

@@ -1,8 +1,10 @@
 """Amp: parity with ccusage 20.0.24 on the real thread files.
 
-Cost: ccusage uses the ledger's ``credits`` x $0.01, as netsky does. Checked, not
-assumed: on the samples every event's credits equal the LiteLLM list price of its
-tokens exactly (Amp bills at cost), so ccusage is not wrong here; both are asserted.
+Cost: netsky uses the ledger's ``credits`` x $0.01 (Amp's own charge). ccusage 20.0.24
+shows the credits but prices the tokens with LiteLLM (measured with its binary:
+doubling or removing the credits leaves its cost unchanged). On the samples every
+event's credits equal the LiteLLM list price of its tokens exactly (Amp bills at list
+price), so both agree; both are asserted.
 """
 
 from __future__ import annotations

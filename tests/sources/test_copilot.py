@@ -1,9 +1,16 @@
 """GitHub Copilot CLI: parity with ccusage 20.0.24 on the real ``events.jsonl`` files.
 
-Cost: ccusage (auto mode) uses ``totalNanoAiu / 1e9 * $0.01`` when a shutdown carries it,
-as netsky does. Checked, not assumed: on every sample that AIU cost equals the LiteLLM
-list price of the same tokens exactly (47.58 + 7.43 + 28.37 AIU = $0.8338), so ccusage is
-not wrong here; the test asserts both.
+Cost: netsky uses Copilot's own ``totalNanoAiu / 1e9 * $0.01``. ccusage 20.0.24 prices
+the tokens with LiteLLM instead (measured with its binary: doubling ``totalNanoAiu``
+leaves its cost unchanged). On every sample the AIU cost equals the LiteLLM list price
+of the same tokens to the last digit (47.58 + 7.43 + 28.37 AIU = $0.8338), so the two
+agree here; the test asserts both.
+
+**Documented correction (resumed sessions):** Copilot resets ``modelMetrics`` for each
+process, so the shutdowns of one file add up. ccusage 20.0.24 takes them as cumulative
+snapshots and counts only the growth of their running maximum (measured: shutdowns with
+100 then 300 input tokens give ccusage 300, netsky 400). No sample has two token-bearing
+shutdowns (the one real file that had them was dropped for a leaked key).
 """
 
 from __future__ import annotations
@@ -133,3 +140,28 @@ def test_prompts_and_tools_are_events() -> None:
     assert [json.loads(e.payload)["prompt"] for e in prompts] == ["hi"]
     start = next(e for e in events if e.event_type == "SessionStart")
     assert (start.cwd, start.git_branch) == ("/Users/thatpong/.dotfiles/.config", "main")
+
+
+def test_shutdowns_of_a_resumed_session_add_up(path: Path) -> None:
+    """netsky: sum of the shutdowns; ccusage 20.0.24: the running maximum's growth."""
+
+    def one(eid: str, ts: str, tokens: int) -> bytes:
+        usage = {
+            "inputTokens": tokens,
+            "outputTokens": 10,
+            "cacheReadTokens": 0,
+            "cacheWriteTokens": 0,
+        }
+        return _shutdown(eid, ts, {"claude-sonnet-4.6": {"usage": usage, "requests": {"count": 1}}})
+
+    measured = [  # (input tokens per shutdown, ccusage 20.0.24's input total, measured)
+        ([100, 100], 100),
+        ([100, 300], 300),
+        ([300, 100], 300),
+    ]
+    for tokens, ccusage_total in measured:
+        lines = [one(f"e{i}", f"2026-06-0{i + 1}T00:00:00Z", t) for i, t in enumerate(tokens)]
+        events, _ = parse_lines(copilot.Parser, path, data=b"\n".join(lines))
+        ours = sum(e.tokens_input for e in api(events))
+        assert ours == sum(tokens)
+        assert ccusage_total == max(tokens)  # what ccusage counts instead
