@@ -425,43 +425,80 @@ def _connect(path: Path, query: str) -> sqlite3.Connection:
     return conn
 
 
+def _signature(paths: tuple[Path, ...]) -> tuple[tuple[int, int] | None, ...]:
+    out: list[tuple[int, int] | None] = []
+    for path in paths:
+        try:
+            st = path.stat()
+        except OSError:
+            out.append(None)
+        else:
+            out.append((st.st_size, st.st_mtime_ns))
+    return tuple(out)
+
+
+def _copy_files(db: Path, extras: tuple[Path, ...], dest: Path) -> Path:
+    """Copy ``db`` and the ``extras`` beside it that exist into ``dest``; retried (a
+    few times) while the owner changes them during the copy. A plain file read takes no
+    lock."""
+    copy = dest / db.name
+    files = (db, *extras)
+    for _attempt in range(3):
+        before = _signature(files)
+        shutil.copyfile(db, copy)
+        for extra in extras:
+            target = Path(f"{copy}{extra.name[len(db.name) :]}")
+            try:
+                shutil.copyfile(extra, target)
+            except FileNotFoundError:
+                target.unlink(missing_ok=True)
+        if _signature(files) == before:
+            break
+    return copy
+
+
 @contextlib.contextmanager
 def open_database(path: str | os.PathLike[str]) -> Iterator[sqlite3.Connection]:
-    """A read-only connection to another program's SQLite database.
+    """A read-only connection to another program's SQLite database, taking no lock
+    that makes its owner wait and creating nothing beside it.
 
-    - ``mode=ro`` when the database, its folder and (in WAL mode) its ``-wal``/``-shm``
-      are writable in place: a WAL reader takes no lock that blocks the writer, and
-      nothing new is created beside the database;
-    - else, or when that fails: ``immutable=1`` when there is no ``-wal`` content
-      (nothing but the main file to read);
-    - else a copy of the database, ``-wal`` and ``-shm`` in a temporary folder, read
-      there (and removed).
+    WAL mode (the agents' databases):
+
+    - ``mode=ro`` when the database, its folder, ``-wal`` and ``-shm`` exist and are
+      writable in place: a WAL reader never blocks the writer, and opening creates
+      nothing new;
+    - else, or when that fails (read-only folder, ``-shm`` that cannot be used):
+      ``immutable=1`` when there is no ``-wal`` content (the main file is complete);
+    - else a private copy of the database, ``-wal`` and ``-shm`` in a temporary folder,
+      read there and removed.
+
+    Rollback-journal mode: any reader's shared lock holds back the owner's commits, so
+    the database (and a ``-journal`` of a write in progress, which SQLite then rolls
+    back on the copy) is always read from a private copy.
 
     Raises ``sqlite3.Error`` when the file is not a database at all.
     """
     db = Path(path)
-    wal, shm = Path(f"{db}-wal"), Path(f"{db}-shm")
-    wal_content = _size(wal) > 0
-    in_place = _writable(db) and _writable(db.parent)
-    if in_place and _is_wal_mode(db):
-        in_place = wal.exists() and shm.exists() and _writable(wal) and _writable(shm)
+    wal, shm, journal = Path(f"{db}-wal"), Path(f"{db}-shm"), Path(f"{db}-journal")
     conn: sqlite3.Connection | None = None
     tmp: str | None = None
-    if in_place:
-        with contextlib.suppress(sqlite3.Error):
-            conn = _connect(db, "mode=ro")
-    if conn is None and not wal_content:
-        with contextlib.suppress(sqlite3.Error):
-            conn = _connect(db, "mode=ro&immutable=1")
+    copy_query = "mode=ro"
+    extras: tuple[Path, ...] = (wal, shm)
+    if _is_wal_mode(db):
+        wal_content = _size(wal) > 0
+        in_place = _writable(db) and _writable(db.parent) and _writable(wal) and _writable(shm)
+        if in_place:
+            with contextlib.suppress(sqlite3.Error):
+                conn = _connect(db, "mode=ro")
+        if conn is None and not wal_content:
+            with contextlib.suppress(sqlite3.Error):
+                conn = _connect(db, "mode=ro&immutable=1")
+    else:
+        extras, copy_query = (journal,), "mode=rw"  # rw: a copied hot journal rolls back
     try:
         if conn is None:
             tmp = tempfile.mkdtemp(prefix="netsky-db-")
-            copy = Path(tmp) / db.name
-            shutil.copyfile(db, copy)
-            for extra in (wal, shm):
-                if extra.exists():
-                    shutil.copyfile(extra, Path(f"{copy}{extra.name[len(db.name) :]}"))
-            conn = _connect(copy, "mode=ro")
+            conn = _connect(_copy_files(db, extras, Path(tmp)), copy_query)
         yield conn
     finally:
         if conn is not None:

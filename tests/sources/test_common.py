@@ -111,3 +111,34 @@ def test_not_a_database_raises_sqlite_error(tmp_path: Path) -> None:
     with pytest.raises(sqlite3.Error), open_database(path):
         pass
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.db"]
+
+
+def test_rollback_journal_database_is_read_from_a_copy_without_locking(tmp_path: Path) -> None:
+    """A database in rollback-journal mode: a reader's shared lock would hold back the
+    owner's commits, so it is read from a private copy; a write in progress (its
+    ``-journal`` beside the file) is rolled back on the copy, so only committed rows are
+    seen, and the owner's exclusive lock never makes the read fail."""
+    db = tmp_path / "r.db"
+    owner = sqlite3.connect(db, isolation_level=None, timeout=0)
+    owner.execute("PRAGMA journal_mode=DELETE")
+    owner.execute("CREATE TABLE t (x INTEGER)")
+    owner.execute("INSERT INTO t VALUES (1), (2), (3)")
+    owner.execute("PRAGMA cache_size=1")  # spill the uncommitted pages into the file
+    owner.execute("BEGIN EXCLUSIVE")
+    owner.execute(
+        "WITH RECURSIVE n(v) AS (SELECT 10 UNION ALL SELECT v + 1 FROM n WHERE v < 5000) "
+        "INSERT INTO t SELECT v FROM n"
+    )
+    owner.execute("DELETE FROM t WHERE x = 1")
+    assert Path(f"{db}-journal").exists()
+    assert _rows(db) == [1, 2, 3]  # committed state, through the owner's exclusive lock
+    owner.execute("COMMIT")  # never blocked by the reader
+    rows = _rows(db)
+    assert rows[:2] == [2, 3] and len(rows) == 2 + 4991
+    owner.execute("BEGIN IMMEDIATE")
+    owner.execute("INSERT INTO t VALUES (7)")
+    with open_database(db) as conn:  # while this connection is open the owner commits
+        owner.execute("COMMIT")
+        assert conn.execute("SELECT count(*) FROM t").fetchone()[0] == 4993
+    owner.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.db"]

@@ -53,3 +53,25 @@ def test_usage_rules_and_content_dedup(tmp_path: Path) -> None:
     # no own cost: priced from the table, the provider prefix resolved as ccusage does
     assert a.cost_usd == PRICES.cost("deepseek-v4-pro", Usage(input=10, output=25, cache_read=5))
     assert a.cost_usd is not None and MACHINE
+
+
+# ccusage 20.0.24's prices for pi models when a line has no ``cost`` (measured with its
+# binary, $ per million input / output / cache read / cache write). ccusage resolves a
+# name by the longest LiteLLM key that contains it, which is often a reseller's entry:
+# ``deepseek-ai/DeepSeek-V4-Pro`` -> ``together_ai/deepseek-ai/DeepSeek-V4-Pro-0813``.
+# netsky resolves it to the maker's own id (``deepseek-v4-pro``, DeepSeek's API price):
+# input and output agree, cache prices differ; local names such as ``mistral`` (an
+# ollama model, priced by ccusage as a $8/$24 Mistral Large entry) stay unknown here.
+CCUSAGE_FALLBACK = {
+    "deepseek-ai/DeepSeek-V4-Pro": (1.32, 3.96, 0.13, 1.65),
+    "mistral": (8, 24, 0.8, 10),
+}
+
+
+def test_fallback_prices_resolve_to_the_makers_id() -> None:
+    assert PRICES.resolve("deepseek-ai/DeepSeek-V4-Pro") == "deepseek-v4-pro"
+    p = PRICES.get("deepseek-ai/DeepSeek-V4-Pro")
+    theirs = CCUSAGE_FALLBACK["deepseek-ai/DeepSeek-V4-Pro"]
+    assert (round(p.input * 1e6, 6), round(p.output * 1e6, 6)) == theirs[:2]
+    assert round(p.cache_read * 1e6, 6) == 0.044 != theirs[2]
+    assert PRICES.resolve("mistral") is None and PRICES.resolve("deepseek-v4-flash-free") is None
