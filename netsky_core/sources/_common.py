@@ -348,6 +348,7 @@ class LineParser:
         self.state: dict[str, Any] = dict(state or {})
         self.malformed = 0
         self.skipped = 0
+        self.synthetic = 0  # as ClaudeParser/CodexParser count them (these agents have none)
         self.start()
 
     @property

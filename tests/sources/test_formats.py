@@ -290,3 +290,22 @@ def test_database_of_another_schema_is_skipped(agent: str, tmp_path: Path) -> No
     conn.close()
     result = module(agent).read_database(str(path), machine_id=MACHINE, prices=PRICES)
     assert result.events == []
+
+
+@pytest.mark.parametrize("agent", LINE_AGENTS)
+def test_parser_has_the_claude_codex_interface(agent: str, tmp_path: Path) -> None:
+    parser = module(agent).Parser(
+        machine_id=MACHINE,
+        path=str(tmp_path / "x.jsonl"),
+        prices=PRICES,
+        store_payloads=True,
+        redact=None,
+    )
+    assert (parser.malformed, parser.skipped, parser.synthetic, parser.unknown_models) == (
+        0,
+        0,
+        0,
+        set(),
+    )
+    json.dumps(parser.state)
+    assert parser.parse(b"{}") == [] and parser.skipped == 1
