@@ -9,8 +9,8 @@ messages carry ``model`` and ``tokens{input, output, cached, thoughts, tool, tot
 ``input`` includes ``cached``, ``thoughts`` is apart from ``output``. As ccusage 20.0.24
 counts them: input = ``input - cached + tool`` (the subtraction only when ``total ==
 input+output+thoughts+tool``), cache read = ``cached``, output = ``output``, reasoning =
-``thoughts`` (plus whatever of ``total`` is still unaccounted for); thoughts are priced
-as output. Messages whose counts are all 0 carry no usage. There is no dedup across
+what ``total`` holds beyond those (``thoughts`` when the file's counts add up); thoughts
+are priced as output even where ``total`` leaves them out. Messages whose counts are all 0 carry no usage. There is no dedup across
 files or by message id in ``.json`` files, so an ApiRequest's uuid is
 ``api:gemini:<sessionId>:<file stem>:<message id>``: a rewritten (or copied) file keeps
 its uuids, two files of one session do not collide. In ``.jsonl`` files the last line
@@ -85,8 +85,11 @@ def _tokens(value: Any) -> dict[str, int] | None:
     }
 
 
-def _split(tok: dict[str, int], *, session_file: bool) -> tuple[int, int, int, int, int]:
-    """(input, output, cache read, reasoning, total) as ccusage reports them."""
+def _split(tok: dict[str, int], *, session_file: bool) -> tuple[int, int, int, int, int, int]:
+    """(input, output, cache read, reasoning, priced reasoning, total) as ccusage counts
+    them: the reasoning it reports is what ``total`` holds beyond the other counts (the
+    file's ``total`` is its totalTokens); the reasoning it prices is ``thoughts`` plus
+    whatever ``total`` holds beyond all parts."""
     inclusive = tok["input"] + tok["output"] + tok["thoughts"] + tok["tool"]
     total = tok["total"]
     if session_file:
@@ -99,10 +102,11 @@ def _split(tok: dict[str, int], *, session_file: bool) -> tuple[int, int, int, i
     output = tok["output"]
     if total < 0:
         total = input_tokens + output + cache_read + tok["thoughts"]
-    output, reasoning = total_fallback(
+    output, priced = total_fallback(
         input_tokens + output + cache_read, output, tok["thoughts"], total
     )
-    return input_tokens, output, cache_read, reasoning, total
+    reported = max(total - input_tokens - output - cache_read, 0)
+    return input_tokens, output, cache_read, reported, priced, total
 
 
 class _Reader:
@@ -124,10 +128,11 @@ class _Reader:
     ) -> list[Any]:
         if not model or not model.strip():
             return []
-        input_tokens, output, cache_read, reasoning, total = _split(tok, session_file=session_file)
-        if input_tokens == 0 and output == 0 and cache_read == 0 and reasoning == 0:
+        split = _split(tok, session_file=session_file)
+        input_tokens, output, cache_read, reasoning, priced, total = split
+        if input_tokens == 0 and output == 0 and cache_read == 0 and priced == 0:
             return []
-        usage = Usage(input=input_tokens, output=output + reasoning, cache_read=cache_read)
+        usage = Usage(input=input_tokens, output=output + priced, cache_read=cache_read)
         return [
             self.f.api_request(
                 session_id=session,
@@ -140,7 +145,11 @@ class _Reader:
                 cache_write=None,
                 reasoning=reasoning,
                 cost_usd=self.f.price(model, usage),
-                metadata={"total_tokens": total, "tool_tokens": tok["tool"]},
+                metadata={
+                    "total_tokens": total,
+                    "thoughts": tok["thoughts"],
+                    "tool_tokens": tok["tool"],
+                },
                 payload=self.f.raw_payload(raw),
             )
         ]

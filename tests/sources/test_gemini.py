@@ -131,6 +131,7 @@ def test_message_rules() -> None:
     assert (events["tool"].tokens_input, events["tool"].tokens_cache_read) == (77, 30)
     assert (events["excl"].tokens_input, events["excl"].tokens_cache_read) == (100, 30)
     assert events["fill"].tokens_output == 15
+    assert reasoning(events["excl"]) == 0  # total 131 = the other counts: no reasoning
     assert events["tool"].tokens_cache_write is None  # Gemini reports no cache writes
 
 
@@ -182,3 +183,13 @@ def test_jsonl_last_line_of_an_id_wins_and_stats_are_read(tmp_path: Path) -> Non
         ("gemini-2.5-flash", 20, 0),
         ("gemini-2.5-pro", 30, 20),
     ]
+
+
+def test_thoughts_left_out_of_total_are_priced_but_not_counted() -> None:
+    """ccusage 20.0.24 (measured): totalTokens is the file's ``total``, cost prices the
+    thoughts as output all the same."""
+    msgs = [_msg("a", "2026-01-02T00:00:01Z", input=100, output=10, thoughts=50, total=110)]
+    msgs[0]["model"] = "gemini-2.5-flash"
+    (event,) = [e for e in read(_doc(msgs)).events if e.event_type == "ApiRequest"]
+    assert event.total_tokens + reasoning(event) == 110
+    assert event.cost_usd == pytest.approx(0.00018)  # 100 input + 60 output tokens
