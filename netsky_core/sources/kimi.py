@@ -13,7 +13,7 @@ As ccusage 20.0.24: the model is ``model`` of ``<root>/config.json``, else
 ``kimi-for-coding`` (real Kimi keeps ``config.toml``, so in practice always the
 fallback), priced as Moonshot's ``kimi-k2.5`` before 2026-04-20 15:28:10.072 UTC and as
 ``kimi-k2.6`` from then on (ccusage's cut-over); a ``total`` beyond the parts fills in
-output (or reasoning). ccusage dedups by (session, message id, timestamp, model, tokens),
+output (or an extra count, reported but not priced). ccusage dedups by (session, message id, timestamp, model, tokens),
 so the uuid is ``api:kimi:<session>:<hash of those>``. ``state`` holds the model and a
 line count.
 """
@@ -189,7 +189,7 @@ class Parser(LineParser):
             pricing_model(model, ts),
             Usage(
                 input=input_tokens,
-                output=output + extra,
+                output=output,  # ccusage does not price what total adds
                 cache_read=cache_read,
                 cache_write=cache_write,
             ),

@@ -9,7 +9,8 @@ provider, model, usage{input, output, cacheRead, cacheWrite, totalTokens,
 cost{..., total}}}``; ``input`` excludes the cache.
 
 As ccusage 20.0.24: every assistant message with usage counts (``totalTokens`` fills in
-what the parts miss); the session is the file name after the ``_``; cost is pi's own
+what the parts miss: to output when it is 0, else as an extra count that is reported but
+not priced); the session is the file name after the ``_``; cost is pi's own
 ``usage.cost.total``, even when 0, else the LiteLLM price; the model is ``message.model``
 (ccusage shows it as ``[pi] <model>``: display only, the event's model is the agent's
 name). pi reports no reasoning count apart from output. ccusage dedups by (project,
@@ -239,7 +240,7 @@ class PiFormatParser(LineParser):
                 model,
                 Usage(
                     input=input_tokens,
-                    output=output + extra,
+                    output=output,  # ccusage does not price what total adds
                     cache_read=cache_read,
                     cache_write=cache_write,
                 ),

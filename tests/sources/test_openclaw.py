@@ -73,3 +73,20 @@ def test_model_comes_from_the_latest_change(tmp_path: Path) -> None:
     assert first.timestamp.isoformat() == "2026-01-01T00:00:03+00:00"  # message.timestamp (ms)
     assert first.cost_usd == PRICES.cost("kimi-k2.5", Usage(input=100, output=10))
     assert second.cost_usd == 0.5 and first.cwd == "/w" and MACHINE
+
+
+def test_total_beyond_the_parts_counts_but_is_not_priced(tmp_path: Path) -> None:
+    """ccusage 20.0.24 (measured): a ``totalTokens`` above the parts adds to totalTokens
+    (to output only when output is 0) but not to the cost."""
+    usage = {"input": 100, "output": 10, "cacheRead": 0, "cacheWrite": 0, "totalTokens": 500}
+    line = {
+        "type": "message",
+        "id": "x",
+        "timestamp": "2026-01-01T00:00:00.000Z",
+        "message": {"role": "assistant", "model": "claude-sonnet-4-5-20250929", "usage": usage},
+    }
+    (event,) = api(
+        parse_lines(openclaw.Parser, tmp_path / "s.jsonl", data=json.dumps(line).encode())[0]
+    )
+    assert event.total_tokens + json.loads(event.metadata)["tokens_reasoning"] == 500
+    assert event.cost_usd == PRICES.cost("claude-sonnet-4-5-20250929", Usage(input=100, output=10))
