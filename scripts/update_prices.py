@@ -23,6 +23,16 @@ Rules applied while reading a LiteLLM table:
   ``o<N>*`` and ``codex-*`` chat/responses models; provider-prefixed, Bedrock, Vertex,
   Azure, fine-tune, audio, realtime, image, search and embedding entries are dropped
   (name resolution in ``netsky_core.ingest.pricing`` maps those spellings back);
+- also kept, for the other agents netsky reads (``netsky_core.sources``), the chat
+  models of these families as their makers' own APIs list them (``FAMILIES``): Google
+  ``gemini-*`` (the unprefixed Vertex/AI Studio ids, then ``gemini/<id>`` for ids only
+  listed that way), Moonshot ``kimi-*`` (``moonshot/``), DeepSeek ``deepseek-*`` and
+  MiniMax ``minimax-*`` (``minimax/``, lower-cased); names are stored without the
+  provider prefix. Gemma ids are not kept: LiteLLM lists them only at $0 (AI Studio's
+  free tier), which is no price;
+- Gemini models get ``context_tier_200k``: past 200k input-side tokens in one request,
+  every token of it uses the ``*_above_200k`` prices (as Google bills, and as ccusage
+  20.0.24 prices them);
 - a Claude id LiteLLM lists only as a Bedrock ``anthropic.<id>-v<N>:<M>`` entry (such as
   ``claude-3-5-haiku-20241022``) gets that entry's four base prices, never its tiers,
   when no other source has it (ccusage prices these ids the same way);
@@ -95,8 +105,22 @@ _OPENAI_NAME = re.compile(r"^(gpt-|o\d|codex-)")
 _BEDROCK_ID = re.compile(r"^anthropic\.(claude-[a-z0-9-]+)-v\d+:\d+$")
 _OPENAI_SKIP = ("audio", "realtime", "search", "transcribe", "tts", "image", "embedding")
 
+# Other agents' model families: (LiteLLM providers, key prefix stripped, name prefix).
+# The unprefixed entry wins over the prefixed one for the same name.
+FAMILIES = (
+    (("vertex_ai-language-models", "gemini"), "", "gemini-"),
+    (("gemini",), "gemini/", "gemini-"),
+    (("moonshot",), "moonshot/", "kimi-"),
+    (("deepseek",), "", "deepseek-"),
+    (("deepseek",), "deepseek/", "deepseek-"),
+    (("minimax",), "minimax/", "minimax-"),
+)
+_FAMILY_SKIP = ("audio", "tts", "image", "embedding", "live", "computer-use", "robotics", "gemma")
+CONTEXT_TIER_PREFIXES = ("gemini-",)
+
 ABOUT = [
-    "Per-token prices in US dollars for the models Claude Code and Codex CLI use,",
+    "Per-token prices in US dollars for the models Claude Code and Codex CLI use",
+    "(and the Gemini, Kimi, DeepSeek and MiniMax families other agents use),",
     "extracted from LiteLLM's model_prices_and_context_window.json by",
     "scripts/update_prices.py (do not edit by hand; override in the netsky config).",
     "Per API response: cost = input tokens*input + output tokens*output",
@@ -105,6 +129,8 @@ ABOUT = [
     "beyond 200k where listed; a request whose input side (input + cache reads + cache",
     "writes) is above 272k tokens uses the *_above_272k prices for all its tokens where",
     "listed; speed 'fast' multiplies the total by fast_multiplier.",
+    "context_tier_200k (Gemini): a request whose input side is above 200k tokens uses",
+    "the *_above_200k prices for all its tokens, and no per-kind tier applies.",
     "A missing cache price means the input price.",
     "'retained': models the newest LiteLLM table does not list under their own id",
     "(dropped since, or only listed as Bedrock ids), and the version they came from.",
@@ -165,6 +191,23 @@ def relevant(name: str, entry: Mapping[str, Any]) -> bool:
     return False
 
 
+def family_name(name: str, entry: Mapping[str, Any]) -> str | None:
+    """The name an other-agent family model is kept under, or None."""
+    if entry.get("mode") != "chat":
+        return None
+    provider = entry.get("litellm_provider")
+    for providers, prefix, family in FAMILIES:
+        if provider not in providers or not name.startswith(prefix):
+            continue
+        short = name[len(prefix) :].lower()
+        if any(ch in short for ch in "/:@") or not short.startswith(family):
+            continue
+        if any(word in short for word in _FAMILY_SKIP):
+            continue
+        return short
+    return None
+
+
 def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
@@ -190,6 +233,18 @@ def extract(table: Mapping[str, Any]) -> dict[str, dict[str, float]]:
         if fast is not None:
             record["fast_multiplier"] = fast
         models[name] = record
+    plain: dict[str, dict[str, Any]] = {}
+    prefixed: dict[str, dict[str, Any]] = {}
+    for name, entry in table.items():
+        if not isinstance(entry, dict) or (short := family_name(name, entry)) is None:
+            continue
+        record = _record(entry, FIELDS)
+        if record is None or short in models:
+            continue
+        if short.startswith(CONTEXT_TIER_PREFIXES):
+            record["context_tier_200k"] = True
+        (prefixed if "/" in name else plain).setdefault(short, record)
+    models.update({**prefixed, **plain})
     return models
 
 

@@ -275,7 +275,9 @@ def test_usage_from_claude_record() -> None:
         ("gpt-5.4-2099-01-01", "gpt-5.4"),
         ("<synthetic>", None),
         ("claude-opus-9-9", None),
-        ("kimi-k2.5", None),  # ccusage finds it in another catalog; not a Claude/Codex model
+        ("kimi-k2.5", "kimi-k2.5"),  # other agents' families are kept (moonshot/ prefix dropped)
+        ("deepseek-ai/DeepSeek-V4-Pro", "deepseek-v4-pro"),
+        ("gemma-4-31b-it", None),  # LiteLLM lists Gemma only at $0 (free tier): not kept
     ],
 )
 def test_resolve(name: str, entry: str | None) -> None:

@@ -15,6 +15,9 @@ The rule reproduces ccusage 20.0.24 (checked against it, see ``tests/test_pricin
 - 272k context tier (OpenAI), per request: when input + cache reads + cache writes
   exceed 272,000 and the model lists ``*_above_272k`` prices, all of the request's
   tokens (output too) use them.
+- 200k context tier (Gemini, ``context_tier_200k``), per request: when input + cache
+  reads + cache writes exceed 200,000, all of the request's tokens (output too) use the
+  ``*_above_200k`` prices where listed; such a model has no per-kind tier.
 - ``speed == "fast"`` multiplies the total by the model's ``fast_multiplier``, if any.
 - A model without cache prices (OpenAI pro models) prices those tokens as input.
 - Unknown models and ``<synthetic>`` cost ``None``, never 0.
@@ -79,6 +82,7 @@ class Prices(NamedTuple):
     cache_write_above_272k: float | None = None
     cache_read_above_272k: float | None = None
     fast_multiplier: float | None = None
+    context_tier_200k: bool = False  # Gemini: the 200k tier is per request, all tokens
 
 
 class Usage(NamedTuple):
@@ -140,12 +144,23 @@ def _above_272k(p: Prices) -> Prices:
     return p._replace(**{base: price for base, price in tiered.items() if price is not None})
 
 
+def _context_200k(p: Prices, context: int) -> Prices:
+    """A ``context_tier_200k`` model's prices for a request of ``context`` input-side
+    tokens: the ``*_above_200k`` ones for every token past 200k, never per kind."""
+    tiered = {base: getattr(p, f"{base}_above_200k") for base in _TIERABLE}
+    if context > TIER_THRESHOLD:
+        p = p._replace(**{base: price for base, price in tiered.items() if price is not None})
+    return p._replace(**{f"{base}_above_200k": None for base in _TIERABLE})
+
+
 def _price_usage(p: Prices, u: Usage) -> float:
     if u.cache_write_5m is None and u.cache_write_1h is None:
         write_5m, write_1h = u.cache_write, 0
     else:
         write_5m, write_1h = u.cache_write_5m or 0, u.cache_write_1h or 0
     context = u.input + u.cache_read + write_5m + write_1h
+    if p.context_tier_200k:
+        p = _context_200k(p, context)
     if p.input_above_272k is not None and context > CONTEXT_TIER_THRESHOLD:
         p = _above_272k(p)
     if p.cache_write_1h is None:
