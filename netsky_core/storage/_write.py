@@ -17,7 +17,7 @@ import attrs
 from .._queries import EventQuery, Order, SessionQuery
 from .._records import Event, EventType, InsertResult, Session
 from .billing import billing_key, choose_owner, in_billing_state, is_billed
-from .engine import SessionKey, Writer
+from .engine import Restart, SessionKey, Writer
 from .fold import fold_session, merge_sessions
 from .git import apply_git_context
 from .usage import usage_deltas
@@ -36,6 +36,10 @@ __all__ = [
 HORIZON = "gc_horizon"
 """Meta name of the gc horizon: nothing older is stored (gc deleted it)."""
 _HORIZON_LOCK = "netsky.gc_horizon"
+BILL_LOCK = "netsky.bill:"
+"""Prefix of the lock name of a billing key."""
+FAST_BATCH = 64
+"""Batches up to this size try the engine's optimistic ``open_and_insert``."""
 _API = EventType.API_REQUEST
 _REPEATED = EventType.API_REQUEST_REPEATED
 
@@ -115,28 +119,34 @@ class Folding:
             self.w.add_usage(deltas)
 
 
-def settle(w: Writer, keys: Iterable[str], folding: Folding, *, new: bool = False) -> None:
+def settle(
+    w: Writer,
+    keys: Iterable[str],
+    folding: Folding,
+    *,
+    new: bool = False,
+    counts: dict[str, int] | None = None,
+) -> None:
     """Make exactly one holder of each billing key billed (see ``billing``).
 
     ``new``: the keys' only changes are holders just inserted as billed, so a key with
-    one holder is settled already and only shared keys are read."""
+    one holder is settled already and only shared keys are read. ``counts``: the keys
+    are locked and counted already (``open_and_insert``)."""
     wanted = sorted(set(keys))
     if not wanted:
         return
-    w.lock_names(["netsky.bill:" + k for k in wanted])
-    counts: dict[str, int] = {}
-    for i in range(0, len(wanted), 500):
-        counts.update(w.count_billing_keys(wanted[i : i + 500]))
+    if counts is None:
+        w.lock_names([BILL_LOCK + k for k in wanted])
+        counts = w.count_billing_keys(wanted)
     least = 2 if new else 1
     wanted = [k for k in wanted if counts.get(k, 0) >= least]
     if not wanted:
         return
     groups: dict[str, list[Event]] = {}
-    for i in range(0, len(wanted), 500):
-        for event in w.events_by_billing_key(wanted[i : i + 500]):
-            key = billing_key(event)
-            if key is not None:
-                groups.setdefault(key, []).append(event)
+    for event in w.events_by_billing_key(wanted):
+        key = billing_key(event)
+        if key is not None:
+            groups.setdefault(key, []).append(event)
     contested = {k: g for k, g in groups.items() if len(g) > 1 or not is_billed(g[0])}
     if not contested:
         return
@@ -190,7 +200,12 @@ GitFacts = tuple[str, str, Any, datetime]
 
 
 def insert_batch(
-    w: Writer, plan: BatchPlan, extra: Sequence[SessionKey], git: Sequence[GitFacts] = ()
+    w: Writer,
+    plan: BatchPlan,
+    extra: Sequence[SessionKey],
+    git: Sequence[GitFacts] = (),
+    *,
+    fast: bool = True,
 ) -> InsertResult:
     """``insert_many``: dedup against the stored versions, fold, bill once, and merge
     the git facts observed with the events (same transaction)."""
@@ -201,12 +216,38 @@ def insert_batch(
         | set(extra)
         | {(m, s) for m, s, _c, _at in git}
     )
-    states, horizon = open_batch(w, keys)
-    alive = [c for c in range(n) if horizon is None or candidates[c].timestamp >= horizon]
+    counts: dict[str, int] | None = None
+    opener = getattr(w, "open_and_insert", None) if fast and n <= FAST_BATCH else None
+    if opener is not None:
+        shared = sorted(
+            {k for e in candidates if e.event_type == _API and (k := billing_key(e)) is not None}
+        )
+        locks = [BILL_LOCK + k for k in shared]
+        states, value, new_ids, counts = opener(keys, candidates, locks, shared, _HORIZON_LOCK, HORIZON)
+        horizon = None if value is None else datetime.fromisoformat(value)
+        if horizon is not None and any(e.timestamp < horizon for e in candidates):
+            raise Restart  # some are expired: the careful path stores none of them
+        alive = list(range(n))
+    else:
+        states, horizon = open_batch(w, keys)
+        alive = [c for c in range(n) if horizon is None or candidates[c].timestamp >= horizon]
+        counter = getattr(w, "insert_and_count", None)
+        shared = sorted(
+            {
+                k
+                for c in alive
+                if candidates[c].event_type == _API and (k := billing_key(candidates[c]))
+            }
+        )
+        if counter is not None and shared:
+            new_ids, counts = counter(
+                [candidates[c] for c in alive], [BILL_LOCK + k for k in shared], shared
+            )
+        else:
+            new_ids = w.insert_events([candidates[c] for c in alive]) if alive else []
     ids: list[int | None] = [None] * n
     stored: list[Event | None] = [None] * n
     kept: list[Event | None] = [None] * n
-    new_ids = w.insert_events([candidates[c] for c in alive]) if alive else []
     conflicts: list[int] = []
     for c, row_id in zip(alive, new_ids):
         if row_id is None:
@@ -239,7 +280,7 @@ def insert_batch(
         and stored[c] is None
         and (k := billing_key(candidates[c])) is not None
     }
-    settle(w, bill, folding, new=True)
+    settle(w, bill, folding, new=True, counts=counts)
     earlier = [k for k in changes if _earlier_first(before.get(k), folding.states.get(k))]
     for machine_id, session_id, context, at in sorted(git, key=lambda g: g[3]):
         key = (machine_id, session_id)

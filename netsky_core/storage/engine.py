@@ -39,6 +39,7 @@ __all__ = [
     "EventKey",
     "LockBusy",
     "Reader",
+    "Restart",
     "SessionKey",
     "SessionSums",
     "Writer",
@@ -61,6 +62,14 @@ class LockBusy(NetskyError):
     def __init__(self, sessions: Sequence[SessionKey]) -> None:
         super().__init__(f"{len(sessions)} session(s) locked by another writer")
         self.sessions = tuple(sessions)
+
+
+class Restart(NetskyError):
+    """The Store starts the transaction again without the optional fast primitives
+    (an optimistic ``open_and_insert`` met a new session or the gc horizon)."""
+
+    def __init__(self, message: str = "start the transaction again, carefully") -> None:
+        super().__init__(message)
 
 
 @attrs.frozen(kw_only=True)
@@ -195,11 +204,22 @@ class Writer(Reader, Protocol):
 
     def set_meta(self, name: str, value: str | None) -> None: ...
 
-    # Optional, for speed (the Store uses it when present):
+    # Optional, for speed (the Store uses them when present):
     #
     # def open_batch(self, keys, lock_name, meta_name) -> tuple[dict[SessionKey, Session], str | None]:
     #     """lock_names([lock_name], shared=True); lock_sessions(keys); meta(meta_name),
     #     in one round trip."""
+    #
+    # def open_and_insert(self, keys, events, names, bill_keys, lock_name, meta_name)
+    #         -> tuple[dict[SessionKey, Session], str | None, list[int | None], dict[str, int]]:
+    #     """open_batch, insert_events(events), lock_names(names) and
+    #     count_billing_keys(bill_keys) in one round trip, for a few events into
+    #     sessions that exist; raise Restart (nothing kept) when a session is missing.
+    #     The Store raises Restart itself when an event turns out older than the horizon."""
+    #
+    # def insert_and_count(self, events, names, bill_keys) -> tuple[list[int | None], dict[str, int]]:
+    #     """insert_events(events); lock_names(names); count_billing_keys(bill_keys),
+    #     with the locks and counts riding in the insert's round trip."""
 
 
 @runtime_checkable

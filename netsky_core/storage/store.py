@@ -32,7 +32,7 @@ from .._records import (
 )
 from .._results import GcResult, MigrationResult, StorageInfo, StorageStats, UsageBucket
 from . import _write
-from .engine import Engine, LockBusy, Reader, SessionKey, Writer
+from .engine import Engine, LockBusy, Reader, Restart, SessionKey, Writer
 from .git import apply_git_context, apply_git_info, apply_github_repo, apply_transcript_path
 from .versions import plan_batch
 
@@ -162,7 +162,12 @@ class Store:
         if not plan.candidates and not facts:
             self._check_writable()
             return InsertResult()
-        return self._write(lambda w, extra: _write.insert_batch(w, plan, extra, facts))
+        try:
+            return self._write(lambda w, extra: _write.insert_batch(w, plan, extra, facts))
+        except Restart:  # the optimistic path could not: the careful one
+            return self._write(
+                lambda w, extra: _write.insert_batch(w, plan, extra, facts, fast=False)
+            )
 
     def query(self, query: EventQuery) -> list[Event]:
         if query.limit == 0:

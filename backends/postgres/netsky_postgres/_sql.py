@@ -126,6 +126,17 @@ def lock_id(schema: str, name: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
+def lock_statement(
+    st: Statements, keys: Sequence[tuple[str, str]], *, wait: bool
+) -> tuple[str, Any]:
+    """The statement locking these sessions (one key: a plain index probe), and its
+    parameters."""
+    if len(keys) == 1:
+        return (st.lock_session if wait else st.lock_session_nowait), keys[0]
+    columns = ([k[0] for k in keys], [k[1] for k in keys])
+    return (st.lock_sessions if wait else st.lock_sessions_nowait), columns
+
+
 class Statements:
     """Every fixed statement of one store, with its schema-qualified table names."""
 
@@ -200,6 +211,9 @@ class Statements:
         )
         self.lock_sessions = lock
         self.lock_sessions_nowait = lock + " NOWAIT"
+        one = f"SELECT {self.session_select} FROM {se} WHERE machine_id = %s AND session_id = %s FOR UPDATE"
+        self.lock_session = one
+        self.lock_session_nowait = one + " NOWAIT"
         self.select_sessions_by_keys = (
             f"SELECT {self.session_select} FROM {se} "
             "WHERE (machine_id, session_id) IN (SELECT * FROM unnest(%b::text[], %b::text[]))"
@@ -212,6 +226,11 @@ class Statements:
         # RawCursor: psycopg does not cache the parsing of "%s" queries that wide.
         data_fields = SESSION_FIELDS[2:]
         raw_se = se.replace("%%", "%")
+        n_data = len(data_fields)
+        self.update_session = (
+            f"UPDATE {raw_se} SET ({_cols(data_fields)}) = ({_dollars(1, n_data)}) "
+            f"WHERE machine_id = ${n_data + 1} AND session_id = ${n_data + 2}"
+        )
         self.upsert_session = (
             f"INSERT INTO {raw_se} ({self.session_select}) "
             f"VALUES ({_dollars(1, len(SESSION_FIELDS))}) "

@@ -32,8 +32,10 @@ from netsky_core.backend import (
     USAGE_ORDER,
     EventKey,
     LockBusy,
+    Restart,
     SessionKey,
     SessionSums,
+    billing_key,
     event_filter,
     event_order,
     limit,
@@ -50,6 +52,7 @@ from ._sql import (
     event_from_row,
     event_params,
     lock_id,
+    lock_statement,
     position_from_row,
     position_params,
     session_from_row,
@@ -319,6 +322,51 @@ class PgWriter(PgReader):
         row = meta[0].fetchone()
         return states, (None if row is None else str(row[0]))
 
+    def open_and_insert(
+        self,
+        keys: Sequence[SessionKey],
+        events: Sequence[Event],
+        names: Sequence[str],
+        bill_keys: Sequence[str],
+        lock_name: str,
+        meta_name: str,
+    ) -> tuple[dict[SessionKey, Session], str | None, list[int | None], dict[str, int]]:
+        """A few events into sessions that exist, in one round trip (see
+        ``netsky_core.storage.engine``): the horizon lock and value, the session locks,
+        the inserts, the billing locks and counts. A missing session: ``Restart``."""
+        st = self.st
+        self.lock_names([lock_name], shared=True)
+        lock_sql, columns = lock_statement(st, keys, wait=True)
+        ids = sorted({lock_id(self.target.schema, n) for n in names})
+
+        def statements(c: psycopg.Connection) -> tuple[Any, Any, list[Any], Any]:
+            meta = c.execute(st.select_meta, (meta_name,))
+            lock = c.execute(lock_sql, columns, binary=True)
+            inserted = []
+            for e in events:
+                cur = c.cursor(binary=True)
+                cur.execute(st.insert_event, event_params(e))
+                inserted.append(cur)
+            counted = None
+            if bill_keys:
+                c.execute(st.lock_names, (ids,))
+                counted = c.execute(st.count_bill_keys, (list(bill_keys),))
+            return meta, lock, inserted, counted
+
+        meta, lock, inserted, counted = self._trip(statements)
+        states = {(r[0], r[1]): session_from_row(r) for r in lock.fetchall()}
+        if len(states) < len(keys):
+            raise Restart  # a new session: the careful path creates and locks it first
+        for key, state in states.items():
+            self._locked[key] = state
+        row = meta.fetchone()
+        out: list[int | None] = []
+        for cur in inserted:
+            got = cur.fetchone()
+            out.append(None if got is None else int(got[0]))
+        counts = {str(k): int(n) for k, n in counted.fetchall()} if counted is not None else {}
+        return states, (None if row is None else str(row[0])), out, counts
+
     def lock_sessions(
         self, keys: Sequence[SessionKey], *, wait: bool = True
     ) -> dict[SessionKey, Session]:
@@ -327,44 +375,49 @@ class PgWriter(PgReader):
     def _lock(
         self, keys: Sequence[SessionKey], *, wait: bool, extra: Query | None = None
     ) -> dict[SessionKey, Session]:
+        """Lock the stored sessions (one round trip, with ``extra``'s statements), then,
+        only when some are missing, create placeholder rows for them and lock those:
+        most writes go to sessions that exist."""
         known = {k: s for k in keys if (s := self._locked.get(k)) is not None}
         keys = [k for k in keys if k not in self._locked]
         if not keys and extra is None:
             return known
-        machines = [k[0] for k in keys]
-        sessions = [k[1] for k in keys]
         st = self.st
+        sql, columns = lock_statement(st, keys, wait=wait) if keys else ("", None)
 
-        def statements(c: psycopg.Connection) -> tuple[Any, Any]:
+        def first(c: psycopg.Connection) -> Any:
             if extra is not None:
                 extra(c)
-            if not keys:
-                return None, None
-            made = None
-            if wait:
-                made = c.cursor(binary=True)
-                made.execute(st.session_placeholders, (machines, sessions))
-            lock = c.cursor(binary=True)
-            lock.execute(
-                st.lock_sessions if wait else st.lock_sessions_nowait, (machines, sessions)
-            )
-            return made, lock
+            return c.execute(sql, columns, binary=True) if keys else None
 
         try:
-            made, lock = self._trip(statements)
+            lock = self._trip(first)
         except psycopg.errors.LockNotAvailable:
             if wait:
                 raise  # lock_timeout: translated by the engine
             raise LockBusy(keys) from None
-        if lock is None:
-            return known
-        created = {(r[0], r[1]) for r in made.fetchall()} if made is not None else set()
-        self._placeholders |= created
-        states = {}
-        for row in lock.fetchall():
-            key = (row[0], row[1])
-            if key not in created:
-                states[key] = session_from_row(row)
+        states: dict[SessionKey, Session] = {}
+        if lock is not None:
+            for row in lock.fetchall():
+                states[(row[0], row[1])] = session_from_row(row)
+        missing = [k for k in keys if k not in states]
+        if missing and wait:
+            # Placeholder rows make new sessions lockable (INSERT waits for a concurrent
+            # creator); the ones never written are deleted before the commit.
+            cols = ([k[0] for k in missing], [k[1] for k in missing])
+            again_sql, again_params = lock_statement(st, missing, wait=True)
+
+            def create(c: psycopg.Connection) -> tuple[Any, Any]:
+                made = c.execute(st.session_placeholders, cols, binary=True)
+                return made, c.execute(again_sql, again_params, binary=True)
+
+            made, again = self._trip(create)
+            created = {(r[0], r[1]) for r in made.fetchall()}
+            self._placeholders |= created
+            for row in again.fetchall():
+                key = (row[0], row[1])
+                if key not in created:  # created meanwhile by a writer that committed
+                    states[key] = session_from_row(row)
         for key in keys:
             self._locked[key] = states.get(key)
         states.update(known)
@@ -380,11 +433,19 @@ class PgWriter(PgReader):
     # -- events -------------------------------------------------------------------------
 
     def insert_events(self, events: Sequence[Event]) -> list[int | None]:
+        return self.insert_and_count(events, (), ())[0]
+
+    def insert_and_count(
+        self, events: Sequence[Event], names: Sequence[str], bill_keys: Sequence[str]
+    ) -> tuple[list[int | None], dict[str, int]]:
+        """``insert_events``, then ``lock_names(names)`` and ``count_billing_keys``,
+        the locks and counts riding in the insert's first round trip."""
         if not events:
-            return []
+            return [], (self.count_billing_keys(bill_keys) if bill_keys else {})
         if len(events) <= SMALL_BATCH:
-            return self._insert_few(events)
+            return self._insert_few(events, names, bill_keys)
         st = self.st
+        lock_ids = sorted({lock_id(self.target.schema, n) for n in names})
         probe_all = self.state.probe_all
         probe = [
             e
@@ -394,8 +455,12 @@ class PgWriter(PgReader):
         ]
         sequence = self._sequence()
         found: list[Any] = []
+        counted: list[Any] = []
 
         def reads(c: psycopg.Connection) -> Any:
+            if bill_keys:  # counted before the insert: the rows about to go in add one
+                c.execute(st.lock_names, (lock_ids,))
+                counted.append(c.execute(st.count_bill_keys, (list(bill_keys),)))
             if probe:
                 found.append(
                     c.execute(
@@ -430,24 +495,41 @@ class PgWriter(PgReader):
         except psycopg.errors.UniqueViolation:
             self.state.probe_all = True
             raise Retry from None
-        return out
+        counts: dict[str, int] = {}
+        if counted:
+            counts = {str(k): int(n) for k, n in counted[0].fetchall()}
+            wanted = set(bill_keys)
+            for e, new_id in zip(events, out):
+                key = billing_key(e) if new_id is not None else None
+                if key is not None and key in wanted:
+                    counts[key] = counts.get(key, 0) + 1
+        return out, counts
 
-    def _insert_few(self, events: Sequence[Event]) -> list[int | None]:
+    def _insert_few(
+        self, events: Sequence[Event], names: Sequence[str], bill_keys: Sequence[str]
+    ) -> tuple[list[int | None], dict[str, int]]:
         st = self.st
+        lock_ids = sorted({lock_id(self.target.schema, n) for n in names})
 
-        def inserts(c: psycopg.Connection) -> list[Any]:
+        def inserts(c: psycopg.Connection) -> tuple[list[Any], Any]:
             cursors = []
             for e in events:
                 cur = c.cursor(binary=True)
                 cur.execute(st.insert_event, event_params(e))
                 cursors.append(cur)
-            return cursors
+            counted = None
+            if bill_keys:
+                c.execute(st.lock_names, (lock_ids,))
+                counted = c.execute(st.count_bill_keys, (list(bill_keys),))
+            return cursors, counted
 
         out: list[int | None] = []
-        for cur in self._trip(inserts):
+        cursors, counted = self._trip(inserts)
+        for cur in cursors:
             row = cur.fetchone()
             out.append(None if row is None else int(row[0]))
-        return out
+        counts = {str(k): int(n) for k, n in counted.fetchall()} if counted is not None else {}
+        return out, counts
 
     def update_events(self, events: Sequence[Event]) -> None:
         self._queue_many(self.st.update_event, [(*event_params(e), e.id) for e in events])
@@ -462,7 +544,16 @@ class PgWriter(PgReader):
     def put_sessions(self, sessions: Sequence[Session]) -> None:
         ordered = sorted(sessions, key=lambda s: s.key)
         self._written.update(s.key for s in ordered)
-        self._queue_many(self.st.upsert_session, [session_params(s) for s in ordered], raw=True)
+        # rows this writer locked (stored or placeholders) are updated; others upserted
+        update, upsert = [], []
+        for s in ordered:
+            values = session_params(s)
+            if s.key in self._locked or s.key in self._placeholders:
+                update.append([*values[2:], values[0], values[1]])
+            else:
+                upsert.append(values)
+        self._queue_many(self.st.update_session, update, raw=True)
+        self._queue_many(self.st.upsert_session, upsert, raw=True)
 
     def delete_sessions(self, keys: Sequence[SessionKey]) -> None:
         if keys:
