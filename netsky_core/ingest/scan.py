@@ -5,8 +5,16 @@ file's size, mtime and inode when it was read.
 
 * A file whose size, mtime and inode match its position is not opened.
 * A file that grew is read from its offset (appended lines only).
-* A file that shrank, or whose inode or first bytes changed, was truncated or
-  replaced: it is read again from the start and dedup keeps each event once.
+* A file that shrank, or whose inode, first bytes or bytes just before the saved
+  offset changed, was truncated or replaced (in place too: truncated and regrown,
+  or rewritten under the same name with the inode reused): it is read again from
+  the start and dedup keeps each event once.
+* The position records which parser read the file: a file read with another parser
+  (``netsky ingest codex <claude folder>``) is read again from the start by the right
+  one, and a file a parser took no event from is counted in
+  ``files_without_events`` (the summary warns). ``rescan`` reads every file again.
+* A UTF-8 byte order mark before the first line and NUL bytes before a line (a torn
+  write by the agent) are dropped, not counted as a malformed line.
 * Only complete lines (ending in a newline) are consumed; a partial last line (the
   agent is still writing it) is read again next time.
 * Events go to the store in batches; the position is saved after each batch, so a
@@ -49,6 +57,9 @@ CLAUDE = "claude"
 CODEX = "codex"
 CHUNK = 8 << 20
 HEAD = 256
+TAIL = 256
+"""Bytes before the saved offset whose hash must still match to resume there."""
+_BOM = b"\xef\xbb\xbf"
 
 
 @attrs.frozen(order=True)
@@ -68,6 +79,7 @@ class IngestSummary:
     files_unchanged: int = 0
     files_skipped_old: int = 0
     files_reread: int = 0
+    files_without_events: int = 0
     files_failed: int = 0
     bytes_read: int = 0
     lines: int = 0
@@ -81,6 +93,7 @@ class IngestSummary:
     synthetic_lines: int = 0
     unknown_models: dict[str, int] = attrs.field(factory=dict)
     errors: list[str] = attrs.field(factory=list)
+    warnings: list[str] = attrs.field(factory=list)
     seconds: float = 0.0
 
     def merge_counter(self, counter: Counter[str]) -> None:
@@ -170,6 +183,27 @@ def _head_hash(fh: Any) -> str:
     return hashlib.blake2b(fh.read(HEAD), digest_size=8).hexdigest()
 
 
+def _read_by(pos: FilePosition) -> str | None:
+    """The parser kind that read the file (None: a position saved before 0.2)."""
+    try:
+        state = orjson.loads(pos.state) if pos.state else None
+    except orjson.JSONDecodeError:
+        return None
+    kind = state.get("kind") if isinstance(state, dict) else None
+    return kind if isinstance(kind, str) else None
+
+
+def _tail_hash(fh: Any, offset: int) -> str:
+    """The hash of the ``TAIL`` bytes before ``offset``: they change when a file is
+    truncated and regrown (or replaced) in place, even to the same size."""
+    here = fh.tell()
+    start = max(0, offset - TAIL)
+    fh.seek(start)
+    digest = hashlib.blake2b(fh.read(offset - start), digest_size=8).hexdigest()
+    fh.seek(here)
+    return digest
+
+
 class _FileIngest:
     """Reads one file from its position and flushes events in batches."""
 
@@ -185,7 +219,9 @@ class _FileIngest:
         store_payloads: bool,
         redact: Callable[[str], str] | None,
         on_progress: Callable[[int, int], None] | None,
+        rescan: bool = False,
     ) -> None:
+        self.rescan = rescan
         self.store = store
         self.source = source
         self.machine_id = machine_id
@@ -208,12 +244,13 @@ class _FileIngest:
         if since is not None and st.st_mtime < since.timestamp():
             summary.files_skipped_old += 1
             return
-        pos = self.store.get_transcript_position(self.machine_id, path)
+        pos = None if self.rescan else self.store.get_transcript_position(self.machine_id, path)
         if (
             pos is not None
             and pos.inode == _inode(st)
             and pos.size == st.st_size
             and pos.mtime_ns == st.st_mtime_ns
+            and _read_by(pos) in (None, self.source.kind)
         ):
             summary.files_unchanged += 1
             return
@@ -237,7 +274,9 @@ class _FileIngest:
             same_file = (
                 pos.inode == _inode(st)
                 and st.st_size >= pos.offset
+                and saved.get("kind", self.source.kind) == self.source.kind
                 and (saved.get("head") == head or pos.offset < HEAD)
+                and ("tail" not in saved or saved["tail"] == _tail_hash(fh, pos.offset))
             )
             if same_file:
                 offset, line_number, state = pos.offset, pos.line_number, saved
@@ -252,6 +291,7 @@ class _FileIngest:
         position = offset  # file offset of the start of `remainder`
         consumed = offset  # end of the last complete line handled
         last_uuid = pos.last_uuid if pos is not None else None
+        produced_any = offset > 0 and line_number > 0 and bool(state.get("events", True))
         while position + len(remainder) < end:
             chunk = fh.read(min(CHUNK, end - position - len(remainder)))
             if not chunk:
@@ -264,6 +304,10 @@ class _FileIngest:
                 if newline < 0:
                     break
                 raw = data[start:newline]
+                if line_number == 0 and raw.startswith(_BOM):
+                    raw = raw[len(_BOM) :]
+                if raw[:1] == b"\x00":
+                    raw = raw.lstrip(b"\x00")
                 start = newline + 1
                 line_number += 1
                 consumed = position + start
@@ -271,11 +315,21 @@ class _FileIngest:
                     summary.lines += 1
                     produced = parser.parse(raw)
                     if produced:
+                        produced_any = True
                         events.extend(produced)
                         last_uuid = produced[-1].uuid or last_uuid
                 if len(events) >= self.batch_size:
+                    self.produced_any = produced_any
                     self._flush(
-                        events, consumed, line_number, last_uuid, st, head, parser, done=False
+                        events,
+                        consumed,
+                        line_number,
+                        last_uuid,
+                        st,
+                        head,
+                        parser,
+                        done=False,
+                        fh=fh,
                     )
                     events = []
             position += start
@@ -284,7 +338,14 @@ class _FileIngest:
                 self.on_progress(len(chunk), 0)
         if remainder.strip():
             summary.partial_lines += 1
-        self._flush(events, consumed, line_number, last_uuid, st, head, parser, done=True)
+        self.produced_any = produced_any
+        if not produced_any and line_number > 0:
+            summary.files_without_events += 1
+            summary.warnings.append(
+                f"{self.source.path}: no event in {line_number} lines: not a "
+                f"{self.source.kind} file? (nothing is lost: another parser reads it again)"
+            )
+        self._flush(events, consumed, line_number, last_uuid, st, head, parser, done=True, fh=fh)
         summary.malformed_lines += parser.malformed
         summary.skipped_lines += parser.skipped
         summary.synthetic_lines += parser.synthetic
@@ -313,6 +374,7 @@ class _FileIngest:
         parser: Any,
         *,
         done: bool,
+        fh: Any = None,
     ) -> None:
         """Store ``events`` and save how far the file was read.
 
@@ -329,7 +391,10 @@ class _FileIngest:
             summary.superseded += result.superseded
             if self.on_progress is not None:
                 self.on_progress(0, result.inserted)
-        state: dict[str, Any] = {"head": head}
+        state: dict[str, Any] = {"head": head, "kind": self.source.kind}
+        if fh is not None:
+            state["tail"] = _tail_hash(fh, offset)
+            state["events"] = self.produced_any
         parser_state = getattr(parser, "state", None)
         if parser_state:
             state["parser"] = parser_state
@@ -360,10 +425,12 @@ def ingest(
     redact: Callable[[str], str] | None = None,
     on_file: Callable[[Source], None] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    rescan: bool = False,
 ) -> IngestSummary:
     """Ingest ``sources`` into ``store`` incrementally; see the module docstring.
 
-    ``since`` skips files last modified before it (by mtime, without reading them).
+    ``since`` skips files last modified before it (by mtime, without reading them);
+    ``rescan`` reads every file from its start whatever its position says.
     ``on_progress(bytes, new_events)`` is called as work is done.
     """
     started = time.perf_counter()
@@ -383,6 +450,7 @@ def ingest(
             store_payloads=store_payloads,
             redact=redact,
             on_progress=on_progress,
+            rescan=rescan,
         ).run(since)
     summary.seconds = time.perf_counter() - started
     return summary

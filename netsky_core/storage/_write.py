@@ -223,7 +223,9 @@ def insert_batch(
             {k for e in candidates if e.event_type == _API and (k := billing_key(e)) is not None}
         )
         locks = [BILL_LOCK + k for k in shared]
-        states, value, new_ids, counts = opener(keys, candidates, locks, shared, _HORIZON_LOCK, HORIZON)
+        states, value, new_ids, counts = opener(
+            keys, candidates, locks, shared, _HORIZON_LOCK, HORIZON
+        )
         horizon = None if value is None else datetime.fromisoformat(value)
         if horizon is not None and any(e.timestamp < horizon for e in candidates):
             raise Restart  # some are expired: the careful path stores none of them

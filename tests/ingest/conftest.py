@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
-NETSKY = Path(sys.executable).with_name("netsky")
+NETSKY = Path(os.environ.get("NETSKY_TEST_NETSKY") or Path(sys.executable).with_name("netsky"))
 
 
 def samples_or_skip() -> Path:

@@ -55,6 +55,11 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         action="store_true",
         help="store only the structured fields, not prompts / tool inputs / raw lines",
     )
+    p.add_argument(
+        "--rescan",
+        action="store_true",
+        help="read every file again from its start (nothing is counted twice)",
+    )
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(handler=run)
 
@@ -82,7 +87,9 @@ def run(ctx: Context) -> int:
     missing = [t for t in targets if not __import__("os").path.exists(t)]
     if missing:
         raise UsageError(f"no such file or folder: {', '.join(missing)}")
-    summary = ingest_with_progress(ctx, sources, since=since, batch_size=args.batch_size, **options)
+    summary = ingest_with_progress(
+        ctx, sources, since=since, batch_size=args.batch_size, rescan=args.rescan, **options
+    )
     if ctx.json:
         print_json(summary)
     else:
@@ -141,6 +148,11 @@ def _print(summary: Any, found: bool) -> None:
                     if summary.files_reread
                     else ""
                 )
+                + (
+                    f", {summary.files_without_events} without a single event"
+                    if summary.files_without_events
+                    else ""
+                )
                 + (f", {summary.files_failed} failed" if summary.files_failed else ""),
             ),
             (
@@ -164,3 +176,5 @@ def _print(summary: Any, found: bool) -> None:
         print(f"unknown models (tokens stored, cost unknown): {names}")
     for error in summary.errors[:10]:
         sys.stderr.write(f"netsky: warning: {error}\n")
+    for warning in summary.warnings[:10]:
+        sys.stderr.write(f"netsky: warning: {warning}\n")
