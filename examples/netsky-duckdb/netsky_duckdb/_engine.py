@@ -305,12 +305,15 @@ def _create(w: _Writer) -> None:
 
 def _connect(path: str, read_only: bool, timeout: float) -> duckdb.DuckDBPyConnection:
     """Open the file, waiting up to ``timeout`` s while another process holds it."""
-    if path != ":memory:" and os.path.isfile(path) and os.path.getsize(path):
-        with open(path, "rb") as fh:
-            if fh.read(12)[8:] != b"DUCK":  # DuckDB's magic bytes
-                raise nc.NotANetskyStoreError(f"{path} is not a DuckDB database")
-    elif path != ":memory:" and not read_only:
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    try:
+        if path != ":memory:" and os.path.isfile(path) and os.path.getsize(path):
+            with open(path, "rb") as fh:
+                if fh.read(12)[8:] != b"DUCK":  # DuckDB's magic bytes
+                    raise nc.NotANetskyStoreError(f"{path} is not a DuckDB database")
+        elif path != ":memory:" and not read_only:
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    except OSError as exc:
+        raise nc.StorageConnectionError(f"cannot use {path}: {exc.strerror}") from None
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -379,9 +382,7 @@ class DuckdbEngine:
         return nc.MigrationResult(from_version=before, to_version=self.schema_version)
 
     def vacuum(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.execute("CHECKPOINT")  # the WAL into the file
+        self.read(lambda r: r.c.execute("CHECKPOINT"))  # folds the WAL into the file
 
     def describe(self) -> nb.EngineInfo:
         files = [p for p in (self._path, self._path + ".wal") if os.path.isfile(p)]
