@@ -1,0 +1,1 @@
+"""netsky-duckdb: an example third-party netsky storage backend over a DuckDB file."""
