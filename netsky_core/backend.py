@@ -30,8 +30,8 @@ What is here:
 * time helpers: :func:`to_us`, :func:`from_us`; :func:`event_from_row` builds an
   Event from a stored row without validating it again.
 
-``examples/netsky-dbm`` is a complete backend over the standard library's ``dbm`` in
-one small module; ``backends/memory`` is another.
+``examples/netsky-duckdb`` is a complete third-party backend over DuckDB, shipped as
+its own distribution; ``backends/memory`` is another, over Python dicts.
 """
 
 from __future__ import annotations

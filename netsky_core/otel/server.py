@@ -44,6 +44,7 @@ import logging
 import re
 import socket
 import threading
+import time
 import zlib
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -74,6 +75,8 @@ from .decode import (
 __all__ = ["DEFAULT_MAX_BODY", "DEFAULT_PORT", "OtlpServer"]
 
 DEFAULT_MAX_BODY = 8 << 20
+LINGER_SECONDS = 2.0
+LINGER_BYTES = 64 << 20
 DEFAULT_PORT = 4318
 MIN_TOKEN_LENGTH = 16
 RETRY_AFTER_SECONDS = 5
@@ -384,6 +387,7 @@ class OtlpServer:
         except _Refusal as refusal:
             log.info("otlp %s -> %d (%s)", signal or "?", refusal.status, refusal.message)
             self._answer(h, refusal.status, kind, refusal.message, refusal.headers)
+            _linger(h)
             return
         # The body is read whole: the connection may be kept from here on.
         try:
@@ -429,6 +433,25 @@ class OtlpServer:
         if signal == "metrics":
             return decode_metrics(body, kind, machine_id=self.machine_id, prices=self.prices)
         return decode_traces(body, kind)
+
+
+def _linger(h: _Handler) -> None:
+    """After refusing a request whose body was not read, read and drop what the
+    client is still sending, for a bounded time and size, before the connection
+    closes: closing a socket with unread data resets it, and the client then sees a
+    broken pipe instead of the answer already sent (the usual lingering close)."""
+    try:
+        h.wfile.flush()
+        h.connection.settimeout(LINGER_SECONDS)
+        deadline = time.monotonic() + LINGER_SECONDS
+        drained = 0
+        while drained < LINGER_BYTES and time.monotonic() < deadline:
+            chunk = h.rfile.read1(1 << 16)
+            if not chunk:
+                break
+            drained += len(chunk)
+    except OSError:
+        pass
 
 
 def _response(signal: str, result: DecodeResult) -> Message:
