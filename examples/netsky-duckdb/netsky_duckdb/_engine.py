@@ -151,6 +151,10 @@ class _Reader:
         sql = f"{EVENTS.select} WHERE bill_key = ANY(?) ORDER BY id"
         return [EVENTS.record(r) for r in self._all(sql, [list(keys)])] if keys else []
 
+    def count_billing_keys(self, keys: Sequence[str]) -> dict[str, int]:
+        sql = "SELECT bill_key, count(*) FROM events WHERE bill_key = ANY(?) GROUP BY bill_key"
+        return {k: int(n) for k, n in self._all(sql, [list(keys)])} if keys else {}
+
     def sessions(self, query: SessionQuery) -> list[Session]:
         clauses, params = nb.session_filter(query, DUCKDB)
         sql = SESSIONS.select + _where(clauses) + nb.session_order(query)  # NULLs sort last

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from netsky_core.hookspecs import hookimpl
+from netsky_core.plugins.hookspecs import hookimpl
 
 
 def _open(url: str, **options: Any) -> Any:
