@@ -74,6 +74,8 @@ _EXPORTS: dict[str, str] = {
     "InvalidURLError": "._errors",
     "NetskyError": "._errors",
     "NotANetskyStoreError": "._errors",
+    "NoStoreError": "._errors",
+    "StoreNeedsMigrationError": "._errors",
     "PluginError": "._errors",
     "PluginLoadError": "._errors",
     "ReadOnlyStorageError": "._errors",
@@ -114,6 +116,7 @@ if TYPE_CHECKING:  # pragma: no cover
         DurationError,
         InvalidURLError,
         NetskyError,
+        NoStoreError,
         NotANetskyStoreError,
         PluginError,
         PluginLoadError,
@@ -125,6 +128,7 @@ if TYPE_CHECKING:  # pragma: no cover
         StorageIntegrityError,
         StorageOptionsError,
         StorageQueryError,
+        StoreNeedsMigrationError,
     )
     from ._open import open_storage
     from ._queries import (

@@ -86,6 +86,14 @@ class SchemaVersionError(StorageError):
     """The store's schema is newer than this netsky understands (or unusable)."""
 
 
+class StoreNeedsMigrationError(SchemaVersionError):
+    """A store opened read-only has an older schema: a writable open migrates it."""
+
+
+class NoStoreError(StorageError):
+    """There is no netsky store at the URL (and a read-only open creates none)."""
+
+
 class NotANetskyStoreError(StorageError):
     """The location holds data that is not a netsky store; it was left untouched."""
 

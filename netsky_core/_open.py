@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from .storage.protocol import Storage
 from ._urls import mask_url, scheme_of, scrub_secrets, url_password
 
-__all__ = ["open_storage"]
+__all__ = ["open_for_reading", "open_storage"]
 
 
 def open_storage(
@@ -46,6 +46,26 @@ def open_storage(
             f"backend {spec.name!r} failed to open {mask_url(resolved)}: {detail}"
         ) from None
     return _as_store(engine, spec.name)
+
+
+def open_for_reading(
+    url: str | None = None, *, config: Config | None = None, **options: Any
+) -> Storage:
+    """Open the store at ``url`` for a command that only reads.
+
+    Read-only where the backend supports it: a store in a read-only folder can be
+    read, and a store that does not exist is reported (``NoStoreError``), never
+    created. A store of an older schema is opened writable once, to migrate it; a
+    backend that takes no ``read_only`` option is opened as it opens.
+    """
+    from ._errors import StoreNeedsMigrationError
+
+    try:
+        return open_storage(url, config=config, read_only=True, **options)
+    except StoreNeedsMigrationError:
+        return open_storage(url, config=config, **options)
+    except StorageOptionsError:
+        return open_storage(url, config=config, **options)
 
 
 def _as_store(engine: Any, backend: str) -> Storage:

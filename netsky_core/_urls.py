@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from ._errors import InvalidURLError
 
-__all__ = ["SCHEME_ALIASES", "mask_url", "scheme_of", "scrub_secrets", "url_password"]
+__all__ = [
+    "SCHEME_ALIASES",
+    "join_url",
+    "mask_url",
+    "scheme_of",
+    "scrub_secrets",
+    "url_password",
+]
 
 SCHEME_ALIASES = {"postgres": "postgresql"}
 MASK = "***"
@@ -28,6 +35,18 @@ def scheme_of(url: str) -> str:
     if not scheme or not all(c.isalnum() or c in "+-." for c in scheme):
         raise InvalidURLError(f"invalid scheme in storage URL {mask_url(url)!r}")
     return SCHEME_ALIASES.get(scheme, scheme)
+
+
+def join_url(scheme: str, netloc: str, path: str, query: str = "", fragment: str = "") -> str:
+    """The URL of these parts, always with ``//`` after the scheme (``urlunsplit``
+    drops it when the host is empty: ``postgresql:///db?host=/run/sock`` is a valid
+    libpq URL that must stay one)."""
+    text = f"{scheme}://{netloc}{path}"
+    if query:
+        text += "?" + query
+    if fragment:
+        text += "#" + fragment
+    return text
 
 
 def url_password(url: str) -> str | None:
@@ -48,7 +67,7 @@ def url_password(url: str) -> str | None:
 
 def mask_url(url: object) -> str:
     """``url`` with any password replaced by ``***``; safe to show anywhere."""
-    from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+    from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
     text = str(url)
     if "://" not in text:
@@ -72,7 +91,7 @@ def mask_url(url: object) -> str:
                     safe="*/:",
                     quote_via=quote,
                 )
-        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+        return join_url(parts.scheme, netloc, parts.path, query, parts.fragment)
     except ValueError:
         return text.split("://", 1)[0] + "://" + MASK
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-NETSKY = Path(sys.executable).with_name("netsky")
+NETSKY = Path(os.environ.get("NETSKY_TEST_NETSKY") or Path(sys.executable).with_name("netsky"))
 
 
 class Result:

@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .._config import Config
-from .._errors import StorageOptionsError
 from .._records import _utc
 from ..storage.protocol import Storage
 from ._errors import QueryError, TimezoneError, one_line
@@ -287,10 +286,7 @@ def _opened(store: Storage | str | None, config: Config | None) -> Iterator[Stor
 
 
 def open_read_only(url: str | None, config: Config | None = None) -> Storage:
-    """Open ``url`` read-only where the backend supports it (else as it opens)."""
-    from .._open import open_storage
+    """Open ``url`` read-only where the backend supports it (see ``open_for_reading``)."""
+    from .._open import open_for_reading
 
-    try:
-        return open_storage(url, config=config, read_only=True)
-    except StorageOptionsError:
-        return open_storage(url, config=config)
+    return open_for_reading(url, config=config)

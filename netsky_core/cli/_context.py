@@ -30,11 +30,20 @@ class Context:
         return str(self.config.storage_url.value)
 
     @contextmanager
-    def storage(self, url: str | None = None, **options: Any) -> Iterator[Storage]:
-        """Open the configured store (or ``url``) for the duration of a command."""
-        from .._open import open_storage
+    def storage(
+        self, url: str | None = None, *, read: bool = False, **options: Any
+    ) -> Iterator[Storage]:
+        """Open the configured store (or ``url``) for the duration of a command.
 
-        store = open_storage(url or self.url, config=self.config, **options)
+        ``read``: the command only reads, so the store is opened read-only (it works in
+        a read-only folder, and a store that does not exist is reported, not
+        created); a store of an older schema is opened writable once to migrate it.
+        """
+        from .._open import open_for_reading, open_storage
+
+        target = url or self.url
+        opener = open_for_reading if read else open_storage
+        store = opener(target, config=self.config, **options)
         try:
             yield store
         finally:

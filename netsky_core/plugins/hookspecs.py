@@ -15,7 +15,7 @@ point's *name* is the URL scheme it serves (register one entry point per scheme)
         register(
             name="mystore",
             schemes=["mystore"],
-            factory=open_mystore,          # (url: str, **options) -> Storage
+            factory=open_mystore,          # (url: str, **options) -> Engine
             description="My store",
         )
 
@@ -94,11 +94,15 @@ def netsky_register_backends(register: Any) -> None:
 
     * ``name``: short backend name shown by ``netsky backends``;
     * ``schemes``: URL schemes it opens (lower case);
-    * ``factory(url, **options) -> Storage``: opens a store, running migrations unless
-      ``migrate=False``; ``read_only=True`` opens it for reading only where supported;
-      ``timeout`` (seconds) bounds how long a call may wait for a lock or a connection
-      (``netsky hook`` passes a few seconds so an agent never waits long). Accept these
-      three standard options; raise ``netsky_core.NetskyError`` subclasses only;
+    * ``factory(url, **options) -> Engine``: opens a store (a
+      ``netsky_core.backend.Engine``; netsky wraps it in the ``Store`` that applies
+      every rule), running migrations unless ``migrate=False``; ``read_only=True``
+      opens it for reading only where supported (a store that does not exist raises
+      ``NoStoreError`` and nothing is created); ``timeout`` (seconds) bounds how long a
+      call may wait for a lock or a connection (``netsky hook`` passes a few seconds so
+      an agent never waits long). Accept these three standard options, refuse unknown
+      ones with ``TypeError`` (reported as a ``StorageOptionsError``), and raise
+      ``netsky_core.NetskyError`` subclasses only;
     * ``description``: one line.
     """
 

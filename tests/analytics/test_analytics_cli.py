@@ -285,8 +285,9 @@ def test_report_html_file(netsky: Netsky, db: str, tmp_path: Path) -> None:
 
 
 def test_report_without_a_store_and_on_an_empty_one(netsky: Netsky, tmp_path: Path) -> None:
-    assert_one_line_error(netsky("report", "daily"), 1, "no netsky database")
-    assert_one_line_error(netsky("query", "SELECT 1"), 1, "no netsky database")
+    assert_one_line_error(netsky("report", "daily"), 1, "no netsky store")
+    assert_one_line_error(netsky("query", "SELECT 1"), 1, "no netsky store")
+    assert not list(netsky.root.rglob("*.db"))
     url = f"sqlite:///{tmp_path / 'empty.db'}"
     open_storage(url).close()
     assert netsky.ok("--db", url, "report", "daily", "--json").json()["daily"] == []

@@ -53,9 +53,8 @@ def test_status_never_shows_the_password(netsky: Netsky, postgres_url: Callable[
 
 
 def test_migrate_then_status_of_a_new_store(netsky: Netsky, store_url: str) -> None:
-    status = netsky.ok("--db", store_url, "db", "status", "--json").json()
-    assert status["schema_version"] == 0
-    assert status["initialized"] is False
+    missing = netsky("--db", store_url, "db", "status")
+    assert_one_line_error(missing, 1, "no netsky store")
     first = netsky.ok("--db", store_url, "db", "migrate", "--json").json()
     assert first["from_version"] == 0
     assert first["to_version"] >= 1

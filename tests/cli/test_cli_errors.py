@@ -89,6 +89,11 @@ def test_debug_shows_a_traceback(netsky: Netsky, tmp_path: Path) -> None:
 
 
 def test_default_store_in_the_data_dir(netsky: Netsky) -> None:
+    before = netsky("sessions")
+    assert before.returncode == 1 and "no netsky store" in before.stderr, before
+    assert str(netsky.root / "netsky-home") in before.stderr
+    assert not list((netsky.root / "netsky-home").rglob("*.db"))
+    netsky.ok("ingest")
     data = netsky.ok("db", "status", "--json").json()
     assert str(netsky.root / "netsky-home") in data["url"]
     assert netsky.ok("sessions").stdout.strip() == "no sessions match"

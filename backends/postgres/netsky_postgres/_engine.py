@@ -17,8 +17,10 @@ from netsky_core import (
     Capability,
     MigrationResult,
     NetskyError,
+    NoStoreError,
     ReadOnlyStorageError,
-    SchemaVersionError,
+    StorageIntegrityError,
+    StoreNeedsMigrationError,
 )
 from netsky_core.backend import EngineInfo
 
@@ -82,14 +84,34 @@ class PostgresEngine:
         else:
             version = _schema.read_version(conn, target)
             _schema.check_version(version, target)
-            if options.read_only and version < _schema.LATEST_VERSION:
-                what = "no netsky store" if version == 0 else f"schema version {version}"
-                raise SchemaVersionError(
-                    f"{target.masked} (schema {target.schema!r}) holds {what}; a read-only "
-                    f"store needs version {_schema.LATEST_VERSION}",
-                    hint="open it once without read_only to create or migrate it",
+            if options.read_only and version == 0:
+                raise NoStoreError(
+                    f"there is no netsky store at {target.masked} (schema {target.schema!r})",
+                    hint="check the URL; `netsky ingest` or `netsky db migrate` creates one",
                 )
+            if options.read_only and version < _schema.LATEST_VERSION:
+                raise StoreNeedsMigrationError(
+                    f"{target.masked} (schema {target.schema!r}) has schema version "
+                    f"{version}; a read-only store needs version {_schema.LATEST_VERSION}",
+                    hint="open it once without read_only to migrate it",
+                )
+        if version == _schema.LATEST_VERSION:
+            self._verify(conn)
         return version
+
+    def _verify(self, conn: psycopg.Connection) -> None:
+        """Refuse a store whose tables or columns are not all there (dropped by hand):
+        one line, and nothing is written to it."""
+        try:
+            with conn.transaction():
+                conn.execute(self._st.probe_tables, ())
+        except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn) as exc:
+            detail = str(exc).splitlines()[0]
+            raise StorageIntegrityError(
+                f"the store at {self._target.masked} (schema {self._target.schema!r}) is "
+                f"damaged: {detail}; it was left untouched",
+                hint="restore a backup (or `netsky export` from a copy of it)",
+            ) from None
 
     def __repr__(self) -> str:
         mode = ", read_only=True" if self.read_only else ""

@@ -165,6 +165,20 @@ class Statements:
         self.event_write_columns = _cols(EVENT_WRITE_FIELDS)
         self.event_select = "id, " + self.event_columns
         self.session_select = _cols(SESSION_FIELDS)
+        # Every column the statements use, read from every table without a row: one
+        # round trip that fails on a table or a column dropped by hand.
+        self.probe_tables = "SELECT 1 FROM " + " CROSS JOIN ".join(
+            f"(SELECT {cols} FROM {table} LIMIT 0) AS t{i}"
+            for i, (table, cols) in enumerate(
+                (
+                    (ev, "id, " + self.event_write_columns),
+                    (se, self.session_select),
+                    (po, _cols(POSITION_FIELDS)),
+                    (us, self.usage_select),
+                    (self.meta, "key, value"),
+                )
+            )
+        )
         placeholders = ", ".join(["%s"] * len(EVENT_WRITE_FIELDS))
         self.insert_event = (
             f"INSERT INTO {ev} ({self.event_write_columns}) VALUES ({placeholders}) "

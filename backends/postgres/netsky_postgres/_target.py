@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import math
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
 import attrs
 
 from netsky_core import ConfigError, InvalidURLError, mask_url
-from netsky_core._urls import url_password
+from netsky_core._urls import join_url, url_password
 
 __all__ = ["Options", "Target", "parse_target", "quote_ident"]
 
@@ -120,7 +120,7 @@ def parse_target(url: str) -> Target:
             url_timeout = value
         kept.append(item)
     schema = _check_schema(DEFAULT_SCHEMA if schema is None else schema, url)
-    conninfo = urlunsplit(("postgresql", parts.netloc, parts.path, "&".join(kept), parts.fragment))
+    conninfo = join_url("postgresql", parts.netloc, parts.path, "&".join(kept), parts.fragment)
     return Target(
         url=url,
         conninfo=conninfo,

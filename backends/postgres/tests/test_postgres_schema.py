@@ -15,6 +15,7 @@ from netsky_postgres._schema import LATEST_VERSION
 from netsky_postgres._target import parse_target
 
 from netsky_core import (
+    NoStoreError,
     NotANetskyStoreError,
     SchemaVersionError,
     StorageError,
@@ -94,7 +95,7 @@ def test_foreign_events_table_is_refused_and_left_untouched(
 
 def test_read_only_or_unmigrated_open_of_an_empty_schema(postgres_url: Callable[..., str]) -> None:
     url = postgres_url()
-    with pytest.raises(SchemaVersionError, match="no netsky store"):
+    with pytest.raises(NoStoreError, match="no netsky store"):
         open_storage(url, read_only=True)
     with open_storage(url, migrate=False) as store:
         assert store.schema_version == 0

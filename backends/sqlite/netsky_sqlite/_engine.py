@@ -24,13 +24,14 @@ from netsky_core import (
     Capability,
     InvalidURLError,
     MigrationResult,
+    NoStoreError,
     ReadOnlyStorageError,
     RecordError,
-    SchemaVersionError,
     StorageConnectionError,
     StorageError,
     StorageIntegrityError,
     StorageQueryError,
+    StoreNeedsMigrationError,
 )
 from netsky_core.backend import EngineInfo
 
@@ -59,7 +60,10 @@ def _is_busy(exc: BaseException) -> bool:
 def _translate(exc: apsw.Error, path: str) -> StorageError:
     text = str(exc)
     if isinstance(exc, apsw.ReadOnlyError):
-        return ReadOnlyStorageError(f"{path} is read-only: {text}")
+        return ReadOnlyStorageError(
+            f"{_not_writable(path)} is read-only: {text}",
+            hint="give it back write permission (chmod u+w) or open the store read-only",
+        )
     if isinstance(exc, apsw.ConstraintError):
         return StorageIntegrityError(f"{path}: {text}")
     if isinstance(exc, (apsw.CorruptError, apsw.NotADBError)):
@@ -92,6 +96,47 @@ def _busy_handler(timeout_s: float) -> Callable[[int], bool]:
         return True
 
     return handler
+
+
+def _file_uri(path: Path) -> str:
+    from urllib.parse import quote
+
+    return "file:" + quote(str(path.absolute()))
+
+
+def _repair_sidecars(path: Path) -> None:
+    """Give ``-wal`` / ``-shm`` back the database's write permission.
+
+    SQLite creates them with the database's mode: after ``chmod 400 netsky.db`` (and a
+    reader) and ``chmod 600`` again they stay read-only and every write fails. Ours
+    are made writable again; another user's are named by the error instead."""
+    try:
+        db_mode = path.stat().st_mode
+    except OSError:
+        return
+    for suffix in ("-wal", "-shm"):
+        side = Path(str(path) + suffix)
+        try:
+            st = side.stat()
+        except OSError:
+            continue
+        if os.access(side, os.W_OK) or st.st_uid != os.geteuid():
+            continue
+        try:
+            os.chmod(side, (st.st_mode | (db_mode & 0o600)) & 0o7777)
+        except OSError:
+            pass
+
+
+def _not_writable(path: str) -> str:
+    """The first of the database's files this process cannot write, else the database."""
+    for name in (path, path + "-wal", path + "-shm"):
+        if os.path.exists(name) and not os.access(name, os.W_OK):
+            return name
+    folder = os.path.dirname(path) or "."
+    if not os.access(folder, os.W_OK):
+        return folder + os.sep
+    return path
 
 
 def _create_private(path: Path) -> None:
@@ -140,24 +185,29 @@ class SqliteEngine:
             raise InvalidURLError(
                 f"synchronous must be one of {', '.join(sorted(_SYNCHRONOUS))}, got {synchronous!r}"
             )
+        self._copy: str | None = None
         if not read_only:
             _create_private(path)
+            _repair_sidecars(path)
         elif not path.exists():
-            raise StorageConnectionError(f"no netsky database at {path}")
+            raise NoStoreError(
+                f"no netsky store at {path}",
+                hint="check the path; `netsky ingest` or `netsky hook` creates the store",
+            )
         try:
             with path.open("rb") as fh:
                 _schema.check_header(fh.read(16), self._name)
         except OSError as exc:
             raise StorageConnectionError(f"cannot read {path}: {exc.strerror}") from None
-        flags = (
-            apsw.SQLITE_OPEN_READONLY
-            if read_only
-            else apsw.SQLITE_OPEN_READWRITE | apsw.SQLITE_OPEN_CREATE
-        )
-        try:
-            conn = apsw.Connection(str(path), flags=flags)
-        except apsw.Error as exc:
-            raise _translate(exc, self._name) from None
+        if read_only:
+            conn = self._open_read_only(path)
+        else:
+            try:
+                conn = apsw.Connection(
+                    str(path), flags=apsw.SQLITE_OPEN_READWRITE | apsw.SQLITE_OPEN_CREATE
+                )
+            except apsw.Error as exc:
+                raise _translate(exc, self._name) from None
         self._conn = conn
         try:
             conn.set_busy_handler(_busy_handler(busy_timeout_ms / 1000))
@@ -167,14 +217,16 @@ class SqliteEngine:
             if version < _schema.LATEST:
                 if read_only or not migrate:
                     if read_only and version == 0:
-                        raise StorageConnectionError(f"{path} holds no netsky data yet")
-                    if read_only:
-                        raise SchemaVersionError(
+                        raise NoStoreError(f"{path} holds no netsky data yet")
+                    if read_only and migrate:
+                        raise StoreNeedsMigrationError(
                             f"{path} has schema version {version}; this netsky needs {_schema.LATEST}",
                             hint="run `netsky db migrate` first",
                         )
                 else:
                     self._retry(lambda: _schema.migrate(conn, self._name))
+            if version == _schema.LATEST or (migrate and not read_only):
+                self._retry(lambda: _schema.verify(conn, self._name))
             if not read_only:
                 mode = self._retry(lambda: conn.execute("PRAGMA journal_mode").fetchone()[0])
                 if str(mode).lower() != "wal":
@@ -187,6 +239,49 @@ class SqliteEngine:
     def __repr__(self) -> str:
         mode = ", read_only=True" if self.read_only else ""
         return f"SqliteEngine({self.url!r}{mode})"
+
+    def _open_read_only(self, path: Path) -> apsw.Connection:
+        """A read-only connection that works where the folder is read-only too.
+
+        A WAL database needs its ``-shm`` to be read; where SQLite cannot create or
+        open it, a database without WAL content opens ``immutable``, and one with WAL
+        content is read from a private copy of the database and its WAL (a snapshot)."""
+        flags = apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI
+        try:
+            conn = apsw.Connection(str(path), flags=apsw.SQLITE_OPEN_READONLY)
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return conn
+        except apsw.Error as exc:
+            if not isinstance(exc, (apsw.CantOpenError, apsw.ReadOnlyError, apsw.IOError)):
+                raise _translate(exc, self._name) from None
+            first = exc
+        wal = Path(str(path) + "-wal")
+        try:
+            wal_size = wal.stat().st_size
+        except OSError:
+            wal_size = 0
+        try:
+            if wal_size == 0:
+                conn = apsw.Connection(f"{_file_uri(path)}?immutable=1", flags=flags)
+            else:
+                conn = apsw.Connection(
+                    f"{_file_uri(self._private_copy(path))}?mode=ro", flags=flags
+                )
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return conn
+        except (apsw.Error, OSError):
+            raise _translate(first, self._name) from None
+
+    def _private_copy(self, path: Path) -> Path:
+        import shutil
+        import tempfile
+
+        folder = tempfile.mkdtemp(prefix="netsky-ro-")
+        target = Path(folder) / path.name
+        shutil.copyfile(path, target)
+        shutil.copyfile(str(path) + "-wal", str(target) + "-wal")
+        self._copy = folder
+        return target
 
     @property
     def path(self) -> Path:
@@ -302,6 +397,10 @@ class SqliteEngine:
                 self._conn.close()
             except apsw.Error:
                 pass
+            if self._copy is not None:
+                import shutil
+
+                shutil.rmtree(self._copy, ignore_errors=True)
 
 
 def open_sqlite(

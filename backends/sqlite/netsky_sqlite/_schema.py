@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from netsky_core import NotANetskyStoreError, SchemaVersionError
+from netsky_core import NotANetskyStoreError, SchemaVersionError, StorageIntegrityError
 
 APPLICATION_ID = 0x4E534B59  # "NSKY"
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -265,6 +265,12 @@ def read_version(conn: Any, path: str) -> int:
         " (SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%')"
     ).fetchone()
     if app_id == APPLICATION_ID:
+        if version <= 0 and (has_tables or version < 0):
+            raise StorageIntegrityError(
+                f"{path} is damaged: its netsky schema version is {version} but it holds "
+                "tables; it was left untouched",
+                hint="restore a backup (or `netsky export` from a copy of it)",
+            )
         if version > LATEST:
             raise SchemaVersionError(
                 f"{path} has netsky schema version {version}, newer than this netsky "
@@ -278,6 +284,38 @@ def read_version(conn: Any, path: str) -> int:
             hint="point --db at a new file or an existing netsky database",
         )
     return 0
+
+
+def expected_columns() -> dict[str, tuple[str, ...]]:
+    """The columns of every table at ``LATEST``."""
+    from ._rows import EVENT_WRITE_COLUMNS, POSITION_COLUMNS, SESSION_COLUMNS, USAGE_COLUMNS
+
+    return {
+        "events": ("id", *EVENT_WRITE_COLUMNS),
+        "sessions": tuple(SESSION_COLUMNS),
+        "positions": tuple(POSITION_COLUMNS),
+        "usage": tuple(USAGE_COLUMNS),
+        "meta": ("name", "value"),
+    }
+
+
+def verify(conn: Any, path: str) -> None:
+    """Refuse a store whose tables or columns are not what ``LATEST`` has (a table or
+    a column dropped by hand): one line, and the file is not written to."""
+    for table, columns in expected_columns().items():
+        found = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        if not found:
+            raise StorageIntegrityError(
+                f"{path} is damaged: table {table} is missing; it was left untouched",
+                hint="restore a backup (or `netsky export` from a copy of it)",
+            )
+        missing = [c for c in columns if c not in found]
+        if missing:
+            raise StorageIntegrityError(
+                f"{path} is damaged: table {table} lacks column(s) {', '.join(missing)}; "
+                "it was left untouched",
+                hint="restore a backup (or `netsky export` from a copy of it)",
+            )
 
 
 def migrate(conn: Any, path: str) -> tuple[int, int]:

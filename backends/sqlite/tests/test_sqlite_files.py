@@ -12,9 +12,9 @@ from netsky_sqlite import _schema, sqlite_path
 
 from netsky_core import (
     InvalidURLError,
+    NoStoreError,
     NotANetskyStoreError,
     SchemaVersionError,
-    StorageConnectionError,
     open_storage,
 )
 
@@ -133,7 +133,7 @@ def test_a_newer_schema_is_refused_untouched(tmp_path: Path) -> None:
 
 
 def test_read_only_of_a_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(StorageConnectionError):
+    with pytest.raises(NoStoreError, match="no netsky store"):
         open_storage(f"sqlite:///{tmp_path}/missing.db", read_only=True)
     assert not (tmp_path / "missing.db").exists()
 

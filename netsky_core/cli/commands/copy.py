@@ -53,7 +53,7 @@ def run(ctx: Context) -> int:
 
     args = ctx.args
     with (
-        ctx.storage(args.src, read_only=True) as src,
+        ctx.storage(args.src, read=True) as src,
         ctx.storage(args.dst) as dst,
         progress("copying events", unit="events") as bar,
     ):

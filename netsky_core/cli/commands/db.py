@@ -81,7 +81,7 @@ def run_status(ctx: Context) -> int:
     from ..._convert import unstructure
     from ..._urls import mask_url, scheme_of
 
-    with ctx.storage(migrate=False) as store:
+    with ctx.storage(read=True, migrate=False) as store:
         if store.schema_version == 0:
             # an empty store: no netsky tables yet, so nothing for info() to count
             data: dict[str, Any] = {

@@ -203,7 +203,7 @@ def run(ctx: Context) -> int:
         query = query.with_direction("asc")
     if args.limit:
         query = query.with_limit(args.limit)
-    with ctx.storage() as store:
+    with ctx.storage(read=True) as store:
         events = store.query(query)
     if ctx.json:
         print_json(events)
@@ -264,7 +264,7 @@ def run_tail(ctx: Context) -> int:
     args = ctx.args
     base = _filtered(args).order_by_id()
     try:
-        with ctx.storage() as store:
+        with ctx.storage(read=True) as store:
             cursor = _newest_id(store)
             if args.lines and cursor is not None:
                 last = store.query(base.with_direction("desc").with_limit(args.lines))

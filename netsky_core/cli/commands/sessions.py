@@ -122,7 +122,7 @@ def run(ctx: Context) -> int:
         query = query.with_active_since(args.since)
     if args.limit:
         query = query.with_limit(args.limit)
-    with ctx.storage() as store:
+    with ctx.storage(read=True) as store:
         sessions = store.list_sessions(query)
     if ctx.json:
         print_json(sessions)
@@ -230,7 +230,7 @@ def run_one(ctx: Context) -> int:
     args = ctx.args
     if not args.id.strip():
         raise UsageError("empty session id")
-    with ctx.storage() as store:
+    with ctx.storage(read=True) as store:
         session = find_session(store, args.id.strip(), args.machine)
         events = []
         if args.events:

@@ -56,7 +56,7 @@ def run(ctx: Context) -> int:
         query = query.with_machine(args.machine)
     if args.since:
         query = query.with_since(args.since)
-    with ctx.storage() as store:
+    with ctx.storage(read=True) as store:
         stats = store.storage_stats(query)
     if ctx.json:
         print_json(stats)

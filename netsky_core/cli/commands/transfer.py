@@ -164,7 +164,7 @@ def run_export(ctx: Context) -> int:
         raise UsageError(f"unknown export format {args.format!r}", hint=f"formats: {known}")
     to_stdout = args.output in (None, "-")
     options = {"since": args.since, "source": ctx.url, "batch_size": args.batch}
-    with ctx.storage(read_only=True) as store, progress("exporting events", unit="events") as bar:
+    with ctx.storage(read=True) as store, progress("exporting events", unit="events") as bar:
         if sys.stderr.isatty():  # the bar shows only on a terminal; count only for it
             bar.update(total=store.count())
         options["progress"] = bar.advance
