@@ -18,6 +18,10 @@ the long versions). Every scenario checks that no event was lost or stored twice
 that every session's totals equal a recomputation from its stored events.
 
 Run: {when} on {machine}; pytest exit status {status}.
+
+The second table has a row per item of the loss-path list (the paths an outside tester
+found to lose, misroute or double-count events): each row comes from that item's
+regression test (`pytest -m loss_path`), which fails on the code before the fix.
 """
 
 
@@ -35,6 +39,8 @@ def main() -> None:
     parser.add_argument("--status", default="0")
     args = parser.parse_args()
     rows = [json.loads(line) for line in Path(args.report).read_text().splitlines() if line.strip()]
+    losses = sorted((r for r in rows if "item" in r), key=lambda r: (r["item"], r["test"]))
+    rows = [r for r in rows if "item" not in r]
     by_test: dict[str, list[dict]] = defaultdict(list)
     for row in rows:
         by_test[row["test"]].append(row)
@@ -56,6 +62,16 @@ def main() -> None:
                 f"| {test} | {r['backend']} | {r['load']} | {r['faults']} | {r['inputs']} | "
                 f"{r['lost']} | {r['duplicated']} | {r['result']} |"
             )
+    if losses:
+        out.append("\n## Loss paths\n")
+        out.append("| item | scenario | backend | faults injected | sent | stored | lost | duplicated | result |")
+        out.append("| ---: | --- | --- | --- | --- | ---: | ---: | ---: | --- |")
+        for r in losses:
+            scenario = r["test"].split(": ", 1)[-1]
+            out.append(
+                f"| {r['item']} | {scenario} ({r['inputs']}) | {r['backend']} | {r['faults']} | "
+                f"{r['load']} | {r['stored']} | {r['lost']} | {r['duplicated']} | {r['result']} |"
+            )
     extras = [r for r in rows if set(r) - _TABLE_KEYS]
     if extras:
         out.append("\n## Figures\n")
@@ -63,7 +79,7 @@ def main() -> None:
             details = ", ".join(f"{k}: {v}" for k, v in sorted(r.items()) if k not in _TABLE_KEYS)
             out.append(f"- **{r['test']}** ({r['backend']}): {details}")
     Path(args.output).write_text("\n".join(out) + "\n")
-    print(f"wrote {args.output} ({len(rows)} rows)")
+    print(f"wrote {args.output} ({len(rows) + len(losses)} rows)")
 
 
 def _cpus() -> int:

@@ -21,6 +21,7 @@ import pytest
 
 from netsky_core import EventType, open_storage
 from tests.fix_postgres import PostgresServer, _unprivileged_user
+from tests.loss_paths import loss_row
 from tests.netsky_cli import NETSKY
 
 
@@ -136,6 +137,7 @@ HOOK = json.dumps(
 )
 
 
+@pytest.mark.loss_path
 def test_a_store_made_writable_again_takes_writes_again(unprivileged: tuple[str, Path]) -> None:
     """chmod 400 then 600 again: SQLite left -wal/-shm read-only; the next write
     repairs them (the user owns them) instead of spooling forever."""
@@ -158,7 +160,16 @@ def test_a_store_made_writable_again_takes_writes_again(unprivileged: tuple[str,
     assert proc.returncode == 0, proc.stderr
     proc = _run(["--db", url, "events", "--json"], home, user=user)
     assert proc.returncode == 0, proc.stderr
-    assert any(e["session_id"] == "s-perm" for e in json.loads(proc.stdout))
+    stored = [e for e in json.loads(proc.stdout) if e["session_id"] == "s-perm"]
+    loss_row(
+        9,
+        "a store made writable again",
+        faults="chmod 400 on the store, a reader leaves -wal/-shm, chmod 600 again",
+        inputs="1 UserPromptSubmit hook as the store's unprivileged owner",
+        sent=1,
+        stored=len(stored),
+    )
+    assert len(stored) == 1
 
 
 def test_a_read_only_file_is_named_in_the_error(unprivileged: tuple[str, Path]) -> None:
@@ -175,6 +186,12 @@ def test_a_read_only_file_is_named_in_the_error(unprivileged: tuple[str, Path]) 
     assert "netsky.db-wal" in line
 
 
+def _count(db: Path) -> int:
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        return int(conn.execute("SELECT count(*) FROM events").fetchone()[0])
+
+
+@pytest.mark.loss_path
 def test_a_store_in_a_read_only_folder_can_still_be_read(unprivileged: tuple[str, Path]) -> None:
     user, home = unprivileged
     folder = home / "ro"
@@ -187,6 +204,7 @@ def test_a_store_in_a_read_only_folder_can_still_be_read(unprivileged: tuple[str
     before = _digest(db)
     os.chmod(folder, 0o555)
     url = f"sqlite:///{db}"
+    read = 0
     try:
         for args in (
             ["sessions", "--json"],
@@ -198,8 +216,18 @@ def test_a_store_in_a_read_only_folder_can_still_be_read(unprivileged: tuple[str
         ):
             proc = _run(["--db", url, *args], home, user=user)
             assert proc.returncode == 0, (args, proc.stderr)
+            if args[0] == "query":
+                read = json.loads(proc.stdout)[0]["n"]
     finally:
         os.chmod(folder, 0o755)
+    loss_row(
+        10,
+        "a store in a read-only folder",
+        faults="chmod 555 on the store's folder; 6 read commands as its owner",
+        inputs="a store of 2 events",
+        sent=_count(db),
+        stored=read,
+    )
     assert _digest(db) == before
 
 
@@ -238,6 +266,7 @@ def _damage(db: Path, how: str) -> None:
     conn.close()
 
 
+@pytest.mark.loss_path
 @pytest.mark.parametrize("how", ["table", "column", "version-0", "version-minus-1"])
 def test_a_damaged_schema_is_noticed_and_left_untouched(tmp_path: Path, how: str) -> None:
     home = tmp_path / "home"
@@ -250,9 +279,25 @@ def test_a_damaged_schema_is_noticed_and_left_untouched(tmp_path: Path, how: str
     for args in (["db", "status"], ["db", "migrate"], ["stats"]):
         line = _one_line_error(_run(["--db", url, *args], home))
         assert "is damaged" in line, line
-    assert _digest(db) == before
+    after = _digest(db)
+    if how != "table":
+        loss_row(
+            12,
+            f"a damaged schema ({how})",
+            faults={
+                "column": "sessions.model_at dropped",
+                "version-0": "user_version 0 on a full store",
+                "version-minus-1": "user_version -1 on a full store",
+            }[how]
+            + "; db status, db migrate, stats",
+            inputs="a store of 2 events",
+            sent=2,
+            stored=_count(db) if after == before else 0,
+        )
+    assert after == before
 
 
+@pytest.mark.loss_path
 @pytest.mark.postgres
 def test_libpq_socket_urls_work(postgres_server: PostgresServer, tmp_path: Path) -> None:
     if postgres_server.root is None:
@@ -269,8 +314,24 @@ def test_libpq_socket_urls_work(postgres_server: PostgresServer, tmp_path: Path)
     )
     made = _run(["--db", url, "db", "migrate"], home)
     assert made.returncode == 0, made.stderr
-    proc = _run(["--db", url, "stats", "--json"], home)
+    proc = _run(
+        ["hook"],
+        home,
+        stdin=HOOK,
+        extra={"NETSKY_DATABASE_URL": url, "NETSKY_HOOK_FOREGROUND": "1"},
+    )
     assert proc.returncode == 0, proc.stderr
+    proc = _run(["--db", url, "events", "--json"], home)
+    assert proc.returncode == 0, proc.stderr
+    loss_row(
+        11,
+        "libpq socket URLs",
+        backend="postgres",
+        faults="postgresql:///db?host=<socket folder>&port=&user=&password=",
+        inputs="1 UserPromptSubmit hook",
+        sent=1,
+        stored=sum(e["session_id"] == "s-perm" for e in json.loads(proc.stdout)),
+    )
     bare = _run(["--db", "postgresql:///nosuchdb_x", "stats"], home)
     line = _one_line_error(bare)
     assert ('missing "="' not in line and "nosuchdb_x" in line) or "connect" in line, line

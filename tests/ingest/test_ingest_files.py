@@ -13,6 +13,10 @@ import os
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from tests.loss_paths import loss_row
+
 from .conftest import isolated_env, run_netsky, samples_or_skip
 
 PROJECT = "-home-marco-projects-spotter"
@@ -43,6 +47,7 @@ def _reference(tmp_path: Path, content: bytes) -> dict[str, Any]:
     return _json(["stats"], env)
 
 
+@pytest.mark.loss_path
 def test_a_file_truncated_and_regrown_in_place_is_read_again(tmp_path: Path) -> None:
     samples = samples_or_skip() / "claude" / "projects" / PROJECT
     first, second = (samples / FIRST).read_bytes(), (samples / SECOND).read_bytes()
@@ -62,6 +67,15 @@ def test_a_file_truncated_and_regrown_in_place_is_read_again(tmp_path: Path) -> 
     # every response of the regrown file is there (the old ones stay: history)
     assert stats["total_tokens"] >= expected["total_tokens"]
     with_first = _reference(tmp_path / "both", first + second)
+    loss_row(
+        2,
+        "a file truncated and regrown in place",
+        faults="file truncated in place to 3 lines, another transcript appended (same inode)",
+        inputs="2 sample Claude transcripts",
+        sent=with_first["total_tokens"],
+        stored=stats["total_tokens"],
+        unit="tokens",
+    )
     assert stats["total_api_requests"] == with_first["total_api_requests"]
     assert stats["total_tokens"] == with_first["total_tokens"]
 
@@ -84,6 +98,7 @@ def test_a_file_replaced_under_the_same_name_is_read_again(tmp_path: Path) -> No
     assert stats["total_tokens"] == both["total_tokens"]
 
 
+@pytest.mark.loss_path
 def test_a_folder_read_with_the_wrong_parser_is_not_marked_read(tmp_path: Path) -> None:
     """``netsky ingest codex <claude folder>`` takes nothing from Claude files: they
     stay unread for the right parser, and the summary says so."""
@@ -95,6 +110,15 @@ def test_a_folder_read_with_the_wrong_parser_is_not_marked_read(tmp_path: Path) 
     right = _json(["ingest", "claude", str(samples / "claude")], env)
     assert right["files_unchanged"] == 0 and right["files_read"] == 5
     stats = _json(["stats", "--framework", "claude"], env)
+    loss_row(
+        6,
+        "a folder first read with the wrong parser",
+        faults="`ingest codex` over the Claude samples, then `ingest claude`",
+        inputs="5 sample Claude transcripts (26 API requests)",
+        sent=26,
+        stored=stats["total_api_requests"],
+        unit="API requests",
+    )
     assert (stats["total_api_requests"], stats["total_tokens"]) == (26, 757_690)
 
 
@@ -108,6 +132,7 @@ def test_rescan_reads_every_file_again_and_changes_nothing(tmp_path: Path) -> No
     assert _json(["stats"], env) == before
 
 
+@pytest.mark.loss_path
 def test_a_bom_at_the_start_and_nuls_before_a_line_lose_nothing(tmp_path: Path) -> None:
     samples = samples_or_skip() / "claude" / "projects" / PROJECT
     content = (samples / FIRST).read_bytes()
@@ -123,5 +148,15 @@ def test_a_bom_at_the_start_and_nuls_before_a_line_lose_nothing(tmp_path: Path) 
     ]
     (folder / FIRST).write_bytes(b"".join(damaged))
     summary = _json(["ingest"], env)
+    stats = _json(["stats"], env)
+    loss_row(
+        7,
+        "a UTF-8 BOM and NULs before a line",
+        faults="BOM before the first line, 3 NULs glued before an API response line",
+        inputs="1 sample Claude transcript",
+        sent=expected["total_tokens"],
+        stored=stats["total_tokens"],
+        unit="tokens",
+    )
     assert summary["malformed_lines"] == 0
-    assert _json(["stats"], env) == expected
+    assert stats == expected
