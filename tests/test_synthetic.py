@@ -9,9 +9,7 @@ figures for the same tree.
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -22,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from tests.ccusage import run_ccusage
 from tests.history import Manifest, generate, parse_size
 
 REPO = Path(__file__).resolve().parents[1]
@@ -622,37 +621,6 @@ def test_script(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------------------
 # ccusage as an external oracle
 # ---------------------------------------------------------------------------------------
-
-
-def find_ccusage() -> str | None:
-    """NETSKY_CCUSAGE, then /tmp/ccu/node_modules/.bin/ccusage, then PATH."""
-    explicit = os.environ.get("NETSKY_CCUSAGE")
-    if explicit:
-        return explicit if Path(explicit).is_file() else shutil.which(explicit)
-    local = Path("/tmp/ccu/node_modules/.bin/ccusage")
-    if local.is_file():
-        return str(local)
-    return shutil.which("ccusage")
-
-
-def run_ccusage(args: list[str], home: Path, **env: str) -> dict[str, Any]:
-    exe = find_ccusage()
-    if exe is None:
-        pytest.skip(
-            "ccusage not found (set NETSKY_CCUSAGE, or `cd /tmp/ccu && "
-            "npm install ccusage@20.0.24`, or put ccusage on PATH)"
-        )
-    home.mkdir(exist_ok=True)
-    full_env = {"HOME": str(home), "TZ": "UTC", "PATH": os.environ.get("PATH", ""), **env}
-    out = subprocess.run(
-        [exe, *args, "--json", "--offline"],
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout)
 
 
 @pytest.fixture(scope="module")

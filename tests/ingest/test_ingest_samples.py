@@ -11,6 +11,8 @@ import pytest
 from netsky_core import EventQuery, SessionQuery, open_storage
 from netsky_core.ingest.scan import discover, ingest
 
+from tests.ccusage import run_ccusage
+
 from .conftest import isolated_env, run_netsky, samples_or_skip
 
 # ccusage 20.0.24, `daily --json --offline` with TZ=UTC on ../shared/samples:
@@ -60,6 +62,31 @@ def test_daily_totals_equal_ccusage(tmp_path: Path) -> None:
             assert got[:5] == list(expected[:5]), key
             assert got[5] == pytest.approx(expected[5], abs=0.01)
             assert got[5] == pytest.approx(expected[5], rel=1e-12)
+
+
+def test_the_reference_figures_are_what_ccusage_prints(tmp_path: Path) -> None:
+    """The figures above, and netsky's `report daily`, against ccusage run now (its
+    `daily` covers every agent it reads: Claude and Codex here)."""
+    env = sample_env()
+    expected: dict[str, list[int]] = defaultdict(lambda: [0] * 5)
+    for (_framework, date), figures in CCUSAGE_DAILY.items():
+        expected[date] = [a + b for a, b in zip(expected[date], figures[:5])]
+    live = {
+        day.get("date") or day["period"]: [
+            day["inputTokens"],
+            day["outputTokens"],
+            day["cacheCreationTokens"],
+            day["cacheReadTokens"],
+            day["totalTokens"],
+        ]
+        for day in run_ccusage(["daily"], tmp_path / "home", **env)["daily"]
+    }
+    assert live == expected
+    n = isolated_env(tmp_path / "n", **env)
+    assert run_netsky(["ingest"], n).returncode == 0
+    report = json.loads(run_netsky(["report", "daily", "--json", "--timezone", "UTC"], n).stdout)
+    ours = {day["date"]: day["total_tokens"] for day in report["daily"]}
+    assert ours == {date: figures[4] for date, figures in live.items()}
 
 
 def test_per_model_totals_equal_ccusage(tmp_path: Path) -> None:
