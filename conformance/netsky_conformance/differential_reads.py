@@ -36,9 +36,6 @@ from .pools import (
     usage_queries,
 )
 
-if TYPE_CHECKING:
-    from .differential import DifferentialStats
-
 
 def _without_id(event: Event) -> Event:
     return attrs.evolve(event, id=None)
@@ -50,7 +47,7 @@ class ReadRules:
     model: Any
     stores: list[Any]
     has_usage: bool
-    run_stats: DifferentialStats
+    run_stats: Any  # DifferentialStats
     to_model: list[dict[int, int]]
 
     if TYPE_CHECKING:  # defined by StorageMachine
