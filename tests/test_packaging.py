@@ -48,3 +48,16 @@ def test_errors_form_one_tree() -> None:
             and value.__module__ == _errors.__name__
         ):
             assert issubclass(value, netsky_core.NetskyError)
+
+
+def test_mypy_checks_core_every_backend_and_the_conformance_suite() -> None:
+    mypy = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mypy"]
+    packages = sorted(
+        p.relative_to(ROOT).as_posix()
+        for p in [*ROOT.glob("backends/*/netsky_*"), *ROOT.glob("conformance/netsky_*")]
+        if (p / "__init__.py").is_file()
+    )
+    assert sorted(mypy["files"]) == sorted(["netsky_core", *packages])
+    assert not mypy.get("ignore_missing_imports"), "ignore only the modules without types"
+    test_script = (ROOT / "scripts" / "test").read_text()
+    assert test_script.index(".venv/bin/python -m mypy") < test_script.index("-m pytest")

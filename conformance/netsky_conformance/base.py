@@ -8,6 +8,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -54,7 +55,7 @@ class StorageFixtures:
         """``open_store(url=None, **options)``: open (a fresh) store, closed at teardown."""
         opened: list[Storage] = []
 
-        def do_open(url: str | None = None, **options: object) -> Storage:
+        def do_open(url: str | None = None, **options: Any) -> Storage:
             store = open_storage(url or new_url(), **options)
             opened.append(store)
             return store

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
 from netsky_core import Event, EventSource, EventType
+
+_T = TypeVar("_T")
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 _uuids = itertools.count()
@@ -49,7 +52,7 @@ def ev(
 
 
 def api(
-    t: float = 0,
+    t: float | datetime = 0,
     *,
     tokens: tuple[int | None, int | None, int | None, int | None] = (10, 20, 30, 40),
     cost: float | None = 0.001,
@@ -70,6 +73,15 @@ def api(
         model=model,
         **fields,
     )
+
+
+def present(values: Iterable[_T | None]) -> list[_T]:
+    """``values`` as a list, failing the test if one is None (an id or uuid a store lost)."""
+    out: list[_T] = []
+    for value in values:
+        assert value is not None, f"None among {values!r}"
+        out.append(value)
+    return out
 
 
 def prompt(text: str, t: float = 0, **fields: Any) -> Event:

@@ -498,7 +498,7 @@ def differential_settings(
     ``NETSKY_DIFFERENTIAL_STEPS`` (else 30); no deadline."""
     if max_examples is None:
         env = os.environ.get("NETSKY_DIFFERENTIAL_EXAMPLES")
-        max_examples = int(env) if env else hypothesis.settings.default.max_examples
+        max_examples = int(env) if env else hypothesis.settings().max_examples
     if steps is None:
         steps = int(os.environ.get("NETSKY_DIFFERENTIAL_STEPS", "30"))
     values: dict[str, Any] = {

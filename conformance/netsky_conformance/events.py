@@ -21,7 +21,7 @@ from netsky_core import (
 )
 
 from .base import StorageFixtures
-from .builders import T0, api, at, ev, without_id
+from .builders import T0, api, at, ev, present, without_id
 from .strategies import text_values, wide_times
 
 _TEXT_FIELDS = (
@@ -95,9 +95,9 @@ class EventsConformance(StorageFixtures):
         assert without_id(stored) == event
 
     def test_ids_increase_with_each_insert(self, storage: Storage) -> None:
-        ids = [storage.insert(ev(t=i)) for i in range(5)]
+        ids = present(storage.insert(ev(t=i)) for i in range(5))
         assert ids == sorted(ids) and len(set(ids)) == 5
-        more = storage.insert_many([ev(t=10), ev(t=11)]).ids
+        more = present(storage.insert_many([ev(t=10), ev(t=11)]).ids)
         assert min(more) > max(ids)
 
     def test_insert_duplicate_returns_existing_id_and_changes_nothing(
@@ -376,7 +376,7 @@ class EventsConformance(StorageFixtures):
         got = storage.query(EventQuery())
         stamps = [e.timestamp for e in got]
         assert stamps == sorted(stamps, reverse=True)
-        at_two = [e.id for e in got if e.timestamp == at(2)]
+        at_two = present(e.id for e in got if e.timestamp == at(2))
         assert at_two == sorted(at_two, reverse=True)
         assert set(tie) <= set(at_two)
         asc = storage.query(EventQuery().with_direction(Order.ASC))
@@ -385,10 +385,10 @@ class EventsConformance(StorageFixtures):
     def test_order_by_id_is_ascending_by_default(self, storage: Storage) -> None:
         storage.insert_many([ev(t=9), ev(t=1), ev(t=5)])
         got = storage.query(EventQuery().order_by_id())
-        assert [e.id for e in got] == sorted(e.id for e in got)
+        assert [e.id for e in got] == sorted(present(e.id for e in got))
         assert [e.timestamp for e in got] == [at(9), at(1), at(5)]
         desc = storage.query(EventQuery().order_by_id().with_direction("desc"))
-        assert [e.id for e in desc] == sorted((e.id for e in got), reverse=True)
+        assert [e.id for e in desc] == sorted(present(e.id for e in got), reverse=True)
 
     def test_limit(self, storage: Storage) -> None:
         self._seed_events(storage)
@@ -421,7 +421,7 @@ class EventsConformance(StorageFixtures):
         assert sorted((e.machine_id, e.session_id) for e in found) == [("m1", "a"), ("m2", "b")]
         assert storage.query(EventQuery().with_uuids([])) == []
         mine = storage.query(EventQuery().with_uuids(["shared", "other"]).with_machine("m1"))
-        assert sorted(e.uuid for e in mine) == ["other", "shared"]
+        assert sorted(present(e.uuid for e in mine)) == ["other", "shared"]
         assert storage.count(EventQuery().with_uuids(["other"])) == 1
 
     def test_count(self, storage: Storage) -> None:

@@ -88,10 +88,10 @@ def check_invariants(store: Storage, *, given: set[tuple[str, str]] = frozenset(
     if missing:
         raise AssertionError(f"events stored without their session: {sorted(missing)[:3]}")
     expected: dict[Any, Any] = {}
-    for key, delta in usage_deltas([(1, events)]).items():
-        bucket = apply_usage(None, key, delta)
+    for usage_key, delta in usage_deltas([(1, events)]).items():
+        bucket = apply_usage(None, usage_key, delta)
         if bucket is not None:
-            expected[key] = bucket
+            expected[usage_key] = bucket
     got = {b.key: b for b in store.usage(UsageQuery())}
     if got != expected:
         wrong = sorted(set(got) ^ set(expected) | {k for k in got if got[k] != expected.get(k)})

@@ -12,7 +12,7 @@ from netsky_core.storage.versions import repeated_version
 
 # Every string a store must keep unchanged: any unicode except NUL and surrogates.
 odd_text = st.text(
-    alphabet=st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)),
+    alphabet=st.characters(exclude_characters="\x00", exclude_categories=["Cs"]),
     max_size=40,
 )
 sql_like = st.sampled_from(

@@ -67,8 +67,8 @@ def plan_event_needs(
         scratch.execute("SET disabled_optimizers = 'statistics_propagation'")
         scratch.execute(f"CREATE SCHEMA {RAW_SCHEMA}")
         for table in BASE_TABLES:
-            columns = ", ".join(f'"{c.name}" {c.duckdb_type}' for c in base_columns(table))
-            scratch.execute(f"CREATE TABLE {RAW_SCHEMA}.{table} ({columns})")
+            ddl = ", ".join(f'"{c.name}" {c.duckdb_type}' for c in base_columns(table))
+            scratch.execute(f"CREATE TABLE {RAW_SCHEMA}.{table} ({ddl})")
         scratch.execute(
             f"CREATE TABLE {RAW_SCHEMA}.loads (table_name VARCHAR, method VARCHAR, "
             "row_count BIGINT, seconds DOUBLE)"

@@ -115,8 +115,7 @@ def export(
 def _write(connection: Any, sql: str, output: str | Path | IO[bytes], fmt: str) -> ExportResult:
     import duckdb
 
-    to_stream = not isinstance(output, (str, Path)) or str(output) == "-"
-    target = None if to_stream else Path(output)
+    target = Path(output) if isinstance(output, (str, Path)) and str(output) != "-" else None
     folder = Path(tempfile.gettempdir()) if target is None else target.parent
     if target is not None and not folder.is_dir():
         raise AnalyticsError(f"cannot write {target}: no folder {folder}")
@@ -133,10 +132,14 @@ def _write(connection: Any, sql: str, output: str | Path | IO[bytes], fmt: str) 
         except duckdb.Error as exc:
             raise QueryError(one_line(exc)) from None
         if target is None:
-            stream = sys.stdout.buffer if not hasattr(output, "write") else output
+            stream = (
+                output
+                if not isinstance(output, (str, Path)) and hasattr(output, "write")
+                else sys.stdout.buffer
+            )
             with tmp.open("rb") as fh:
-                shutil.copyfileobj(fh, stream)  # type: ignore[arg-type]
-            stream.flush()  # type: ignore[union-attr]
+                shutil.copyfileobj(fh, stream)
+            stream.flush()
         else:
             os.replace(tmp, target)
     finally:

@@ -365,7 +365,7 @@ def _burn(
     }
     projection = {
         "total_tokens": round(sums["total_tokens"] + per_minute * remaining),
-        "cost_usd": None if cost is None else cost + cost_per_minute * remaining,
+        "cost_usd": None if cost_per_minute is None else cost + cost_per_minute * remaining,
         "remaining_minutes": round(remaining),
     }
     return burn, projection

@@ -177,7 +177,7 @@ def rollup_report(
     rows = []
     for key, s in items:
         values = {field: key, **s.values(), "models": sorted(s.models)}
-        parts = ()
+        parts: tuple[dict[str, Any], ...] = ()
         if breakdown and kind != "model":
             parts = tuple(
                 {"model": model, **m.values()}

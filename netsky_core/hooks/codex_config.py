@@ -236,7 +236,7 @@ def inspect_codex(path: Path, current: Path | None = None) -> dict[str, Any]:
             installed=False, command=None, executable_state=None, other_notify=False, error=str(exc)
         )
         return info
-    value = data.get("notify")
+    value: Any = data.get("notify")
     state = _notify_state(value)
     command = mask_command(shlex.join(value)) if state == "netsky" else None
     exe_state = executable_state(value[0], current) if state == "netsky" else None

@@ -68,9 +68,9 @@ def netsky_executable() -> Path:
             continue
         if folder:
             folders.append(Path(folder))
-    for folder in folders:
+    for scripts in folders:
         for name in names:
-            candidate = folder / name
+            candidate = scripts / name
             if candidate.is_file() and os.access(candidate, os.X_OK):
                 return candidate.resolve()
     found = shutil.which("netsky")

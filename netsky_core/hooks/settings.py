@@ -350,7 +350,7 @@ def plan_install(
     if hooks is None:
         hooks = {}
     for event in events:
-        groups = hooks.get(event)
+        groups: list[Any] | None = hooks.get(event)
         if groups is None:
             groups = hooks[event] = []
         found = list(_netsky_entries(groups))

@@ -169,7 +169,7 @@ class Spool:
                 os.replace(self.path, target)
         return sorted(p for p in self.folder.iterdir() if p.suffix == ".replay")
 
-    def replay(self, store_records: Callable[[list[dict[str, Any]]], None]) -> tuple[int, int]:
+    def replay(self, store_records: Callable[[list[dict[str, Any]]], object]) -> tuple[int, int]:
         """Hand every spooled record to ``store_records`` (in batches per file) and
         delete the files that were stored. Returns (records, rejected lines).
 

@@ -198,7 +198,7 @@ class CodexParser:
                 state["cwd"] = cwd
             if branch:
                 state["git_branch"] = branch
-            body = {
+            body: dict[str, Any] = {
                 "source": "startup",
                 "cwd": p.cwd,
                 "cli_version": p.cli_version,

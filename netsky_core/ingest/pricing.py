@@ -150,7 +150,8 @@ def _context_200k(p: Prices, context: int) -> Prices:
     tiered = {base: getattr(p, f"{base}_above_200k") for base in _TIERABLE}
     if context > TIER_THRESHOLD:
         p = p._replace(**{base: price for base, price in tiered.items() if price is not None})
-    return p._replace(**{f"{base}_above_200k": None for base in _TIERABLE})
+    untiered: dict[str, Any] = {f"{base}_above_200k": None for base in _TIERABLE}
+    return p._replace(**untiered)
 
 
 def _price_usage(p: Prices, u: Usage) -> float:
@@ -239,7 +240,7 @@ def _check_number(name: str, key: str, value: Any) -> float:
 def _apply_override(name: str, base: Prices | None, values: Any) -> Prices:
     if not isinstance(values, Mapping):
         raise PriceOverrideError(f'pricing.models."{name}" must be a table, got {values!r}')
-    fields: dict[str, float] = {}
+    fields: dict[str, Any] = {}
     for key, value in values.items():
         if key not in _OVERRIDE_KEYS:
             raise PriceOverrideError(

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import partial
 
 __all__ = ["PATTERNS", "Redactor"]
 
@@ -78,7 +79,7 @@ class Redactor:
         """``text`` with every credential replaced by ``[REDACTED:<kind>]``."""
         for kind, pattern in self._patterns:
             if pattern.groups:
-                text = pattern.sub(lambda m, k=kind: _replace_group(m, k), text)
+                text = pattern.sub(partial(_replace_group, kind=kind), text)
             else:
                 text = pattern.sub(f"[REDACTED:{kind}]", text)
         return text

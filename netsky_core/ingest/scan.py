@@ -352,7 +352,7 @@ class _FileIngest:
         summary.merge_counter(Counter(parser.unknown_models))
 
     def _parser(self, state: dict[str, Any] | None) -> Any:
-        common = dict(
+        common: dict[str, Any] = dict(
             machine_id=self.machine_id,
             path=self.source.path,
             prices=self.prices,

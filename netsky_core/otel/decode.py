@@ -172,7 +172,7 @@ import math
 import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 import orjson
@@ -186,6 +186,8 @@ from .._errors import NetskyError, RecordError
 from .._records import Event, EventSource, EventType
 from ..ingest.pricing import PriceTable, Usage
 from . import _catalog as cat
+
+_M = TypeVar("_M", bound=Message)
 
 __all__ = [
     "JSON",
@@ -286,7 +288,7 @@ def _ids_to_base64(data: Any) -> None:
             stack.extend(v for v in node if isinstance(v, dict | list))
 
 
-def _parse(body: bytes, content_type: str, message: Message, what: str) -> Message:
+def _parse(body: bytes, content_type: str, message: _M, what: str) -> _M:
     kind = media_type(content_type)
     if kind == PROTOBUF:
         try:
@@ -541,7 +543,7 @@ class _Mapper:
             )
         ]
         cost = _number(a, "cost_usd")
-        cost_source = "agent"
+        cost_source: str | None = "agent"
         if cost is None:
             micros = _count(a, "cost_usd_micros")
             cost = None if micros is None else micros / 1_000_000

@@ -191,7 +191,9 @@ class _Handler(BaseHTTPRequestHandler):
     server: _HTTPServer
 
     def setup(self) -> None:
-        self.timeout = self.server.owner.timeout
+        # typeshed declares timeout a ClassVar; StreamRequestHandler.setup() reads it
+        # from the instance, so a per-connection value is what the stdlib supports
+        self.timeout = self.server.owner.timeout  # type: ignore[misc]
         super().setup()
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -463,11 +465,11 @@ def _response(signal: str, result: DecodeResult) -> Message:
         return response
     if signal == "metrics":
         return metrics_service_pb2.ExportMetricsServiceResponse()
-    response = trace_service_pb2.ExportTraceServiceResponse()
+    traces = trace_service_pb2.ExportTraceServiceResponse()
     if result.rejected:
-        response.partial_success.rejected_spans = result.rejected
-        response.partial_success.error_message = "netsky stores no traces"
-    return response
+        traces.partial_success.rejected_spans = result.rejected
+        traces.partial_success.error_message = "netsky stores no traces"
+    return traces
 
 
 def _summary(result: DecodeResult) -> str:

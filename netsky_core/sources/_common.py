@@ -100,6 +100,11 @@ def number(value: Any) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def mapping(value: Any) -> dict[str, Any]:
+    """``value`` when it is a JSON object, else an empty dict."""
+    return value if isinstance(value, dict) else {}
+
+
 def text(value: Any) -> str | None:
     """A non-empty (after strip) string, else None."""
     if isinstance(value, str) and value.strip():

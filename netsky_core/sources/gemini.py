@@ -21,6 +21,7 @@ of an id wins (the store keeps the version with most tokens). Headless
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from pathlib import Path, PurePath
 from typing import Any
 
@@ -168,7 +169,7 @@ class _Reader:
         if ts is None:
             return []
         out: list[Any] = []
-        base = {"session_id": session, "timestamp": ts}
+        base: dict[str, Any] = {"session_id": session, "timestamp": ts}
         if kind == "gemini":
             tok = _tokens(msg.get("tokens"))
             model = text(msg.get("model")) or hint
@@ -298,7 +299,7 @@ def _read_json(doc: dict[str, Any], reader: _Reader, result: DocumentResult) -> 
             if not isinstance(msg, dict):
                 result.malformed += 1
                 continue
-            collect(result, lambda m=msg, i=index: reader.message(m, i, session, start, None))
+            collect(result, partial(reader.message, msg, index, session, start, None))
         return
     if doc.get("type") == "gemini":
         collect(result, lambda: reader.message(doc, 0, session, None, None))
@@ -366,7 +367,7 @@ def _read_jsonl(data: bytes, reader: _Reader, result: DocumentResult) -> None:
         if record.get("type") is not None:
             collect(
                 result,
-                lambda r=record, n=number, s=session, m=model: reader.message(r, n, s, None, m),
+                partial(reader.message, record, number, session, None, model),
             )
             continue
         stats = record.get("stats")
@@ -376,9 +377,7 @@ def _read_jsonl(data: bytes, reader: _Reader, result: DocumentResult) -> None:
         if isinstance(stats, dict) and ts is not None:
             collect(
                 result,
-                lambda st=stats, s=session, m=model, t=ts, n=number: _stats_events(
-                    st, m, s, t, reader, n
-                ),
+                partial(_stats_events, stats, model, session, ts, reader, number),
             )
         else:
             result.skipped += 1

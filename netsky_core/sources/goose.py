@@ -19,6 +19,7 @@ is unique to one Goose install).
 from __future__ import annotations
 
 import sqlite3
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from ._common import (
     collect,
     decode_json,
     discover_all,
+    mapping,
     open_database,
     parse_time,
     table_columns,
@@ -168,8 +170,8 @@ def _message_events(f: EventFactory, row: dict[str, Any]) -> list[Event]:
             texts.append(part["text"])
         elif kind == "toolRequest":
             call_id = text(part.get("id")) or f"{mid}#{j}"
-            call = part.get("toolCall") if isinstance(part.get("toolCall"), dict) else {}
-            value = call.get("value") if isinstance(call.get("value"), dict) else {}
+            call = mapping(part.get("toolCall"))
+            value = mapping(call.get("value"))
             name = text(value.get("name"))
             out.append(
                 f.event(
@@ -255,13 +257,13 @@ def read_database(
             if not sessions and not table_columns(conn, "sessions"):
                 result.skipped += 1
             for row in sessions:
-                collect(result, lambda r=row: _session_events(f, r))
+                collect(result, partial(_session_events, f, row))
             for row in _select(
                 conn,
                 "messages",
                 ("id", "session_id", "role", "content_json", "created_timestamp", "timestamp"),
             ):
-                collect(result, lambda r=row: _message_events(f, r))
+                collect(result, partial(_message_events, f, row))
     except (sqlite3.Error, OSError):
         result.malformed += 1  # not a database (empty, corrupt) or unreadable
     result.unknown_models |= f.unknown_models

@@ -21,6 +21,7 @@ with more tokens (the store keeps that version).
 from __future__ import annotations
 
 import sqlite3
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ from ._common import (
     collect,
     decode_json,
     discover_all,
+    mapping,
     open_database,
     parse_time,
     table_columns,
@@ -109,7 +111,7 @@ def _session_events(f: EventFactory, row: dict[str, Any]) -> list[Event]:
     branch = text(row.get("git_branch"))
     model_raw = row.get("model")
     model = model_raw.strip() if isinstance(model_raw, str) else ""
-    base = {"session_id": session, "cwd": cwd, "git_branch": branch}
+    base: dict[str, Any] = {"session_id": session, "cwd": cwd, "git_branch": branch}
     out = [
         f.event(
             EventType.SESSION_START,
@@ -189,7 +191,7 @@ def _message_events(
     ts = parse_time(row.get("timestamp"), unit="auto")
     if not isinstance(session, str) or not session or ts is None or not isinstance(role, str):
         return []
-    base = {"session_id": session, "timestamp": ts, "cwd": session_cwd.get(session)}
+    base: dict[str, Any] = {"session_id": session, "timestamp": ts, "cwd": session_cwd.get(session)}
     uuid = f"hermes:message:{session}:{mid}"
     content = row.get("content")
     if role == "user":
@@ -220,7 +222,7 @@ def _message_events(
             if not isinstance(call, dict):
                 continue
             call_id = text(call.get("id")) or f"{mid}#{j}"
-            fn = call.get("function") if isinstance(call.get("function"), dict) else {}
+            fn = mapping(call.get("function"))
             name = text(fn.get("name")) or text(call.get("name"))
             out.append(
                 f.event(
@@ -297,7 +299,7 @@ def _read(conn: sqlite3.Connection, f: EventFactory, result: DocumentResult) -> 
     for row in sessions:
         if isinstance(row.get("id"), str):
             cwd[row["id"]] = text(row.get("cwd"))
-        collect(result, lambda r=row: _session_events(f, r))
+        collect(result, partial(_session_events, f, row))
     for row in _select(
         conn,
         "messages",
@@ -312,4 +314,4 @@ def _read(conn: sqlite3.Connection, f: EventFactory, result: DocumentResult) -> 
             "timestamp",
         ),
     ):
-        collect(result, lambda r=row: _message_events(f, r, cwd))
+        collect(result, partial(_message_events, f, row, cwd))

@@ -33,6 +33,7 @@ from ._common import (
     count,
     decode_json,
     discover_all,
+    mapping,
     number,
     parse_time,
     text,
@@ -99,7 +100,7 @@ class Parser(LineParser):
         if not isinstance(message, dict):
             return []
         kind = message.get("type")
-        payload = message.get("payload") if isinstance(message.get("payload"), dict) else {}
+        payload = mapping(message.get("payload"))
         seconds = number(record.get("timestamp"))
         ts = parse_time(seconds, unit="s") if seconds is not None else None
         if ts is None or not isinstance(kind, str) or not kind:
@@ -126,7 +127,7 @@ class Parser(LineParser):
                 return [f.prompt("\n".join(texts), **base, uuid=line_uuid)]
         if kind == "ToolCall":
             call_id = text(payload.get("id")) or line_uuid
-            fn = payload.get("function") if isinstance(payload.get("function"), dict) else {}
+            fn = mapping(payload.get("function"))
             return [
                 f.event(
                     EventType.PRE_TOOL_USE,
@@ -148,9 +149,7 @@ class Parser(LineParser):
             ]
         if kind == "ToolResult":
             call_id = text(payload.get("tool_call_id")) or line_uuid
-            value = (
-                payload.get("return_value") if isinstance(payload.get("return_value"), dict) else {}
-            )
+            value = mapping(payload.get("return_value"))
             failed = value.get("is_error") is True
             return [
                 f.event(

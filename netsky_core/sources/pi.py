@@ -33,6 +33,7 @@ from ._common import (
     content_id,
     count,
     discover_all,
+    mapping,
     number,
     parse_time,
     text,
@@ -103,7 +104,7 @@ class PiFormatParser(LineParser):
         if kind == "model_change" or (
             kind == "custom" and record.get("customType") == "model-snapshot"
         ):
-            source = record.get("data") if isinstance(record.get("data"), dict) else record
+            source = record["data"] if isinstance(record.get("data"), dict) else record
             model = text(source.get("modelId")) or text(source.get("model"))
             if model:
                 state["model"] = model
@@ -231,7 +232,7 @@ class PiFormatParser(LineParser):
         if not (input_tokens or output or cache_read or cache_write or extra):
             return []
         model = self.model_of(message)
-        cost_block = usage.get("cost") if isinstance(usage.get("cost"), dict) else {}
+        cost_block = mapping(usage.get("cost"))
         own = number(cost_block.get("total"))
         if own is not None:
             cost: float | None = own

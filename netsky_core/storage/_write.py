@@ -286,12 +286,12 @@ def insert_batch(
     earlier = [k for k in changes if _earlier_first(before.get(k), folding.states.get(k))]
     for machine_id, session_id, context, at in sorted(git, key=lambda g: g[3]):
         key = (machine_id, session_id)
-        old = folding.states.get(key)
-        new = apply_git_context(old, machine_id, session_id, context, at)
-        if new != old:
-            folding.states[key] = new
+        prior = folding.states.get(key)
+        folded = apply_git_context(prior, machine_id, session_id, context, at)
+        if folded != prior:
+            folding.states[key] = folded
             folding.changed.add(key)
-            if _earlier_first(old, new):
+            if _earlier_first(prior, folded):
                 earlier.append(key)
     if earlier:
         settle(w, _keys_of_sessions(w, earlier), folding)
@@ -364,4 +364,4 @@ def update_session(
     new = change(current)
     if new is not None and new != current:
         w.put_sessions([new])
-    return new  # type: ignore[no-any-return]
+    return new

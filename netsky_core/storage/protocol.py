@@ -248,8 +248,15 @@ class EventFollower:
         self._returned = {i for i in self._returned if i > start}
         query = self._query.with_after_id(start)
         for batch in iter_events(self._storage, query, batch_size=self._batch_size):
-            self._cursor = max(self._cursor, batch[-1].id)
+            self._cursor = max(self._cursor, _stored_id(batch[-1]))
             fresh = [e for e in batch if e.id not in self._returned]
-            self._returned.update(e.id for e in fresh)
+            self._returned.update(_stored_id(e) for e in fresh)
             if fresh:
                 yield fresh
+
+
+def _stored_id(event: Event) -> int:
+    """The id of an event read from a store, which always sets one."""
+    if event.id is None:
+        raise AssertionError(f"a stored event without an id: {event!r}")
+    return event.id

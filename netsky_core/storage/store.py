@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
+from functools import partial
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -133,7 +134,7 @@ class Store:
         for _ in range(_RETRIES):
             locked = sorted(extra)
             try:
-                return self._engine.write(lambda w, locked=locked: work(w, locked))
+                return self._engine.write(partial(_with_locked, work, locked))
             except LockBusy as busy:
                 extra.update(busy.sessions)
         return self._engine.write(lambda w: work(w, sorted(extra)))
@@ -314,7 +315,7 @@ class Store:
             lambda s: apply_git_context(s, machine_id, session_id, context, when),
         )
         assert new is not None
-        return new  # type: ignore[no-any-return]
+        return new
 
     def update_session_transcript_path(
         self, machine_id: str, session_id: str, path: str, *, at: datetime | None = None
@@ -414,3 +415,9 @@ def _now() -> datetime:
     from datetime import UTC
 
     return datetime.now(UTC)
+
+
+def _with_locked(
+    work: Callable[[Writer, Sequence[SessionKey]], T], locked: Sequence[SessionKey], w: Writer
+) -> T:
+    return work(w, locked)

@@ -152,7 +152,7 @@ def open_export(path: str | os.PathLike[str]) -> IO[bytes]:
         with open(path, "rb") as probe:
             magic = probe.read(2)
         if magic == _GZIP_MAGIC:
-            return gzip.open(path, "rb")
+            return typing.cast(IO[bytes], gzip.open(path, "rb"))  # a GzipFile reads as IO
         return open(path, "rb")
     except OSError as exc:
         raise ExportFormatError(f"cannot read {path}: {exc.strerror or exc}") from None
@@ -166,7 +166,7 @@ def _atomic_output(path: Path) -> Iterator[IO[bytes]]:
         with os.fdopen(fd, "wb") as raw:
             if path.suffix == ".gz":
                 with gzip.GzipFile(filename=path.stem, mode="wb", fileobj=raw) as packed:
-                    yield packed
+                    yield typing.cast(IO[bytes], packed)
             else:
                 yield raw
         os.replace(tmp, path)
@@ -232,7 +232,7 @@ def _record(number: int, obj: Any) -> tuple[str, Any]:
     if kind == "header":
         raise _bad(number, "a second header")
     cls = _KINDS.get(kind) if isinstance(kind, str) else None
-    if cls is None:
+    if cls is None or not isinstance(kind, str):
         raise _bad(number, f"unknown kind {kind!r} (expected event, session or position)")
     data = obj.get("data")
     if not isinstance(data, dict):

@@ -146,7 +146,7 @@ class _Writer(_Reader):
         assert event.id is not None
         if add:
             ids.add(event.id)
-            self.undo.append(lambda: ids.discard(event.id))  # type: ignore[arg-type]
+            self.undo.append(lambda: ids.discard(event.id))
         else:
             ids.discard(event.id)
             self.undo.append(lambda: ids.add(event.id))  # type: ignore[arg-type]
@@ -205,7 +205,7 @@ class _Writer(_Reader):
 
     def add_usage(self, deltas: Mapping[tuple[Any, ...], Sequence[int]]) -> None:
         for key, delta in deltas.items():
-            bucket = apply_usage(self.d.usage.get(key), key, list(delta))  # type: ignore[arg-type]
+            bucket = apply_usage(self.d.usage.get(key), key, list(delta))
             self._set(self.d.usage, key, _MISSING if bucket is None else bucket)
 
     def delete_usage(self, before: datetime) -> None:

@@ -150,13 +150,13 @@ class Database:
         with self._lock:
             if self._closed:
                 raise StorageError("this PostgreSQL store is closed")
-            conn, self._spare = self._spare, None
-        if conn is not None:
-            if _idle_and_alive(conn):
-                return conn
+            spare, self._spare = self._spare, None
+        if spare is not None:
+            if _idle_and_alive(spare):
+                return spare
             self._suspect = True
             self._own = None
-            conn.close()
+            spare.close()
         pool = self._ensure_pool()
         for _ in range(self.options.pool_max + 2):
             timeout = self.options.connect_timeout if self._suspect else self.options.pool_timeout

@@ -143,6 +143,8 @@ class PostgresEngine:
             row = self._db.read(
                 lambda c: c.execute(self._st.event_sequence, (regclass,)).fetchone()
             )
+            if row is None:
+                raise AssertionError("pg_get_serial_sequence gave no row")
             self._sequence = str(row[0])
         return self._sequence
 
@@ -197,6 +199,8 @@ class PostgresEngine:
             + ", current_database(), current_setting('server_version')"
         )
         row = self._db.read(lambda c: c.execute("SELECT " + sql, names).fetchone())
+        if row is None:
+            raise AssertionError("SELECT without FROM gave no row")
         size, database, server = row
         return EngineInfo(
             size_bytes=int(size),

@@ -94,7 +94,7 @@ def session_from_row(row: Sequence[Any]) -> Session:
 
 
 def position_params(position: FilePosition) -> tuple[Any, ...]:
-    return _position_values(position)  # type: ignore[no-any-return]
+    return _position_values(position)
 
 
 def position_from_row(row: Sequence[Any]) -> FilePosition:

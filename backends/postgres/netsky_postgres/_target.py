@@ -168,9 +168,9 @@ def make_options(
     for name, value in (("read_only", read_only), ("migrate", migrate)):
         if type(value) is not bool:
             raise ConfigError(f"postgres option {name} must be true or false, got {value!r}")
-    for name, value in (("pool_min", pool_min), ("pool_max", pool_max)):
-        if type(value) is not int or value < 0:
-            raise ConfigError(f"postgres option {name} must be an int >= 0, got {value!r}")
+    for name, count in (("pool_min", pool_min), ("pool_max", pool_max)):
+        if type(count) is not int or count < 0:
+            raise ConfigError(f"postgres option {name} must be an int >= 0, got {count!r}")
     if pool_max < 1 or pool_max < pool_min:
         raise ConfigError(
             f"postgres option pool_max must be >= 1 and >= pool_min, got {pool_max!r}"

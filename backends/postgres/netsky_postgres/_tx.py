@@ -95,10 +95,10 @@ class PgReader:
         return query(self.conn)
 
     def _all(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-        return self._run(lambda c: c.execute(sql, list(params), binary=True)).fetchall()  # type: ignore[no-any-return]
+        return self._run(lambda c: c.execute(sql, list(params), binary=True)).fetchall()
 
     def _one(self, sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
-        return self._run(lambda c: c.execute(sql, list(params), binary=True)).fetchone()  # type: ignore[no-any-return]
+        return self._run(lambda c: c.execute(sql, list(params), binary=True)).fetchone()
 
     # -- events ---------------------------------------------------------------------
 
@@ -297,7 +297,7 @@ class PgWriter(PgReader):
                 c.execute(second, params, binary=True),
             )
         )
-        return a.fetchall() + b.fetchall()  # type: ignore[no-any-return]
+        return a.fetchall() + b.fetchall()
 
     def _queue_many(self, sql: str, rows: list[Any], raw: bool = False) -> None:
         if not rows:

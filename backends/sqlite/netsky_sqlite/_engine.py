@@ -36,6 +36,7 @@ from netsky_core import (
 from netsky_core.backend import EngineInfo
 
 from . import _schema
+from ._rows import one_row
 from ._tx import SqliteReader, SqliteWriter
 from ._url import parse_sqlite_url
 
@@ -228,13 +229,13 @@ class SqliteEngine:
             if version == _schema.LATEST or (migrate and not read_only):
                 self._retry(lambda: _schema.verify(conn, self._name))
             if not read_only:
-                mode = self._retry(lambda: conn.execute("PRAGMA journal_mode").fetchone()[0])
+                mode = self._retry(lambda: one_row(conn.execute("PRAGMA journal_mode"))[0])
                 if str(mode).lower() != "wal":
                     self._retry(lambda: conn.execute("PRAGMA journal_mode = WAL").fetchone())
         except BaseException:
             conn.close()
             raise
-        self._version = int(self._retry(lambda: conn.execute("PRAGMA user_version").fetchone()[0]))
+        self._version = int(self._retry(lambda: one_row(conn.execute("PRAGMA user_version"))[0]))
 
     def __repr__(self) -> str:
         mode = ", read_only=True" if self.read_only else ""
@@ -435,8 +436,8 @@ def open_sqlite(
             read_only=read_only or params.get("mode") == "ro",
             migrate=migrate,
             synchronous=synchronous or params.get("synchronous", "NORMAL"),
-            busy_timeout_ms=int(busy_timeout_ms or params.get("busy_timeout_ms", 5000)),
-            lock_timeout_s=float(lock_timeout_s or params.get("lock_timeout_s", 60.0)),
+            busy_timeout_ms=int(busy_timeout_ms or params.get("busy_timeout_ms", "5000")),
+            lock_timeout_s=float(lock_timeout_s or params.get("lock_timeout_s", "60")),
         )
     except ValueError as exc:
         if isinstance(exc, RecordError):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, overload
+
+import apsw
 
 from netsky_core import Event, FilePosition, Session, SessionStatus, UsageBucket
 from netsky_core.backend import (
@@ -36,6 +38,18 @@ def us(value: datetime | None) -> int | None:
     return None if value is None else (value - _EPOCH) // _US
 
 
+def one_row(cursor: apsw.Cursor) -> Any:
+    """The row of a query that always gives one (an aggregate, a PRAGMA)."""
+    row = cursor.fetchone()
+    if row is None:
+        raise AssertionError("the query gave no row")
+    return row
+
+
+@overload
+def dt(value: int) -> datetime: ...
+@overload
+def dt(value: int | None) -> datetime | None: ...
 def dt(value: int | None) -> datetime | None:
     return None if value is None else _EPOCH + timedelta(microseconds=value)
 

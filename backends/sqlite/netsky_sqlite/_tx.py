@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import apsw
 
@@ -45,6 +45,7 @@ from ._rows import (
     USAGE_COLUMNS,
     dt,
     event_row,
+    one_row,
     position_row,
     row_event,
     row_position,
@@ -103,7 +104,7 @@ class SqliteReader:
 
     def count_events(self, query: EventQuery) -> int:
         where, params = event_filter(query, SQLITE)
-        return int(self.c.execute("SELECT count(*) FROM events" + where, params).fetchone()[0])
+        return int(one_row(self.c.execute("SELECT count(*) FROM events" + where, params))[0])
 
     def events_by_key(self, keys: Sequence[EventKey]) -> dict[EventKey, Event]:
         found: dict[EventKey, Event] = {}
@@ -141,7 +142,7 @@ class SqliteReader:
     def count_sessions(self, query: SessionQuery) -> int:
         clauses, params = session_filter(query, SQLITE)
         where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
-        return int(self.c.execute("SELECT count(*) FROM sessions" + where, params).fetchone()[0])
+        return int(one_row(self.c.execute("SELECT count(*) FROM sessions" + where, params))[0])
 
     def sessions_by_key(self, keys: Sequence[SessionKey]) -> dict[SessionKey, Session]:
         found: dict[SessionKey, Session] = {}
@@ -156,7 +157,7 @@ class SqliteReader:
     def session_sums(self, query: StorageStatsQuery) -> SessionSums:
         clauses, params = session_filter(query, SQLITE)
         where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
-        row = self.c.execute(session_sums_select("sessions", where), params).fetchone()
+        row = one_row(self.c.execute(session_sums_select("sessions", where), params))
         n, active, ti, to, tr, tw, tx, cost, requests = row
         return SessionSums(
             sessions=n,
@@ -194,12 +195,12 @@ class SqliteReader:
 
     def table_counts(self) -> dict[str, int]:
         return {
-            name: int(self.c.execute(f"SELECT count(*) FROM {name}").fetchone()[0])
+            name: int(one_row(self.c.execute(f"SELECT count(*) FROM {name}"))[0])
             for name in ("events", "sessions", "positions", "usage")
         }
 
     def event_time_range(self) -> tuple[datetime | None, datetime | None]:
-        lo, hi = self.c.execute("SELECT min(timestamp), max(timestamp) FROM events").fetchone()
+        lo, hi = one_row(self.c.execute("SELECT min(timestamp), max(timestamp) FROM events"))
         return dt(lo), dt(hi)
 
 
@@ -216,20 +217,26 @@ class SqliteWriter(SqliteReader):
         if not events:
             return []
         c = self.c
-        last = c.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
+        last = one_row(c.execute("SELECT coalesce(max(id), 0) FROM events"))[0]
         before = c.total_changes()
         c.executemany(_INSERT, [event_row(e) for e in events])
         if c.total_changes() - before == len(events):
             first = c.last_insert_rowid() - len(events) + 1
             return list(range(first, first + len(events)))
         # some keys were stored already: find which rows are new
-        fresh = c.execute(
-            "SELECT id, machine_id, session_id, uuid FROM events WHERE id > ? ORDER BY id",
-            (last,),
-        ).fetchall()
+        fresh = cast(
+            "list[tuple[int, str, str, str | None]]",
+            c.execute(
+                "SELECT id, machine_id, session_id, uuid FROM events WHERE id > ? ORDER BY id",
+                (last,),
+            ).fetchall(),
+        )
         by_key = {(m, s, u): i for i, m, s, u in fresh if u is not None}
         keyless = iter([i for i, _m, _s, u in fresh if u is None])
-        return [next(keyless) if e.uuid is None else by_key.get(e.key) for e in events]  # type: ignore[arg-type]
+        return [
+            next(keyless) if e.uuid is None else by_key.get((e.machine_id, e.session_id, e.uuid))
+            for e in events
+        ]
 
     def update_events(self, events: Sequence[Event]) -> None:
         self.c.executemany(_UPDATE, [(*event_row(e), e.id) for e in events])
@@ -251,11 +258,12 @@ class SqliteWriter(SqliteReader):
             values = ", ".join(["(?, ?, ?, ?)"] * len(chunk))
             sql = f"{_USAGE} WHERE (machine_id, framework, model, start) IN (VALUES {values})"
             for row in self.c.execute(sql, [v for k in chunk for v in usage_key_row(k)]):
-                bucket = row_usage(row)
-                stored[bucket.key] = bucket
-        puts, deletes = [], []
+                got = row_usage(row)
+                stored[got.key] = got
+        puts: list[list[Any]] = []
+        deletes: list[tuple[Any, ...]] = []
         for key, delta in deltas.items():
-            bucket = apply_usage(stored.get(key), key, list(delta))  # type: ignore[arg-type]
+            bucket = apply_usage(stored.get(key), key, list(delta))
             if bucket is None:
                 deletes.append(usage_key_row(key))
             else:

@@ -138,11 +138,13 @@ def _attach_apsw(
 ) -> dict[str, int]:
     import apsw
 
+    from ._rows import one_row
+
     db = apsw.Connection(str(path), flags=apsw.SQLITE_OPEN_READONLY)
     try:
         db.set_busy_timeout(10_000)
         db.execute("BEGIN")
-        _check_store(db.execute("PRAGMA application_id").fetchone()[0], path)
+        _check_store(one_row(db.execute("PRAGMA application_id"))[0], path)
         counts = {table: _load_apsw(db, connection, table, request, chunk_rows) for table in names}
         db.execute("COMMIT")
     finally:
