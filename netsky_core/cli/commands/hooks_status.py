@@ -81,7 +81,8 @@ def run_status(ctx: Context) -> int:
     from ..._config import load_config
     from ..._errors import NetskyError
     from ...hooks import install as cs
-    from ...hooks.spool import default_spool
+    from ...hooks.spool import all_spools, spool_root
+    from .spool import describe_spool
 
     args = ctx.args
     try:
@@ -162,14 +163,22 @@ def run_status(ctx: Context) -> int:
         warnings.append(
             f"the hook cannot reach the store now ({store['detail']}): events wait in the spool"
         )
-    spool = default_spool()
-    pending = spool.count()
+    targets = [describe_spool(s) for s in all_spools()]
+    pending = sum(t["pending"] for t in targets)
+    for t in targets:
+        if t["pending"]:
+            warnings.append(
+                f"{t['pending']} events wait in spool {t['key']} for "
+                f"{t['db'] or 'the default store'}"
+                + (" (its store was unreachable a moment ago)" if t["backing_off"] else "")
+                + "; `netsky spool replay` stores them"
+            )
     info: dict[str, Any] = {
         "executable": str(executable) if executable else None,
         "scopes": entries,
         "codex": codex,
         "store": store,
-        "spool": {"folder": str(spool.folder), "pending": pending},
+        "spool": {"folder": spool_root(), "pending": pending, "targets": targets},
         "warnings": warnings,
     }
     if ctx.json:
@@ -183,7 +192,7 @@ def run_status(ctx: Context) -> int:
                 "store",
                 f"{store['url']} ({reach}{'; ' + store['detail'] if store['detail'] else ''})",
             ),
-            ("spool", f"{pending} events waiting in {spool.folder}"),
+            ("spool", f"{pending} events waiting in {spool_root()} ({len(targets)} stores)"),
         ]
     )
     print()
