@@ -148,16 +148,9 @@ def _git(cwd: Any) -> dict[str, Any] | None:
 def _reject(raw: bytes, reason: str) -> None:
     _log(f"hook input rejected ({reason}); set aside in the spool's rejected.jsonl")
     try:
-        from .._paths import ensure_private_dir, state_path
+        from .spool import REJECTED, append_whole, spool_root
 
-        folder = os.fspath(ensure_private_dir(os.path.join(state_path(), "spool")))
-        fd = os.open(
-            os.path.join(folder, "rejected.jsonl"), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600
-        )
-        try:
-            os.write(fd, raw.replace(b"\n", b" ") + b"\n")
-        finally:
-            os.close(fd)
+        append_whole(spool_root(), REJECTED, raw.replace(b"\n", b" ") + b"\n")
     except Exception:
         pass
 

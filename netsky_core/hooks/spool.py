@@ -41,6 +41,7 @@ __all__ = [
     "Spool",
     "absolute_store_url",
     "all_spools",
+    "append_whole",
     "hook_spool",
     "hook_target",
     "migrate_legacy",
@@ -135,6 +136,32 @@ def target_key(target: Mapping[str, str | None]) -> str:
     for byte in text.encode("utf-8", "surrogatepass"):
         h = ((h ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
     return f"{TARGET_PREFIX}{h:016x}"
+
+
+def append_whole(folder: str | os.PathLike[str], name: str, data: bytes) -> None:
+    """Append ``data`` (whole lines) to ``folder/name``, fsync'd, under the folder's
+    exclusive lock: whole or not at all, starting on a fresh line.
+
+    Raises ``OSError`` when it could not be written (the file is then as it was).
+    """
+    folder = os.fspath(folder)
+    with _Locked(folder, exclusive=True):
+        fd = _open_private(os.path.join(folder, name), os.O_RDWR | os.O_APPEND)
+        try:
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                data = b"\n" + data  # a torn tail (a crash mid-write): start afresh
+            try:
+                _write_all(fd, data)
+                os.fsync(fd)
+            except BaseException:
+                try:
+                    os.ftruncate(fd, size)
+                except OSError:
+                    pass  # the reader resyncs at the next newline
+                raise
+        finally:
+            os.close(fd)
 
 
 class _Locked:
@@ -343,23 +370,7 @@ class Spool:
         )
         if self._target is not None:
             self._write_target()
-        with self._locked(exclusive=True):
-            fd = _open_private(self._file(SPOOL_NAME), os.O_RDWR | os.O_APPEND)
-            try:
-                size = os.fstat(fd).st_size
-                if size and os.pread(fd, 1, size - 1) != b"\n":
-                    line = b"\n" + line  # a torn tail (a crash mid-write): start afresh
-                try:
-                    _write_all(fd, line)
-                    os.fsync(fd)
-                except BaseException:
-                    try:
-                        os.ftruncate(fd, size)
-                    except OSError:
-                        pass  # the reader resyncs at the next newline
-                    raise
-            finally:
-                os.close(fd)
+        append_whole(self._dir, SPOOL_NAME, line)
 
     def pending(self) -> bool:
         """Whether anything waits to be replayed (cheap: a stat and a listing, no lock)."""
@@ -399,12 +410,8 @@ class Spool:
             if records:
                 store_records(records)
             if bad:
-                fd = _open_private(self.rejected_path, os.O_WRONLY | os.O_APPEND)
-                try:
-                    _write_all(fd, b"\n" + b"\n".join(bad) + b"\n")
-                    os.fsync(fd)
-                finally:
-                    os.close(fd)
+                rejected_path = self.rejected_path
+                append_whole(rejected_path.parent, rejected_path.name, b"\n".join(bad) + b"\n")
             path.unlink(missing_ok=True)
             done += len(records)
             rejected += len(bad)
