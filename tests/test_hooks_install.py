@@ -692,7 +692,15 @@ def test_cli_status_json_shape(env: Env) -> None:
     env.ok("hooks", "install", "--events", "Stop,SessionEnd")
     write(env.project / ".claude" / "settings.local.json", '{"hooks": []}')
     status = json.loads(env.ok("hooks", "status", "--json").stdout)
-    assert set(status) == {"executable", "scopes", "codex", "store", "spool", "warnings"}
+    assert set(status) == {
+        "executable",
+        "scopes",
+        "codex",
+        "store",
+        "stores",
+        "spool",
+        "warnings",
+    }
     assert status["executable"] == str(NETSKY.resolve())
     assert [s["scope"] for s in status["scopes"]] == ["user", "project", "local"]
     user, project, local = status["scopes"]
@@ -708,6 +716,31 @@ def test_cli_status_json_shape(env: Env) -> None:
     assert status["store"]["reachable"] is True and status["store"]["url"].startswith("sqlite:")
     assert status["spool"]["pending"] == 0
     assert any("local" in w for w in status["warnings"])
+
+
+def test_cli_status_checks_the_store_of_every_installed_hook(env: Env) -> None:
+    """Two scopes, two stores, the second one down: status names the one that is
+    down (it used to check the first only) and each store's spool."""
+    blocker = env.root / "blocked"
+    blocker.write_text("a file where the store's folder should be")
+    up, down = f"sqlite:///{env.root}/up.db", f"sqlite:///{blocker}/down.db"
+    env.ok("hooks", "install", "--events", "Stop", "--db", up)
+    env.ok("hooks", "install", "--scope", "project", "--events", "Stop", "--db", down)
+    status = json.loads(env.ok("hooks", "status", "--json").stdout)
+    assert [(s["url"], s["reachable"]) for s in status["stores"]] == [(up, True), (down, False)]
+    assert any(down in w and "cannot reach" in w for w in status["warnings"])
+    assert not any(up in w and "cannot reach" in w for w in status["warnings"])
+
+
+def test_a_hook_command_with_global_options_before_hook_is_netskys() -> None:
+    parsed = cs.parse_hook_command(
+        "/opt/bin/netsky --db sqlite:////s.db --debug hook --no-transcript"
+    )
+    assert parsed == cs.HookCommand(
+        executable="/opt/bin/netsky", db="sqlite:////s.db", transcript=False
+    )
+    assert cs.parse_hook_command("/opt/bin/netsky --db hook") is None  # --db's value
+    assert cs.parse_hook_command("/opt/bin/netsky sessions hook") is None
 
 
 def test_cli_status_warns_about_a_moved_executable(env: Env) -> None:

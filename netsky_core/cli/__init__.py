@@ -1,7 +1,8 @@
 """The ``netsky`` command. Parsing and printing only: no SQL, no business rules.
 
 ``netsky hook`` runs once per agent event in a fresh process, so it is dispatched
-before ``argparse`` or any other module is imported.
+before ``argparse`` or any other module is imported, with the global options
+(``--db``, ``--config``, ``--debug``) before or after ``hook``.
 """
 
 from __future__ import annotations
@@ -11,10 +12,13 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if args[:1] == ["hook"]:
+    from ..hooks.run import hook_arguments
+
+    hook_args = hook_arguments(args)
+    if hook_args is not None:
         from ..hooks.run import main as hook_main
 
-        return hook_main(args[1:])
+        return hook_main(hook_args)
     from ._main import run
 
     return run(args)

@@ -2,7 +2,6 @@
 
 import json
 import os
-import re
 import shlex
 import shutil
 import sys
@@ -16,6 +15,7 @@ from .._errors import NetskyError
 from .._urls import scrub_secrets, url_password
 from ..ingest.roots import claude_roots, codex_roots
 from ._files import _ENV_ASSIGNMENT, _EXECUTABLE_NAMES, SCOPES
+from .run import hook_arguments
 
 # -- where things are ---------------------------------------------------------------
 
@@ -146,13 +146,14 @@ def _words(command: str, *, posix: bool = True) -> list[str]:
 
 
 def _parse_words(words: Sequence[str]) -> HookCommand | None:
-    if len(words) < 2 or words[1] != "hook":
+    args = hook_arguments(list(words[1:])) if len(words) >= 2 else None
+    if args is None:  # not `netsky [--db URL] [--config PATH] [--debug] hook ...`
         return None
     base = words[0].replace("\\", "/").rsplit("/", 1)[-1].lower()
     if base not in _EXECUTABLE_NAMES:
         return None
     opts: dict[str, Any] = {}
-    rest = iter(words[2:])
+    rest = iter(args)
     for word in rest:
         if word in ("--db", "--config", "--framework"):
             opts[word[2:]] = next(rest, None)
@@ -224,21 +225,3 @@ def executable_state(executable: str, current: Path | None) -> str:
     if current is not None and os.path.realpath(path) == os.path.realpath(current):
         return "current"
     return "other"
-
-
-def absolute_store_url(url: str, cwd: str | os.PathLike[str] | None = None) -> str:
-    """``url`` with a relative ``sqlite:///file`` made absolute.
-
-    The hook runs in the agent's working directory, so a relative path baked into
-    the hook command would name a different file in every project.
-    """
-    if not url.lower().startswith("sqlite:///"):
-        return url
-    rest = url[len("sqlite:///") :]
-    if not rest or rest.startswith(("/", "~")):
-        return url
-    path, sep, query = rest.partition("?")
-    if re.match(r"^[A-Za-z]:[\\/]", path):
-        return url  # a Windows absolute path
-    absolute = Path(cwd if cwd is not None else os.getcwd()).absolute() / path
-    return "sqlite:///" + absolute.as_posix() + sep + query

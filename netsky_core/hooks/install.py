@@ -40,7 +40,6 @@ from .codex_config import (
 )
 from .command import (
     HookCommand,
-    absolute_store_url,
     claude_home,
     codex_config_path,
     executable_state,
@@ -69,6 +68,7 @@ from .settings import (
     plan_uninstall,
     read_settings,
 )
+from .spool import absolute_store_url
 
 __all__ = [
     "DEFAULT_TIMEOUT",

@@ -31,33 +31,59 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # no runtime typing import on the hook's fast path
     from typing import Any
 
-__all__ = ["main", "store_records"]
+__all__ = ["hook_arguments", "main", "replay_spool", "store_records"]
 
 TRANSCRIPT_TRIGGERS = frozenset({"Stop", "SubagentStop", "PreCompact", "SessionEnd"})
 LOG_LIMIT = 5 << 20
 HOOK_TIMEOUT_S = 5.0
 USAGE = (
     "usage: netsky hook [--framework claude|codex] [--db URL] [--config PATH] "
-    "[--foreground] [--no-transcript] [PAYLOAD_JSON]"
+    "[--foreground] [--no-transcript] [--debug] [PAYLOAD_JSON]"
 )
 
 
+_GLOBAL_VALUE = ("--db", "--config")
+
+
+def hook_arguments(args: list[str]) -> list[str] | None:
+    """The hook's own arguments when ``args`` (after the program name) run
+    ``netsky [global options] hook ...``, else None. The global options before
+    ``hook`` come first, so that one given after ``hook`` wins, as with argparse."""
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "hook":
+            return args[:i] + args[i + 1 :]
+        if arg in _GLOBAL_VALUE:
+            i += 2
+        elif arg == "--debug" or arg.startswith(("--db=", "--config=")):
+            i += 1
+        else:
+            return None
+    return None
+
+
 def _parse(argv: list[str]) -> dict[str, Any]:
+    """The hook's options. A wrong option is a warning (``problems``), never the end
+    of the event: a hook command written by another netsky version still stores."""
     opts: dict[str, Any] = {
         "framework": "claude",
         "db": None,
         "config": None,
         "foreground": bool(os.environ.get("NETSKY_HOOK_FOREGROUND")),
         "transcript": True,
+        "debug": bool(os.environ.get("NETSKY_DEBUG")),
         "payload": None,
+        "problems": [],
     }
     it = iter(argv)
     for arg in it:
         if arg in ("--framework", "--db", "--config"):
             value = next(it, None)
             if value is None:
-                raise SystemExit(f"netsky: error: {arg} needs a value\n{USAGE}")
-            opts[arg[2:]] = value
+                opts["problems"].append(f"{arg} needs a value")
+            else:
+                opts[arg[2:]] = value
         elif arg.startswith(("--framework=", "--db=", "--config=")):
             key, value = arg[2:].split("=", 1)
             opts[key] = value
@@ -65,6 +91,8 @@ def _parse(argv: list[str]) -> dict[str, Any]:
             opts["foreground"] = True
         elif arg == "--no-transcript":
             opts["transcript"] = False
+        elif arg == "--debug":
+            opts["debug"] = True
         elif arg in ("-h", "--help"):
             sys.stdout.write(
                 USAGE
@@ -76,9 +104,10 @@ def _parse(argv: list[str]) -> dict[str, Any]:
         elif not arg.startswith("-") and opts["payload"] is None:
             opts["payload"] = arg
         else:
-            raise SystemExit(f"netsky: error: unknown hook option {arg!r}\n{USAGE}")
+            opts["problems"].append(f"unknown hook option {arg!r} ignored")
     if opts["framework"] not in ("claude", "codex"):
-        raise SystemExit(f"netsky: error: --framework must be claude or codex\n{USAGE}")
+        opts["problems"].append(f"--framework must be claude or codex, not {opts['framework']!r}")
+        opts["framework"] = "claude"
     return opts
 
 
@@ -119,16 +148,9 @@ def _git(cwd: Any) -> dict[str, Any] | None:
 def _reject(raw: bytes, reason: str) -> None:
     _log(f"hook input rejected ({reason}); set aside in the spool's rejected.jsonl")
     try:
-        from .._paths import ensure_private_dir, state_path
+        from .spool import REJECTED, append_whole, spool_root
 
-        folder = os.fspath(ensure_private_dir(os.path.join(state_path(), "spool")))
-        fd = os.open(
-            os.path.join(folder, "rejected.jsonl"), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600
-        )
-        try:
-            os.write(fd, raw.replace(b"\n", b" ") + b"\n")
-        finally:
-            os.close(fd)
+        append_whole(spool_root(), REJECTED, raw.replace(b"\n", b" ") + b"\n")
     except Exception:
         pass
 
@@ -191,6 +213,21 @@ def _open(config: Any) -> Any:
         return open_storage(config=config, timeout=HOOK_TIMEOUT_S)
     except StorageOptionsError:
         return open_storage(config=config)  # a backend without the standard timeout option
+
+
+def replay_spool(spool: Any, config: Any) -> tuple[int, int]:
+    """Store one spool's records in the store of ``config`` (``netsky spool replay``).
+    Returns (records stored, unreadable lines set aside)."""
+    from .._config import resolve_machine_id
+    from ..ingest.options import redactor
+
+    machine_id = resolve_machine_id(config).value
+    redact = redactor(config)
+    store = _open(config)
+    try:
+        return spool.replay(lambda records: store_records(store, records, machine_id, redact))
+    finally:
+        store.close()
 
 
 def _codex_rollout(payload: dict[str, Any]) -> list[str]:
@@ -293,17 +330,40 @@ def drain(config: Any, spool: Any) -> tuple[int, bool]:
     return stored_total, failed
 
 
-def _drainer(opts: dict[str, Any], spool: Any, *, once: bool = False) -> None:
+def _drainer(spool: Any, *, once: bool = False) -> None:
     """Drain while holding the drainer lock (in the detached child, or in-process
     with ``once``: one pass, then what other hooks spooled meanwhile goes to a
-    detached drainer, so a foreground hook's wait stays bounded)."""
-    from .._config import load_config
+    detached drainer, so a foreground hook's wait stays bounded).
+
+    Records spooled by a netsky without targets are moved to the default target's
+    spool first, and drained too when this drainer can take that spool."""
+    from .spool import migrate_legacy
+
+    try:
+        legacy = migrate_legacy()
+    except OSError as exc:
+        legacy = None
+        _log(f"old spool records not moved: {exc}")
+    try:
+        _drain_spool(spool, once=once)
+    finally:
+        if (
+            legacy is not None
+            and legacy.folder != spool.folder
+            and not legacy.backing_off()
+            and legacy.try_drainer()
+        ):
+            _drain_spool(legacy, once=once)
+
+
+def _drain_spool(spool: Any, *, once: bool) -> None:
     from .._errors import NetskyError
 
     try:
-        config = load_config(db_url=opts["db"], config_path=opts["config"])
+        config = spool.load_config()
     except NetskyError as exc:
         _log(f"configuration error, events stay spooled: {exc}")
+        spool.release_drainer()
         return
     while True:
         try:
@@ -317,7 +377,7 @@ def _drainer(opts: dict[str, Any], spool: Any, *, once: bool = False) -> None:
         if once and hasattr(os, "fork"):
             if _detach():
                 try:
-                    _drainer(opts, spool)
+                    _drain_spool(spool, once=False)
                 finally:
                     os._exit(0)
             spool.forget_drainer()
@@ -340,14 +400,14 @@ def _detach() -> bool:
 def main(argv: list[str]) -> int:
     try:
         opts = _parse(argv)
-    except SystemExit as exc:
-        # Even a wrong command line exits 0: for PreToolUse, Claude Code reads exit
-        # code 2 as "block this tool call", and netsky must never change what the
-        # agent does.
-        if exc.code:
-            sys.stderr.write(f"{exc.code}\n")
-            _log(f"hook not run: {str(exc.code).splitlines()[0]}")
+    except SystemExit:  # --help
         return 0
+    # Even a wrong command line exits 0 and stores the event: for PreToolUse, Claude
+    # Code reads exit code 2 as "block this tool call", and netsky must never change
+    # what the agent does.
+    for problem in opts["problems"]:
+        sys.stderr.write(f"netsky: warning: {problem}\n{USAGE}\n")
+        _log(f"hook option problem: {problem}")
     try:
         raw_bytes = (
             opts["payload"].encode() if opts["payload"] is not None else sys.stdin.buffer.read()
@@ -355,6 +415,10 @@ def main(argv: list[str]) -> int:
         return _run(opts, raw_bytes, _utc_now_iso())
     except BaseException as exc:  # the agent must never fail because of netsky
         _log(f"hook failed unexpectedly: {type(exc).__name__}: {exc}")
+        if opts["debug"]:
+            import traceback
+
+            traceback.print_exc()
         return 0
 
 
@@ -368,11 +432,40 @@ def _utc_now_iso(*, fraction: bool = True) -> str:
     )
 
 
+def _store_now(spool: Any, record: dict[str, Any], spool_error: OSError) -> None:
+    """Store one record in this process (its spool could not be written); if that
+    fails too, say so where the user may see it: stderr (Claude Code shows it) and
+    the hook log, if it can be written."""
+    try:
+        config = spool.load_config()
+        from .._config import resolve_machine_id
+        from ..ingest.options import redactor
+
+        store = _open(config)
+        try:
+            stored = store_records(
+                store, [record], resolve_machine_id(config).value, redactor(config)
+            )
+        finally:
+            store.close()
+        if stored:
+            _log(f"spool not writable ({spool_error}); the event was stored directly")
+            return
+        problem = "the event is unreadable"
+    except Exception as exc:
+        problem = f"the store failed too: {type(exc).__name__}: {' '.join(str(exc).split())}"
+    message = (
+        f"hook event LOST: the spool {spool.folder} is not writable ({spool_error}) and {problem}"
+    )
+    sys.stderr.write(f"netsky: error: {message}\n")
+    _log(message)
+
+
 def _run(opts: dict[str, Any], raw_bytes: bytes, received_at: str) -> int:
     import json
 
     from .payload import HookInputError, agent_process, check_payload
-    from .spool import default_spool
+    from .spool import hook_spool
 
     raw = raw_bytes.decode("utf-8", errors="replace")
     try:
@@ -399,18 +492,22 @@ def _run(opts: dict[str, Any], raw_bytes: bytes, received_at: str) -> int:
     git = _git(payload.get("cwd"))
     if git is not None:
         record["git"] = git
-    spool = default_spool()
-    spool.append(record)
+    spool = hook_spool(opts["db"], opts["config"])
+    try:
+        spool.append(record)
+    except OSError as exc:  # a full or unwritable state dir: store it now instead
+        _store_now(spool, record, exc)
+        return 0
     if opts["foreground"] or not hasattr(os, "fork"):
         if spool.try_drainer():
-            _drainer(opts, spool, once=True)
+            _drainer(spool, once=True)
         return 0
     if spool.backing_off():
         return 0  # the store was just unreachable: the next hook after a pause retries
     if spool.try_drainer():
         if _detach():
             try:
-                _drainer(opts, spool)
+                _drainer(spool)
             except BaseException as exc:
                 _log(f"drainer failed: {type(exc).__name__}: {exc}")
             finally:

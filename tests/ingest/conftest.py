@@ -7,9 +7,12 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from netsky_core.hooks.spool import Spool
 
 SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
 NETSKY = Path(os.environ.get("NETSKY_TEST_NETSKY") or Path(sys.executable).with_name("netsky"))
@@ -38,6 +41,23 @@ def isolated_env(root: Path, **extra: str) -> dict[str, str]:
     )
     env.update(extra)
     return env
+
+
+def spool_of(env: dict[str, str], db: str | None = None, config: str | None = None) -> Spool:
+    """The spool ``netsky hook [--db DB] [--config CONFIG]`` uses in ``env``."""
+    from netsky_core.hooks.spool import hook_spool
+
+    return hook_spool(db, config, environ=env, root=Path(env["NETSKY_HOME"]) / "spool")
+
+
+def wait_for_drainers(home: Path) -> None:
+    """Block until no drainer holds a drainer lock under ``home``'s spool."""
+    import fcntl
+
+    for lock in sorted((home / "spool").rglob(".drainer")):
+        with open(lock, "rb") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def run_netsky(

@@ -13,7 +13,14 @@ import pytest
 
 from netsky_core import EventQuery, EventType, SessionQuery, open_storage
 
-from .conftest import isolated_env, make_repo, run_netsky, samples_or_skip
+from .conftest import (
+    isolated_env,
+    make_repo,
+    run_netsky,
+    samples_or_skip,
+    spool_of,
+    wait_for_drainers,
+)
 
 
 def sample_payloads() -> list[dict]:
@@ -22,18 +29,6 @@ def sample_payloads() -> list[dict]:
     for path in sorted(root.glob("*/*.json")):
         payloads.extend(json.loads(path.read_text()))
     return payloads
-
-
-def wait_for_drainers(home: Path) -> None:
-    """Block until no drainer holds the spool's drainer lock."""
-    import fcntl
-
-    lock = home / "spool" / ".drainer"
-    if not lock.exists():
-        return
-    with open(lock, "rb") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def fire(env: dict[str, str], payloads: list[dict], *args: str) -> list:
@@ -85,19 +80,25 @@ def test_a_dead_store_spools_and_replay_stores_each_event_once(tmp_path: Path) -
     wait_for_drainers(home)
     log = (home / "hook.log").read_text()
     assert "stay spooled" in log and "hunter2secret" not in log
-    spool_file = home / "spool" / "hooks.jsonl"
-    assert len(spool_file.read_bytes().splitlines()) == len(payloads)
-    for path in (home / "spool", home / "spool" / "hooks.jsonl", home / "hook.log"):
+    spool = spool_of(env)
+    assert len(spool.path.read_bytes().splitlines()) == len(payloads)
+    target = spool.folder / "target.json"
+    assert json.loads(target.read_text())["db"] == dead  # the full target, in a 0600 file
+    assert "hunter2secret" not in spool.key and "hunter2secret" not in spool.path.read_text()
+    for path in (home / "spool", spool.folder, spool.path, target, home / "hook.log"):
         want = 0o700 if path.is_dir() else 0o600
         assert stat.S_IMODE(path.stat().st_mode) == want, path
 
     db = f"sqlite:///{tmp_path}/recovered.db"
-    status = run_netsky(["spool", "status", "--json"], env)
-    assert json.loads(status.stdout)["pending"] == len(payloads)
-    first = run_netsky(["--db", db, "spool", "replay", "--json"], env)
+    status = json.loads(run_netsky(["spool", "status", "--json"], env).stdout)
+    assert status["pending"] == len(payloads)
+    assert [(t["key"], t["pending"]) for t in status["targets"]] == [(spool.key, len(payloads))]
+    assert "hunter2secret" not in json.dumps(status)
+    # into another store: the dead store's spool, named by its key
+    first = run_netsky(["--db", db, "spool", "replay", "--target", spool.key, "--json"], env)
     assert first.returncode == 0, first.stderr
     assert json.loads(first.stdout)["replayed"] == len(payloads)
-    again = run_netsky(["--db", db, "spool", "replay", "--json"], env)
+    again = run_netsky(["--db", db, "spool", "replay", "--target", spool.key, "--json"], env)
     assert json.loads(again.stdout)["replayed"] == 0
     with open_storage(db) as store:
         assert store.count() == len(payloads)
@@ -113,31 +114,31 @@ def test_a_spooled_event_replayed_twice_is_stored_once(tmp_path: Path) -> None:
         NETSKY_HOOK_FOREGROUND="1",
     )
     assert run_netsky(["hook"], env, stdin=json.dumps(payload).encode()).returncode == 0
-    spooled = (Path(env["NETSKY_HOME"]) / "spool" / "hooks.jsonl").read_bytes()
+    spool = spool_of(env)
+    spooled = spool.path.read_bytes()
     db = f"sqlite:///{tmp_path}/s.db"
-    run_netsky(["--db", db, "spool", "replay"], env)
-    (Path(env["NETSKY_HOME"]) / "spool" / "hooks.jsonl").write_bytes(
-        spooled
-    )  # as after a crash mid-replay
-    run_netsky(["--db", db, "spool", "replay"], env)
+    run_netsky(["--db", db, "spool", "replay", "--target", spool.key], env)
+    spool.path.write_bytes(spooled)  # as after a crash mid-replay
+    run_netsky(["--db", db, "spool", "replay", "--target", spool.key], env)
     with open_storage(db) as store:
         assert store.count() == 1
 
 
 def test_the_next_successful_hook_drains_the_spool(tmp_path: Path) -> None:
     payloads = sample_payloads()[:6]
-    home_env = isolated_env(tmp_path)
-    dead = {**home_env, "NETSKY_DATABASE_URL": "postgresql://127.0.0.1:1/x?connect_timeout=1"}
+    blocker = tmp_path / "not-yet"
+    blocker.write_text("a file where the store's folder will be")
+    db = f"sqlite:///{blocker}/s.db"
+    env = isolated_env(tmp_path, NETSKY_DATABASE_URL=db)
     for p in payloads[:5]:
-        assert run_netsky(["hook"], dead, stdin=json.dumps(p).encode()).returncode == 0
-    wait_for_drainers(Path(home_env["NETSKY_HOME"]))
-    live = {
-        **home_env,
-        "NETSKY_DATABASE_URL": f"sqlite:///{tmp_path}/s.db",
-        "NETSKY_HOOK_FOREGROUND": "1",
-    }
+        assert run_netsky(["hook"], env, stdin=json.dumps(p).encode()).returncode == 0
+    wait_for_drainers(Path(env["NETSKY_HOME"]))
+    assert spool_of(env).count() == 5
+    blocker.unlink()
+    blocker.mkdir()  # the store is back
+    live = {**env, "NETSKY_HOOK_FOREGROUND": "1"}
     assert run_netsky(["hook"], live, stdin=json.dumps(payloads[5]).encode()).returncode == 0
-    with open_storage(f"sqlite:///{tmp_path}/s.db") as store:
+    with open_storage(db) as store:
         assert store.count() == 6
     assert json.loads(run_netsky(["spool", "status", "--json"], live).stdout)["pending"] == 0
 

@@ -56,7 +56,7 @@ from netsky_core.hooks.spool import Spool
 from netsky_core.storage.fold import fold_session
 from netsky_core.storage.store import stats_from_sums
 from tests.history import generate
-from tests.ingest.conftest import NETSKY, isolated_env
+from tests.ingest.conftest import NETSKY, isolated_env, spool_of
 
 from .hooks import run_hook
 from .recorder import record, scale
@@ -450,7 +450,7 @@ def test_hooks_writers_ingest_and_gc_at_once(
     lane_envs: list[dict[str, str]] = []
     for s in range(SPOOLS):
         env = isolated_env(tmp_path / f"spool-{s}", **base, **tree)
-        spools.append(Spool(Path(env["NETSKY_HOME"]) / "spool"))
+        spools.append(spool_of(env))
         lane_envs.append(env)
         lane_envs.append({**env, "NETSKY_HOOK_FOREGROUND": "1"})
     loop_env = isolated_env(tmp_path / "loops", **base, **tree)
@@ -530,11 +530,11 @@ def test_hooks_writers_ingest_and_gc_at_once(
         if o.get("errors") or o.get("files_failed")
     ]
     for spool in spools:
-        home = spool.folder.parent
+        home = spool.folder.parent.parent
         log = home / "hook.log"
         if log.exists() and log.read_text().strip():
             problems.append(f"{log}: {log.read_text()[:2000]}")
-        if (spool.folder / "rejected.jsonl").exists():
+        if spool.rejected_path.exists():
             problems.append(f"{spool.folder}: rejected lines")
         if spool.count():
             problems.append(f"{spool.folder}: {spool.count()} records still spooled")

@@ -733,7 +733,8 @@ def _hook_cases() -> list[tuple[str, list[str], bytes, str]]:
             b"",
             "stored",
         ),
-        ("unknown option", ["--bogus"], _payload("never"), "ignored"),
+        # a warning on stderr, and the event still stored (a newer netsky's option)
+        ("unknown option", ["--bogus"], _payload("unknown-option"), "stored"),
     ]
 
 
@@ -794,6 +795,7 @@ def test_netsky_hook_processes_survive_nasty_inputs(tmp_path: Path) -> None:
         "セッション-🚀-e\u0301",
         "nulsession",
         "th-'; --",
+        "unknown-option",
         *sentinels,
     }
     assert set(stored) == expected_stored, stored

@@ -49,7 +49,7 @@ from netsky_core import (
 )
 from netsky_core.hooks.spool import Spool
 from tests.fix_postgres import ENV_REQUIRE, PostgresServer, ServerUnavailable, _start_server
-from tests.ingest.conftest import NETSKY, isolated_env
+from tests.ingest.conftest import NETSKY, isolated_env, spool_of
 
 from .hooks import run_hook
 from .recorder import record, scale
@@ -196,7 +196,7 @@ def test_hooks_spool_through_an_outage_and_are_stored_once(
             tmp_path / f"spool-{name}", NETSKY_DATABASE_URL=url, NETSKY_MACHINE_ID=MACHINE
         )
         homes[name] = env
-        spools[name] = Spool(Path(env["NETSKY_HOME"]) / "spool")
+        spools[name] = spool_of(env)
     lanes: list[tuple[str, dict[str, str]]] = []
     for name, env in homes.items():
         for i in range(LANES):

@@ -151,10 +151,10 @@ def test_store_spool_and_log_files_are_private_even_under_umask_000(tmp_path: Pa
     default_db = run("db", "status")
     home = tmp_path / "cli" / "netsky-home"
     spool = home / "spool"
-    private = [home / "hook.log", *sorted(p for p in spool.iterdir() if p.is_file())]
+    private = [home / "hook.log", *sorted(p for p in spool.rglob("*") if p.is_file())]
     private += sorted(home.rglob("*.db"))
     modes.update({str(p): _mode(p) for p in private})
-    dirs.update({str(p): _mode(p) for p in (home, spool)})
+    dirs.update({str(p): _mode(p) for p in (home, spool, *spool.glob("t-*"))})
     others = {str(p.relative_to(home)): oct(_mode(p)) for p in home.iterdir() if p.is_file()}
     wrong = {p: oct(m) for p, m in modes.items() if m != 0o600}
     wrong.update({p: oct(m) for p, m in dirs.items() if m != 0o700})

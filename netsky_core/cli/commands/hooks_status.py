@@ -42,11 +42,12 @@ def _store_check(config: Any) -> dict[str, Any]:
         folder = db_file.parent
         while not folder.exists() and folder != folder.parent:
             folder = folder.parent
-        info["reachable"] = os.access(folder, os.W_OK)
+        info["reachable"] = folder.is_dir() and os.access(folder, os.W_OK)
         info["detail"] = (
             "no store yet: the first hook creates it"
             if info["reachable"]
-            else f"no store yet, and {folder} is not writable"
+            else f"no store yet, and {folder} is "
+            + ("not writable" if folder.is_dir() else "not a folder")
         )
         return info
     try:
@@ -81,7 +82,8 @@ def run_status(ctx: Context) -> int:
     from ..._config import load_config
     from ..._errors import NetskyError
     from ...hooks import install as cs
-    from ...hooks.spool import default_spool
+    from ...hooks.spool import all_spools, spool_root
+    from .spool import describe_spool
 
     args = ctx.args
     try:
@@ -143,47 +145,57 @@ def run_status(ctx: Context) -> int:
             "events may be stored twice"
         )
 
-    baked = next((c for c in commands if c.db or c.config), None)
-    config = None
-    if baked is not None:
+    stores: list[dict[str, Any]] = []
+    for db, config_path in dict.fromkeys((c.db, c.config) for c in commands) or [(None, None)]:
         try:
-            config = load_config(
-                db_url=baked.db or ctx.args.db, config_path=baked.config or ctx.args.config
+            config = (
+                load_config(db_url=db or ctx.args.db, config_path=config_path or ctx.args.config)
+                if db or config_path
+                else ctx.config
             )
         except NetskyError as exc:
             warnings.append(f"the installed hook's options are unusable: {exc}")
-    if config is None:
-        config = ctx.config
-    dbs = {c.db for c in commands}
-    if len(dbs) > 1:
-        warnings.append("the installed hooks use different stores (--db); checked the first")
-    store = _store_check(config)
-    if not store["reachable"]:
-        warnings.append(
-            f"the hook cannot reach the store now ({store['detail']}): events wait in the spool"
-        )
-    spool = default_spool()
-    pending = spool.count()
+            continue
+        check = _store_check(config)
+        stores.append(check)
+        if not check["reachable"]:
+            warnings.append(
+                f"the hook cannot reach the store {check['url']} now ({check['detail']}): "
+                "its events wait in its spool"
+            )
+    store = stores[0] if stores else _store_check(ctx.config)
+    targets = [describe_spool(s) for s in all_spools()]
+    pending = sum(t["pending"] for t in targets)
+    for t in targets:
+        if t["pending"]:
+            warnings.append(
+                f"{t['pending']} events wait in spool {t['key']} for "
+                f"{t['db'] or 'the default store'}"
+                + (" (its store was unreachable a moment ago)" if t["backing_off"] else "")
+                + "; `netsky spool replay` stores them"
+            )
     info: dict[str, Any] = {
         "executable": str(executable) if executable else None,
         "scopes": entries,
         "codex": codex,
         "store": store,
-        "spool": {"folder": str(spool.folder), "pending": pending},
+        "stores": stores,
+        "spool": {"folder": spool_root(), "pending": pending, "targets": targets},
         "warnings": warnings,
     }
     if ctx.json:
         print_json(info)
         return 0
-    reach = "reachable" if store["reachable"] else "NOT reachable"
+
+    def reach(check: dict[str, Any]) -> str:
+        state = "reachable" if check["reachable"] else "NOT reachable"
+        return f"{check['url']} ({state}{'; ' + check['detail'] if check['detail'] else ''})"
+
     fields(
         [
             ("netsky", info["executable"] or "not found"),
-            (
-                "store",
-                f"{store['url']} ({reach}{'; ' + store['detail'] if store['detail'] else ''})",
-            ),
-            ("spool", f"{pending} events waiting in {spool.folder}"),
+            *(("store", reach(check)) for check in stores or [store]),
+            ("spool", f"{pending} events waiting in {spool_root()} ({len(targets)} stores)"),
         ]
     )
     print()
