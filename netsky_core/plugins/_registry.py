@@ -25,6 +25,13 @@ GROUP = "netsky"
 HOOK = "netsky_register_backends"
 
 
+def plugin_failure(exc: BaseException) -> bool:
+    """Whether ``exc``, raised by plugin code, is the plugin's failure to report (any
+    exception, ``SystemExit`` and other ``BaseException`` subclasses included) rather
+    than the user's interrupt, which must stop netsky."""
+    return not isinstance(exc, KeyboardInterrupt | GeneratorExit)
+
+
 class BackendSpec:
     """A backend a plugin registered: name, URL schemes, factory, description."""
 
@@ -177,7 +184,9 @@ class PluginRegistry:
             impl(register=register)
         except NetskyError:
             raise
-        except Exception as exc:
+        except BaseException as exc:
+            if not plugin_failure(exc):
+                raise
             raise PluginLoadError(
                 f"plugin {name!r} failed to register: {type(exc).__name__}: {exc}"
             ) from exc
@@ -221,7 +230,9 @@ class PluginRegistry:
             if ref.attr:
                 for part in ref.attr.split("."):
                     module = getattr(module, part)
-        except Exception as exc:
+        except BaseException as exc:
+            if not plugin_failure(exc):
+                raise
             info = PluginInfo(
                 ref.name,
                 ref.module,
@@ -302,7 +313,9 @@ class PluginRegistry:
         try:
             pm = self.plugin_manager
             pm.check_pending()
-        except Exception as exc:
+        except BaseException as exc:
+            if not plugin_failure(exc):
+                raise
             module = self._modules.pop(info.name)
             if self._pm is not None and self._pm.is_registered(module):
                 self._pm.unregister(module)
