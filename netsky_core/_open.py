@@ -31,7 +31,12 @@ def open_storage(
     scheme = scheme_of(resolved)
     registry = default_registry(config.disabled_plugins())
     spec = registry.backend_for_scheme(scheme)
-    merged = {**config.backend_options(scheme), **options}
+    configured = config.backend_options(scheme)
+    if configured and spec.options is not None:
+        from ._config_schema import check_backend_options
+
+        check_backend_options(spec.options, configured, scheme, str(config.path))
+    merged = {**configured, **options}
     try:
         engine = spec.factory(resolved, **merged)
     except NetskyError:

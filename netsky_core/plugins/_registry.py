@@ -15,6 +15,8 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import attrs
+
 from .._errors import BackendNotFoundError, NetskyError, PluginLoadError
 from .._urls import SCHEME_ALIASES
 from ._entrypoints import EntryPointRef, scan_entry_points
@@ -33,9 +35,19 @@ def plugin_failure(exc: BaseException) -> bool:
 
 
 class BackendSpec:
-    """A backend a plugin registered: name, URL schemes, factory, description."""
+    """A backend a plugin registered: name, URL schemes, factory, description, and the
+    attrs class of the options ``[storage.<scheme>]`` may set (None: not declared)."""
 
-    __slots__ = ("description", "distribution", "factory", "name", "plugin", "schemes", "version")
+    __slots__ = (
+        "description",
+        "distribution",
+        "factory",
+        "name",
+        "options",
+        "plugin",
+        "schemes",
+        "version",
+    )
 
     def __init__(
         self,
@@ -46,9 +58,11 @@ class BackendSpec:
         plugin: str = "",
         distribution: str | None = None,
         version: str | None = None,
+        options: type | None = None,
     ) -> None:
         self.name = name
         self.schemes = schemes
+        self.options = options
         self.factory = factory
         self.description = description
         self.plugin = plugin
@@ -165,8 +179,17 @@ class PluginRegistry:
         specs: list[BackendSpec] = []
 
         def register(
-            name: str, schemes: Iterable[str], factory: Callable[..., Any], description: str = ""
+            name: str,
+            schemes: Iterable[str],
+            factory: Callable[..., Any],
+            description: str = "",
+            options: type | None = None,
         ) -> None:
+            if options is not None and not attrs.has(options):
+                raise PluginLoadError(
+                    f"plugin {plugin_name!r}: options of backend {name!r} must be an attrs "
+                    f"class, got {options!r}"
+                )
             specs.append(
                 BackendSpec(
                     name,
@@ -176,6 +199,7 @@ class PluginRegistry:
                     plugin_name,
                     distribution,
                     version,
+                    options,
                 )
             )
 
