@@ -5,7 +5,8 @@ Order for the storage URL: explicit argument / ``--db`` flag, then
 SQLite file in the user data dir. The config file is ``--config PATH``, else
 ``NETSKY_CONFIG``, else ``config.toml`` in the user config dir (optional).
 
-Recognised keys (anything else in the file is an error, so typos do not go unseen)::
+Recognised keys (the typed schema is ``_config_schema``; anything else in the file is
+an error, so typos do not go unseen)::
 
     machine_id = "laptop-3f2a"          # default: generated once, kept in the data dir
 
