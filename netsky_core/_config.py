@@ -189,6 +189,10 @@ def resolve_machine_id(config: Config | None = None) -> Setting:
     generated id (short host name plus a random suffix) kept in the data dir."""
     env = os.environ if config is None else config.environ
     if env.get(ENV_MACHINE):
+        if not env[ENV_MACHINE].strip():
+            raise ConfigError(
+                f"{ENV_MACHINE} is blank", hint="unset it, or set it to a name for this machine"
+            )
         return Setting("machine_id", env[ENV_MACHINE], "env", ENV_MACHINE)
     if config is not None and isinstance(config.data.get("machine_id"), str):
         return Setting("machine_id", config.data["machine_id"], "file", str(config.path))

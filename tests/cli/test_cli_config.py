@@ -177,3 +177,45 @@ def test_the_hook_keeps_events_spooled_when_the_config_would_be_refused(
     assert pending == 1
     log = "".join(p.read_text() for p in netsky.root.rglob("hook.log"))
     assert "[storage.sqlite].busy_timeout_ms" in log, log
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (None, "cannot read price table"),
+        ('{"models": 3}', "is not a netsky price table"),
+        ("not json", "is not a netsky price table"),
+        ('{"models": {"m": {"input": 1e300, "output": 1e-06}}}', "'m'.input: expected a number"),
+        ('{"models": {"m": {"input": "3e-06", "output": 1e-06}}}', "'m'.input: expected a number"),
+    ],
+)
+def test_a_bad_price_table_file_is_one_error_line_before_anything_is_stored(
+    netsky: Netsky, content: str | None, expected: str
+) -> None:
+    table = netsky.root / "prices.json"
+    if content is not None:
+        table.write_text(content)
+    config = write_config(netsky, f'[pricing]\nfile = "{table}"\n')
+    store = netsky.root / "store.db"
+    history = netsky.root / "history"
+    history.mkdir()
+    for command in (["ingest", "claude", str(history)], ["config", "--check"]):
+        result = netsky("--config", str(config), "--db", f"sqlite:///{store}", *command)
+        assert_one_line_error(result, 1, str(table), expected)
+    assert not store.exists()
+
+
+def test_netsky_debug_set_to_a_false_word_shows_no_traceback(netsky: Netsky) -> None:
+    for value in ("0", "false", "no", ""):
+        result = netsky("--db", "nosuch://x", "stats", env={"NETSKY_DEBUG": value})
+        assert_one_line_error(result, 1, "no installed backend handles nosuch://")
+    result = netsky("--db", "nosuch://x", "stats", env={"NETSKY_DEBUG": "1"})
+    assert result.returncode == 1 and "Traceback" in result.stderr
+
+
+def test_a_blank_machine_id_is_refused(netsky: Netsky) -> None:
+    result = netsky("config", env={"NETSKY_MACHINE_ID": "   "})
+    assert_one_line_error(result, 1, "NETSKY_MACHINE_ID", "blank")
+    config = write_config(netsky, 'machine_id = " "\n')
+    result = netsky("--config", str(config), "config", env={"NETSKY_MACHINE_ID": ""})
+    assert_one_line_error(result, 1, f"{config}: machine_id", "non-empty")
