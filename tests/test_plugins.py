@@ -57,6 +57,16 @@ def netsky_register_backends(register):
     register(name="quits", schemes=["quits"], factory=lambda url, **options: sys.exit(5))
 """
 
+EXITS_IN_DUCKDB_ATTACH = (
+    TOY_PLUGIN.replace('"toy"', '"attachexit"')
+    + """
+
+@hookimpl
+def netsky_duckdb_attach(storage, connection, tables):
+    raise SystemExit(7)
+"""
+)
+
 
 def distribution(folder: Path, name: str, module: str, entry: str, code: str) -> Path:
     package = folder / name / module
@@ -111,7 +121,10 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     exits = distribution(root, "netsky-exits", "netsky_exits", "exits", EXITS_AT_IMPORT)
     escapes = distribution(root, "netsky-escapes", "netsky_escapes", "escapes", ESCAPES_IN_HOOK)
     quits = distribution(root, "netsky-quits", "netsky_quits", "quits", EXITS_IN_FACTORY)
-    for dist in (toy, broken, exits, escapes, quits):
+    attach = distribution(
+        root, "netsky-attachexit", "netsky_attachexit", "attachexit", EXITS_IN_DUCKDB_ATTACH
+    )
+    for dist in (toy, broken, exits, escapes, quits, attach):
         subprocess.run(
             [str(python), "-m", "pip", "install", "-q", "--no-deps", str(dist)],
             check=True,
@@ -217,6 +230,14 @@ def test_a_plugin_exiting_or_raising_baseexception_is_listed_as_broken(
     assert quits.returncode == 1 and "backend 'quits' failed to open" in quits.stderr, quits
     works = run(venv, *netsky, "--db", "toy://", "stats", "--json", tmp=tmp_path)
     assert works.returncode == 0, works.stderr
+    # an analytics hook exiting: the query takes the generic path, with a warning
+    sql = "SELECT count(*) AS n FROM events"
+    query = run(
+        venv, *netsky, "--db", "attachexit://", "query", sql, "--format", "json", tmp=tmp_path
+    )
+    assert query.returncode == 0, query
+    assert json.loads(query.stdout) == [{"n": 0}]
+    assert "failed to attach its store to DuckDB (SystemExit: 7)" in query.stderr
 
 
 def test_unknown_schemes_and_misspelled_hooks(tmp_path: Path) -> None:
