@@ -5,7 +5,8 @@ Order for the storage URL: explicit argument / ``--db`` flag, then
 SQLite file in the user data dir. The config file is ``--config PATH``, else
 ``NETSKY_CONFIG``, else ``config.toml`` in the user config dir (optional).
 
-Recognised keys (anything else in the file is an error, so typos do not go unseen)::
+Recognised keys (the typed schema is ``_config_schema``; anything else in the file is
+an error, so typos do not go unseen)::
 
     machine_id = "laptop-3f2a"          # default: generated once, kept in the data dir
 
@@ -55,22 +56,6 @@ ENV_CONFIG = "NETSKY_CONFIG"
 ENV_MACHINE = "NETSKY_MACHINE_ID"
 ENV_DISABLE = "NETSKY_DISABLE_PLUGINS"
 
-_SCHEMA: dict[str, Any] = {
-    "machine_id": str,
-    "storage": {"url": str, "retention": str, "*": dict},
-    "plugins": {"disabled": list},
-    "ingest": {
-        "claude_dirs": list,
-        "codex_dirs": list,
-        "redact": bool,
-        "redact_patterns": list,
-        "store_payloads": bool,
-    },
-    "hooks": {"ingest_transcripts": bool},
-    "pricing": {"models": dict, "file": str},
-    "report": {"timezone": str},
-}
-
 
 @attrs.frozen
 class Setting:
@@ -93,25 +78,6 @@ def default_storage_url() -> str:
     return "sqlite:///" + str(data_dir() / "netsky.db")
 
 
-def _check(data: Mapping[str, Any], schema: Mapping[str, Any], where: str, path: Path) -> None:
-    for key, value in data.items():
-        expected = schema.get(key, schema.get("*"))
-        name = f"{where}.{key}" if where else key
-        if expected is None:
-            known = ", ".join(sorted(k for k in schema if k != "*"))
-            raise ConfigError(
-                f"unknown setting {name!r} in {path}", hint=f"known settings here: {known}"
-            )
-        if isinstance(expected, dict):
-            if not isinstance(value, dict):
-                raise ConfigError(f"{name!r} in {path} must be a table")
-            _check(value, expected, name, path)
-        elif not isinstance(value, expected):
-            raise ConfigError(
-                f"{name!r} in {path} must be a {expected.__name__}, got {type(value).__name__}"
-            )
-
-
 def _read_toml(path: Path) -> dict[str, Any]:
     import tomllib
 
@@ -122,9 +88,17 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"config file not found: {path}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"cannot parse config file {path}: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"cannot read config file {path}: not UTF-8 text (byte {exc.start})",
+            hint="TOML files are UTF-8; re-save it in that encoding",
+        ) from None
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
-    _check(data, _SCHEMA, "", path)
+    if data:
+        from ._config_schema import structure_config  # cattrs: only when there is a file
+
+        structure_config(data, str(path))
     return data
 
 
@@ -144,9 +118,18 @@ class Config:
         return dict(value) if isinstance(value, dict) else {}
 
     def backend_options(self, scheme: str) -> dict[str, Any]:
-        """Options of ``[storage.<scheme>]``."""
-        value = self.section("storage").get(scheme, {})
-        return dict(value) if isinstance(value, dict) else {}
+        """Options of ``[storage.<scheme>]`` (and of its aliases: ``[storage.postgres]``
+        holds options of ``postgresql://`` URLs too)."""
+        from ._urls import SCHEME_ALIASES
+
+        storage = self.section("storage")
+        names = [alias for alias, real in SCHEME_ALIASES.items() if real == scheme] + [scheme]
+        options: dict[str, Any] = {}
+        for name in names:
+            value = storage.get(name)
+            if isinstance(value, dict):
+                options.update(value)
+        return options
 
     def disabled_plugins(self) -> frozenset[str]:
         names = set(self.section("plugins").get("disabled", []))
@@ -206,6 +189,10 @@ def resolve_machine_id(config: Config | None = None) -> Setting:
     generated id (short host name plus a random suffix) kept in the data dir."""
     env = os.environ if config is None else config.environ
     if env.get(ENV_MACHINE):
+        if not env[ENV_MACHINE].strip():
+            raise ConfigError(
+                f"{ENV_MACHINE} is blank", hint="unset it, or set it to a name for this machine"
+            )
         return Setting("machine_id", env[ENV_MACHINE], "env", ENV_MACHINE)
     if config is not None and isinstance(config.data.get("machine_id"), str):
         return Setting("machine_id", config.data["machine_id"], "file", str(config.path))

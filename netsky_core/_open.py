@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._config import Config, load_config
 from ._errors import NetskyError, StorageError, StorageOptionsError
-from .plugins._registry import default_registry
+from .plugins._registry import default_registry, plugin_failure
 
 if TYPE_CHECKING:
     from .storage.protocol import Storage
@@ -31,7 +31,12 @@ def open_storage(
     scheme = scheme_of(resolved)
     registry = default_registry(config.disabled_plugins())
     spec = registry.backend_for_scheme(scheme)
-    merged = {**config.backend_options(scheme), **options}
+    configured = config.backend_options(scheme)
+    if configured and spec.options is not None:
+        from ._config_schema import check_backend_options
+
+        check_backend_options(spec.options, configured, scheme, str(config.path))
+    merged = {**configured, **options}
     try:
         engine = spec.factory(resolved, **merged)
     except NetskyError:
@@ -40,7 +45,9 @@ def open_storage(
         raise StorageOptionsError(
             f"backend {spec.name!r} rejected the options for {mask_url(resolved)}: {exc}"
         ) from None
-    except Exception as exc:
+    except BaseException as exc:  # SystemExit from a plugin too, never the user's Ctrl-C
+        if not plugin_failure(exc):
+            raise
         detail = scrub_secrets(f"{type(exc).__name__}: {exc}", url_password(resolved))
         raise StorageError(
             f"backend {spec.name!r} failed to open {mask_url(resolved)}: {detail}"

@@ -31,6 +31,42 @@ def netsky_register_backends(register):
     register(name="toy", schemes=["toy"], factory=open_toy, description="a throwaway test backend")
 """
 
+EXITS_AT_IMPORT = "import sys\n\nsys.exit(3)\n"
+
+ESCAPES_IN_HOOK = """
+from netsky_core.plugins.hookspecs import hookimpl
+
+
+class Escape(BaseException):
+    pass
+
+
+@hookimpl
+def netsky_register_backends(register):
+    raise Escape("raised past Exception on purpose")
+"""
+
+EXITS_IN_FACTORY = """
+import sys
+
+from netsky_core.plugins.hookspecs import hookimpl
+
+
+@hookimpl
+def netsky_register_backends(register):
+    register(name="quits", schemes=["quits"], factory=lambda url, **options: sys.exit(5))
+"""
+
+EXITS_IN_DUCKDB_ATTACH = (
+    TOY_PLUGIN.replace('"toy"', '"attachexit"')
+    + """
+
+@hookimpl
+def netsky_duckdb_attach(storage, connection, tables):
+    raise SystemExit(7)
+"""
+)
+
 
 def distribution(folder: Path, name: str, module: str, entry: str, code: str) -> Path:
     package = folder / name / module
@@ -82,7 +118,13 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "broken",
         "raise RuntimeError('this plugin is broken on purpose')\n",
     )
-    for dist in (toy, broken):
+    exits = distribution(root, "netsky-exits", "netsky_exits", "exits", EXITS_AT_IMPORT)
+    escapes = distribution(root, "netsky-escapes", "netsky_escapes", "escapes", ESCAPES_IN_HOOK)
+    quits = distribution(root, "netsky-quits", "netsky_quits", "quits", EXITS_IN_FACTORY)
+    attach = distribution(
+        root, "netsky-attachexit", "netsky_attachexit", "attachexit", EXITS_IN_DUCKDB_ATTACH
+    )
+    for dist in (toy, broken, exits, escapes, quits, attach):
         subprocess.run(
             [str(python), "-m", "pip", "install", "-q", "--no-deps", str(dist)],
             check=True,
@@ -165,6 +207,37 @@ def test_a_broken_plugin_does_not_break_other_backends(venv: Path, tmp_path: Pat
     assert failing.returncode == 1
     lines = failing.stderr.strip().splitlines()
     assert len(lines) == 1 and "broken on purpose" in lines[0] and "Traceback" not in failing.stderr
+
+
+def test_a_plugin_exiting_or_raising_baseexception_is_listed_as_broken(
+    venv: Path, tmp_path: Path
+) -> None:
+    netsky = (str(venv / "bin" / "python"), "-m", "netsky_core")
+    listed = run(venv, *netsky, "backends", "--json", tmp=tmp_path)
+    assert listed.returncode == 0, listed
+    plugins = {p["name"]: p for p in json.loads(listed.stdout)}
+    assert plugins["exits"]["error"] == "import failed: SystemExit: 3"
+    assert "Escape: raised past Exception on purpose" in plugins["escapes"]["error"]
+    assert plugins["toy"]["error"] is None and plugins["sqlite"]["error"] is None
+    table = run(venv, *netsky, "backends", tmp=tmp_path)
+    assert table.returncode == 0 and "error: import failed: SystemExit: 3" in table.stdout
+    for scheme in ("exits", "escapes"):
+        failing = run(venv, *netsky, "--db", f"{scheme}://x", "stats", tmp=tmp_path)
+        assert failing.returncode == 1, failing
+        lines = failing.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("netsky: error: no usable backend")
+    quits = run(venv, *netsky, "--db", "quits://x", "stats", tmp=tmp_path)
+    assert quits.returncode == 1 and "backend 'quits' failed to open" in quits.stderr, quits
+    works = run(venv, *netsky, "--db", "toy://", "stats", "--json", tmp=tmp_path)
+    assert works.returncode == 0, works.stderr
+    # an analytics hook exiting: the query takes the generic path, with a warning
+    sql = "SELECT count(*) AS n FROM events"
+    query = run(
+        venv, *netsky, "--db", "attachexit://", "query", sql, "--format", "json", tmp=tmp_path
+    )
+    assert query.returncode == 0, query
+    assert json.loads(query.stdout) == [{"n": 0}]
+    assert "failed to attach its store to DuckDB (SystemExit: 7)" in query.stderr
 
 
 def test_unknown_schemes_and_misspelled_hooks(tmp_path: Path) -> None:

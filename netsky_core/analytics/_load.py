@@ -94,7 +94,7 @@ def load_tables(
 
 def _native(storage: Storage, connection: Any, request: TableRequest) -> str | None:
     """Ask each ``netsky_duckdb_attach`` implementation in turn; the plugin that did it."""
-    from ..plugins._registry import default_registry
+    from ..plugins._registry import default_registry, plugin_failure
 
     pm = default_registry().plugin_manager
     impls = list(reversed(pm.hook.netsky_duckdb_attach.get_hookimpls()))
@@ -105,7 +105,9 @@ def _native(storage: Storage, connection: Any, request: TableRequest) -> str | N
         connection.execute(f"USE {RAW_SCHEMA}")
         try:
             result = impl.function(**{name: args[name] for name in impl.argnames})
-        except Exception as exc:
+        except BaseException as exc:  # a plugin's sys.exit() too, never the user's Ctrl-C
+            if not plugin_failure(exc):
+                raise
             warnings.warn(
                 f"netsky: plugin {impl.plugin_name!r} failed to attach its store to DuckDB "
                 f"({type(exc).__name__}: {exc}); reading it through the Storage protocol",

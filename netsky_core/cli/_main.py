@@ -2,7 +2,7 @@
 
 Exit codes: 0 success, 1 runtime failure, 2 usage error. Errors are one line on
 stderr (``netsky: error: ...``, with a hint when there is one); a traceback only
-with ``--debug`` (or ``NETSKY_DEBUG=1``).
+with ``--debug`` (or ``NETSKY_DEBUG=1``; ``0``, ``false``, ``no``, ``off`` leave it off).
 """
 
 from __future__ import annotations
@@ -121,6 +121,12 @@ def add_command(
     )
 
 
+def env_flag(name: str) -> bool:
+    """Whether the variable ``name`` is set to a true value (``0``, ``false``, ``no``,
+    ``off`` and empty are false)."""
+    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no", "off")
+
+
 def report_error(exc: NetskyError) -> None:
     message = " ".join(str(exc).split())
     hint = f" (hint: {exc.hint})" if getattr(exc, "hint", None) else ""
@@ -133,7 +139,7 @@ def run(argv: Sequence[str]) -> int:
         args = parser.parse_args(list(argv))
     except SystemExit as exc:
         return int(exc.code or 0)
-    debug = bool(getattr(args, "debug", False) or os.environ.get("NETSKY_DEBUG"))
+    debug = bool(getattr(args, "debug", False)) or env_flag("NETSKY_DEBUG")
     handler = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()

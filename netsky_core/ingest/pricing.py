@@ -35,7 +35,17 @@ from typing import Any, NamedTuple
 
 from .._errors import ConfigError
 
-__all__ = ["PriceOverrideError", "PriceTable", "Prices", "Usage", "cost"]
+__all__ = [
+    "MAX_MULTIPLIER",
+    "MAX_PRICE",
+    "OVERRIDE_KEYS",
+    "PriceOverrideError",
+    "PriceTable",
+    "Prices",
+    "Usage",
+    "cost",
+    "price_problem",
+]
 
 TIER_THRESHOLD = 200_000
 CONTEXT_TIER_THRESHOLD = 272_000
@@ -43,7 +53,9 @@ SYNTHETIC = "<synthetic>"
 _DATA = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "prices.json")
 _PER_MILLION = 1_000_000.0
 _TIERABLE = ("input", "output", "cache_write", "cache_read")
-_OVERRIDE_KEYS = (
+MAX_PRICE = 1_000_000.0  # dollars per million tokens: one dollar a token
+MAX_MULTIPLIER = 1_000.0
+OVERRIDE_KEYS = (
     "input",
     "output",
     "cache_write",
@@ -224,17 +236,38 @@ def _candidates(model: str) -> list[str]:
     return list(dict.fromkeys((model.strip().lower(), name, _undated(name))))
 
 
-def _check_number(name: str, key: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        ok = False
-    else:
-        ok = value >= 0
-    if not ok:
+def price_problem(key: str, value: Any) -> str | None:
+    """What is wrong with ``value`` as the override ``key`` (None: nothing). A price is
+    bounded so that no token count can overflow a cost."""
+    limit = MAX_MULTIPLIER if key == "fast_multiplier" else MAX_PRICE
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or not 0 <= value <= limit
+    ):
         unit = "a multiplier" if key == "fast_multiplier" else "dollars per million tokens"
-        raise PriceOverrideError(
-            f'pricing.models."{name}".{key} must be a number >= 0 ({unit}), got {value!r}'
-        )
+        return f"expected a number from 0 to {limit:g} ({unit}), got {value!r}"
+    return None
+
+
+def _check_number(name: str, key: str, value: Any) -> float:
+    problem = price_problem(key, value)
+    if problem:
+        raise PriceOverrideError(f'pricing.models."{name}".{key}: {problem}')
     return float(value)
+
+
+def _check_table(path: str, models: Mapping[str, Prices]) -> None:
+    """A price table file holds dollars per token: bounded like the overrides."""
+    for name, prices in models.items():
+        for key, value in prices._asdict().items():
+            if key == "context_tier_200k" or value is None:
+                continue
+            per_token = key != "fast_multiplier" and type(value) in (int, float)
+            problem = price_problem(key, value * _PER_MILLION if per_token else value)
+            if problem:
+                raise PriceOverrideError(f"price table {path}: {name!r}.{key}: {problem}")
 
 
 def _apply_override(name: str, base: Prices | None, values: Any) -> Prices:
@@ -242,10 +275,10 @@ def _apply_override(name: str, base: Prices | None, values: Any) -> Prices:
         raise PriceOverrideError(f'pricing.models."{name}" must be a table, got {values!r}')
     fields: dict[str, Any] = {}
     for key, value in values.items():
-        if key not in _OVERRIDE_KEYS:
+        if key not in OVERRIDE_KEYS:
             raise PriceOverrideError(
                 f'pricing.models."{name}": unknown key {key!r}',
-                hint="known keys: " + ", ".join(_OVERRIDE_KEYS),
+                hint="known keys: " + ", ".join(OVERRIDE_KEYS),
             )
         number = _check_number(name, key, value)
         fields[key] = number if key == "fast_multiplier" else number / _PER_MILLION
@@ -298,17 +331,28 @@ class PriceTable:
         if base is None:
             import orjson  # lazily: importing orjson costs ~10 ms, and a hook may never price
 
-            with open(path, "rb") as fh:
-                data = orjson.loads(fh.read())
-            models = {
-                name: Prices(**{key: fields[key] for key in Prices._fields if key in fields})
-                for name, fields in data["models"].items()
-            }
-            base = _TABLES[path] = cls(
-                models,
-                litellm_version=data.get("litellm_version"),
-                retrieved=data.get("retrieved"),
-            )
+            try:
+                with open(path, "rb") as fh:
+                    data = orjson.loads(fh.read())
+                models = {
+                    str(name): Prices(
+                        **{key: fields[key] for key in Prices._fields if key in fields}
+                    )
+                    for name, fields in data["models"].items()
+                }
+                version, retrieved = data.get("litellm_version"), data.get("retrieved")
+            except OSError as exc:
+                raise PriceOverrideError(
+                    f"cannot read price table {path}: {exc.strerror}"
+                ) from None
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                raise PriceOverrideError(
+                    f"price table {path} is not a netsky price table ({type(exc).__name__}: {exc})",
+                    hint='expected {"models": {"model-name": {"input": 3e-06, ...}}} (dollars per token)',
+                ) from None
+            if path != _DATA:
+                _check_table(path, models)
+            base = _TABLES[path] = cls(models, litellm_version=version, retrieved=retrieved)
         if not overrides:
             return base
         applied: dict[str, Prices] = {}

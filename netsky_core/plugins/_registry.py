@@ -15,6 +15,8 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import attrs
+
 from .._errors import BackendNotFoundError, NetskyError, PluginLoadError
 from .._urls import SCHEME_ALIASES
 from ._entrypoints import EntryPointRef, scan_entry_points
@@ -25,10 +27,27 @@ GROUP = "netsky"
 HOOK = "netsky_register_backends"
 
 
-class BackendSpec:
-    """A backend a plugin registered: name, URL schemes, factory, description."""
+def plugin_failure(exc: BaseException) -> bool:
+    """Whether ``exc``, raised by plugin code, is the plugin's failure to report (any
+    exception, ``SystemExit`` and other ``BaseException`` subclasses included) rather
+    than the user's interrupt, which must stop netsky."""
+    return not isinstance(exc, KeyboardInterrupt | GeneratorExit)
 
-    __slots__ = ("description", "distribution", "factory", "name", "plugin", "schemes", "version")
+
+class BackendSpec:
+    """A backend a plugin registered: name, URL schemes, factory, description, and the
+    attrs class of the options ``[storage.<scheme>]`` may set (None: not declared)."""
+
+    __slots__ = (
+        "description",
+        "distribution",
+        "factory",
+        "name",
+        "options",
+        "plugin",
+        "schemes",
+        "version",
+    )
 
     def __init__(
         self,
@@ -39,9 +58,11 @@ class BackendSpec:
         plugin: str = "",
         distribution: str | None = None,
         version: str | None = None,
+        options: type | None = None,
     ) -> None:
         self.name = name
         self.schemes = schemes
+        self.options = options
         self.factory = factory
         self.description = description
         self.plugin = plugin
@@ -158,8 +179,17 @@ class PluginRegistry:
         specs: list[BackendSpec] = []
 
         def register(
-            name: str, schemes: Iterable[str], factory: Callable[..., Any], description: str = ""
+            name: str,
+            schemes: Iterable[str],
+            factory: Callable[..., Any],
+            description: str = "",
+            options: type | None = None,
         ) -> None:
+            if options is not None and not attrs.has(options):
+                raise PluginLoadError(
+                    f"plugin {plugin_name!r}: options of backend {name!r} must be an attrs "
+                    f"class, got {options!r}"
+                )
             specs.append(
                 BackendSpec(
                     name,
@@ -169,6 +199,7 @@ class PluginRegistry:
                     plugin_name,
                     distribution,
                     version,
+                    options,
                 )
             )
 
@@ -177,7 +208,9 @@ class PluginRegistry:
             impl(register=register)
         except NetskyError:
             raise
-        except Exception as exc:
+        except BaseException as exc:
+            if not plugin_failure(exc):
+                raise
             raise PluginLoadError(
                 f"plugin {name!r} failed to register: {type(exc).__name__}: {exc}"
             ) from exc
@@ -221,7 +254,9 @@ class PluginRegistry:
             if ref.attr:
                 for part in ref.attr.split("."):
                     module = getattr(module, part)
-        except Exception as exc:
+        except BaseException as exc:
+            if not plugin_failure(exc):
+                raise
             info = PluginInfo(
                 ref.name,
                 ref.module,
@@ -302,7 +337,9 @@ class PluginRegistry:
         try:
             pm = self.plugin_manager
             pm.check_pending()
-        except Exception as exc:
+        except BaseException as exc:
+            if not plugin_failure(exc):
+                raise
             module = self._modules.pop(info.name)
             if self._pm is not None and self._pm.is_registered(module):
                 self._pm.unregister(module)

@@ -90,7 +90,8 @@ def hookspec(function: F | None = None, *, firstresult: bool = False) -> Any:
 def netsky_register_backends(register: Any) -> None:
     """Register the storage backends this plugin provides.
 
-    Call ``register(name, schemes, factory, description="")`` once per backend:
+    Call ``register(name, schemes, factory, description="", options=None)`` once per
+    backend:
 
     * ``name``: short backend name shown by ``netsky backends``;
     * ``schemes``: URL schemes it opens (lower case);
@@ -103,7 +104,10 @@ def netsky_register_backends(register: Any) -> None:
       an agent never waits long). Accept these three standard options, refuse unknown
       ones with ``TypeError`` (reported as a ``StorageOptionsError``), and raise
       ``netsky_core.NetskyError`` subclasses only;
-    * ``description``: one line.
+    * ``description``: one line;
+    * ``options``: a frozen attrs class (defaults, validators) of the other options
+      ``[storage.<scheme>]`` in the config file may set; netsky refuses unknown keys
+      and bad values there before calling the factory (None: not checked).
     """
 
 

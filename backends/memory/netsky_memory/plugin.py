@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import attrs
+
 from netsky_core.plugins.hookspecs import hookimpl
+
+
+@attrs.frozen
+class MemoryOptions:
+    """``[storage.memory]`` may set only the standard options."""
 
 
 def _open(url: str, **options: Any) -> Any:
@@ -20,4 +27,5 @@ def netsky_register_backends(register: Any) -> None:
         schemes=["memory"],
         factory=_open,
         description="In-process store; each memory:// URL opens a fresh, private store",
+        options=MemoryOptions,
     )

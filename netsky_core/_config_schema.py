@@ -1,0 +1,399 @@
+"""The config file as one typed schema: frozen attrs classes structured by cattrs.
+
+Unknown keys are refused (with the closest known key as a suggestion), values are
+checked strictly (a TOML string is never read as a number, a number never as a
+string), and an error names the key path (``[storage].busy_timeout_ms``) and what is
+expected. ``[storage.<scheme>]`` tables are kept as given here; the backend serving
+the scheme declares which options it takes (:func:`check_backend_options`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, NewType
+
+import attrs
+import cattrs
+from cattrs.errors import ForbiddenExtraKeysError
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+
+from ._durations import parse_duration
+from ._errors import ConfigError
+from .ingest.pricing import OVERRIDE_KEYS, price_problem
+
+__all__ = [
+    "ConfigFile",
+    "check_backend_options",
+    "structure_config",
+    "unstructure_config",
+]
+
+NonEmpty = NewType("NonEmpty", str)
+Duration = NewType("Duration", str)
+Pattern = NewType("Pattern", str)
+Price = NewType("Price", float)
+Multiplier = NewType("Multiplier", float)
+
+
+class Invalid(ValueError):
+    """One bad value: what was expected, at ``where`` below the current key."""
+
+    def __init__(
+        self, message: str, where: Sequence[str | int] = (), cause: BaseException | None = None
+    ) -> None:
+        super().__init__(message)
+        self.where = list(where)
+        self.cause = cause  # an error inside the value at ``where``
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"{str(value).lower()}"
+    if isinstance(value, int | float):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    if isinstance(value, Mapping):
+        return "a table"
+    if isinstance(value, list | tuple):
+        return "a list"
+    return type(value).__name__
+
+
+def _strict(kind: type, expected: str) -> Callable[[Any, Any], Any]:
+    def hook(value: Any, _type: Any) -> Any:
+        if isinstance(value, bool) is not (kind is bool) or not isinstance(value, kind):
+            raise Invalid(f"expected {expected}, got {_kind(value)}")
+        return value
+
+    return hook
+
+
+def _number(value: Any, _type: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise Invalid(f"expected a number, got {_kind(value)}")
+    return float(value)
+
+
+def _checked(base: Callable[[Any, Any], Any], check: Callable[[Any], str | None]) -> Any:
+    def hook(value: Any, type_: Any) -> Any:
+        value = base(value, type_)
+        problem = check(value)
+        if problem:
+            raise Invalid(problem)
+        return value
+
+    return hook
+
+
+def _duration_problem(value: str) -> str | None:
+    try:
+        parse_duration(value)
+    except ConfigError as exc:
+        return f"expected a duration such as 30d or 12h ({exc})"
+    return None
+
+
+def _pattern_problem(value: str) -> str | None:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        return f"expected a regular expression, got {value!r} ({exc})"
+    return None
+
+
+def _strings(value: Any, _type: Any) -> tuple[str, ...]:
+    if not isinstance(value, list | tuple):
+        raise Invalid(f"expected a list of strings, got {_kind(value)}")
+    for i, item in enumerate(value):
+        if not isinstance(item, str):
+            raise Invalid(f"expected a string, got {_kind(item)}", [i])
+    return tuple(value)
+
+
+def _patterns(value: Any, _type: Any) -> tuple[str, ...]:
+    items = _strings(value, _type)
+    for i, item in enumerate(items):
+        problem = _pattern_problem(item)
+        if problem:
+            raise Invalid(problem, [i])
+    return items
+
+
+# -- the schema ---------------------------------------------------------------------
+
+Strings = NewType("Strings", tuple)  # type: ignore[type-arg]  # a list of strings
+Patterns = NewType("Patterns", tuple)  # type: ignore[type-arg]  # ... of regular expressions
+
+ModelPrices = attrs.make_class(
+    "ModelPrices",
+    {
+        key: attrs.field(
+            default=None, type=(Multiplier if key == "fast_multiplier" else Price) | None
+        )
+        for key in OVERRIDE_KEYS
+    },
+    frozen=True,
+)
+ModelPrices.__doc__ = '``[pricing.models."name"]``: dollars per million tokens.'
+
+
+@attrs.frozen
+class StorageSection:
+    url: NonEmpty | None = None
+    retention: Duration | None = None
+    backends: dict[str, dict[str, Any]] = attrs.Factory(dict)  # [storage.<scheme>]
+
+
+@attrs.frozen
+class PluginsSection:
+    disabled: Strings = attrs.field(default=())  # type: ignore[assignment]
+
+
+@attrs.frozen
+class IngestSection:
+    claude_dirs: Strings = attrs.field(default=())  # type: ignore[assignment]
+    codex_dirs: Strings = attrs.field(default=())  # type: ignore[assignment]
+    redact: bool = False
+    redact_patterns: Patterns = attrs.field(default=())  # type: ignore[assignment]
+    store_payloads: bool = True
+
+
+@attrs.frozen
+class HooksSection:
+    ingest_transcripts: bool = True
+
+
+@attrs.frozen
+class PricingSection:
+    models: dict[str, ModelPrices] = attrs.Factory(dict)  # type: ignore[valid-type]
+    file: NonEmpty | None = None
+
+
+@attrs.frozen
+class ReportSection:
+    timezone: NonEmpty | None = None
+
+
+@attrs.frozen
+class ConfigFile:
+    """The whole config file, validated."""
+
+    machine_id: NonEmpty | None = None
+    storage: StorageSection = StorageSection()
+    plugins: PluginsSection = PluginsSection()
+    ingest: IngestSection = IngestSection()
+    hooks: HooksSection = HooksSection()
+    pricing: PricingSection = PricingSection()
+    report: ReportSection = ReportSection()
+
+
+def _tables(converter: cattrs.Converter) -> Callable[[type], Any]:
+    """Structure attrs classes from tables only, unknown keys refused."""
+
+    def factory(cl: type) -> Any:
+        extra = {"backends": override(omit=True)} if cl is StorageSection else {}
+        inner = make_dict_structure_fn(cl, converter, _cattrs_forbid_extra_keys=True, **extra)
+
+        def hook(value: Any, type_: Any) -> Any:
+            if not isinstance(value, Mapping):
+                raise Invalid(f"expected a table, got {_kind(value)}")
+            if cl is not StorageSection:
+                return inner(value, type_)
+            keys = {f.name for f in attrs.fields(StorageSection)} - {"backends"}
+            backends = {k: dict(v) for k, v in value.items() if k not in keys and _is_table(v)}
+            rest = {k: v for k, v in value.items() if k not in backends}
+            return attrs.evolve(inner(rest, type_), backends=backends)
+
+        return hook
+
+    return factory
+
+
+def _is_table(value: Any) -> bool:
+    return isinstance(value, Mapping)
+
+
+def _mapping_of(cl: type) -> Callable[[Any, Any], dict[str, Any]]:
+    def hook(value: Any, _type: Any) -> dict[str, Any]:
+        if not isinstance(value, Mapping):
+            raise Invalid(f"expected a table, got {_kind(value)}")
+        out = {}
+        for key, item in value.items():
+            try:
+                out[str(key)] = _converter.structure(item, cl)
+            except Exception as exc:
+                raise Invalid("", [str(key)], exc) from None
+        return out
+
+    return hook
+
+
+def _make_converter() -> cattrs.Converter:
+    conv = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
+    conv.register_structure_hook(str, _strict(str, "a string"))
+    conv.register_structure_hook(bool, _strict(bool, "true or false"))
+    conv.register_structure_hook(int, _strict(int, "an integer"))
+    conv.register_structure_hook(float, _number)
+    conv.register_structure_hook(
+        NonEmpty,
+        _checked(
+            _strict(str, "a string"), lambda v: "" if v.strip() else "expected a non-empty string"
+        ),
+    )
+    conv.register_structure_hook(Duration, _checked(_strict(str, "a string"), _duration_problem))
+    conv.register_structure_hook(Price, _checked(_number, lambda v: price_problem("input", v)))
+    conv.register_structure_hook(
+        Multiplier, _checked(_number, lambda v: price_problem("fast_multiplier", v))
+    )
+    conv.register_structure_hook(Strings, _strings)
+    conv.register_structure_hook(Patterns, _patterns)
+    conv.register_structure_hook_func(
+        lambda t: t == dict[str, ModelPrices],  # type: ignore[valid-type]
+        _mapping_of(ModelPrices),
+    )
+    conv.register_structure_hook_func(
+        lambda t: t == dict[str, dict[str, Any]], lambda v, _t: {k: dict(x) for k, x in v.items()}
+    )
+    conv.register_structure_hook_factory(attrs.has, _tables(conv))
+    conv.register_unstructure_hook(
+        StorageSection,
+        lambda s: {
+            **make_dict_unstructure_fn(
+                StorageSection, conv, _cattrs_omit_if_default=True, backends=override(omit=True)
+            )(s),
+            **s.backends,
+        },
+    )
+    conv.register_unstructure_hook_factory(
+        lambda t: attrs.has(t) and t is not StorageSection,
+        lambda cl: make_dict_unstructure_fn(cl, conv, _cattrs_omit_if_default=True),
+    )
+    return conv
+
+
+_converter = _make_converter()
+
+
+# -- errors -------------------------------------------------------------------------
+
+_BARE = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def key_path(parts: Sequence[str | int]) -> str:
+    """``["storage", "sqlite", "busy_timeout_ms"]`` -> ``[storage.sqlite].busy_timeout_ms``."""
+    names = [p if isinstance(p, int) or _BARE.match(p) else f'"{p}"' for p in parts]
+    if not names:
+        return "the file"
+    *tables, leaf = names
+    leaf_text = f"[{leaf}]" if isinstance(leaf, int) else str(leaf)
+    if tables and isinstance(names[-1], int):
+        *tables, key = tables
+        leaf_text = f"{key}[{leaf}]"
+    return (f"[{'.'.join(map(str, tables))}]." if tables else "") + leaf_text
+
+
+def _suggest(unknown: str, known: Sequence[str]) -> str:
+    close = difflib.get_close_matches(unknown, list(known), n=1, cutoff=0.6)
+    if close:
+        return f"did you mean {close[0]!r}?"
+    return "known keys here: " + ", ".join(sorted(known))
+
+
+def _note_key(exc: BaseException) -> str | int | None:
+    for note in getattr(exc, "__notes__", ()):
+        for attr in ("name", "index"):
+            value = getattr(note, attr, None)
+            if value is not None:
+                return value  # type: ignore[no-any-return]
+    return None
+
+
+def _first(exc: BaseException, path: list[str | int]) -> tuple[list[str | int], str, str | None]:
+    """(key path, message, hint) of the first error inside a cattrs error tree."""
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            key = _note_key(inner)
+            return _first(inner, path if key is None else [*path, key])
+    if isinstance(exc, ForbiddenExtraKeysError):
+        known = [f.name for f in attrs.fields(exc.cl) if f.name != "backends"]
+        unknown = sorted(exc.extra_fields)[0]
+        return [*path, unknown], "unknown key", _suggest(unknown, known)
+    if isinstance(exc, Invalid):
+        if exc.cause is not None:
+            return _first(exc.cause, [*path, *exc.where])
+        return [*path, *exc.where], str(exc), None
+    # an attrs validator of a backend's options: "'name' must be ...: value"
+    named = _VALIDATOR_MESSAGE.match(str(exc.args[0]) if exc.args else "")
+    if isinstance(exc, ValueError | TypeError) and named:
+        return [*path, named[1]], named[2], None
+    return path, f"{type(exc).__name__}: {exc}", None
+
+
+_VALIDATOR_MESSAGE = re.compile(r"^'([^']+)' (.*)$", re.DOTALL)
+
+
+def _raise(exc: Exception, source: str, prefix: Sequence[str | int] = ()) -> None:
+    path, message, hint = _first(exc, list(prefix))
+    raise ConfigError(f"{source}: {key_path(path)}: {message}", hint=hint) from None
+
+
+def structure_config(data: Mapping[str, Any], source: str) -> ConfigFile:
+    """The validated config file (``source`` names it in errors)."""
+    try:
+        return _converter.structure(data, ConfigFile)
+    except Exception as exc:
+        _raise(exc, source)
+        raise  # unreachable
+
+
+def unstructure_config(config: ConfigFile) -> dict[str, Any]:
+    """``config`` as the tables of a config file (defaults left out)."""
+    return _converter.unstructure(config)  # type: ignore[no-any-return]
+
+
+Seconds = NewType("Seconds", float)
+
+
+@attrs.frozen
+class StandardOptions:
+    """The options every backend factory accepts (``hookspecs``)."""
+
+    read_only: bool = False
+    migrate: bool = True
+    timeout: Seconds | None = None
+
+
+def _seconds_problem(value: float) -> str | None:
+    if value > 0 and value != float("inf"):
+        return None
+    return f"expected a positive number of seconds, got {value!r}"
+
+
+_converter.register_structure_hook(Seconds, _checked(_number, _seconds_problem))
+
+
+_WITH_STANDARD: dict[type, type] = {}
+
+
+def check_backend_options(
+    options_class: type, values: Mapping[str, Any], scheme: str, source: str
+) -> None:
+    """Check ``[storage.<scheme>]`` against the standard options and the attrs class of
+    options its backend declares; unknown keys are refused."""
+    combined = _WITH_STANDARD.get(options_class)
+    if combined is None:
+        standard = {
+            f.name: attrs.field(default=f.default, type=f.type)
+            for f in attrs.fields(StandardOptions)
+        }
+        combined = attrs.make_class(
+            options_class.__name__, standard, bases=(options_class,), frozen=True
+        )
+        _WITH_STANDARD[options_class] = combined
+    try:
+        _converter.structure(dict(values), combined)
+    except Exception as exc:
+        _raise(exc, source, ["storage", scheme])
