@@ -298,64 +298,34 @@ def test_sqlite_processes_migrating_one_store_at_once_all_succeed(tmp_path: Path
 # -- PostgreSQL ------------------------------------------------------------------------------
 
 
-def _psql(server: PostgresServer, database: str, sql: str) -> None:
-    psql = _find_bin("psql")
-    if psql is None:
-        pytest.skip("psql not found")
-    env = {**os.environ, "PGPASSWORD": server.password}
-    subprocess.run(
-        [
-            psql,
-            "--quiet",
-            "--no-psqlrc",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "--host",
-            server.host,
-            "--port",
-            str(server.port),
-            "--username",
-            server.user,
-            "--dbname",
-            database,
-            "--file",
-            "-",
-        ],
-        input=sql.encode("utf-8"),
+def _pg_tool(
+    server: PostgresServer, tool: str, database: str, *args: str, stdin: str | None = None
+) -> str:
+    """Run the PostgreSQL client ``tool`` on ``database`` of ``server``; its stdout."""
+    binary = _find_bin(tool)
+    if binary is None:
+        pytest.skip(f"{tool} not found")
+    connection = ("--host", server.host, "--port", str(server.port), "--username", server.user)
+    return subprocess.run(
+        [binary, *args, *connection, "--dbname", database],
+        input=stdin,
         check=True,
         capture_output=True,
-        env=env,
+        encoding="utf-8",
+        env={**os.environ, "PGPASSWORD": server.password},
         timeout=120,
-    )
+    ).stdout
+
+
+def _psql(server: PostgresServer, database: str, sql: str) -> None:
+    options = ("--quiet", "--no-psqlrc", "-v", "ON_ERROR_STOP=1", "--file", "-")
+    _pg_tool(server, "psql", database, *options, stdin=sql)
 
 
 def _pg_dump(server: PostgresServer, database: str) -> str:
-    pg_dump = _find_bin("pg_dump")
-    if pg_dump is None:
-        pytest.skip("pg_dump not found")
-    env = {**os.environ, "PGPASSWORD": server.password}
-    out = subprocess.run(
-        [
-            pg_dump,
-            "--schema",
-            PG_SCHEMA,
-            "--no-owner",
-            "--no-privileges",
-            "--host",
-            server.host,
-            "--port",
-            str(server.port),
-            "--username",
-            server.user,
-            "--dbname",
-            database,
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    ).stdout
+    out = _pg_tool(
+        server, "pg_dump", database, "--schema", PG_SCHEMA, "--no-owner", "--no-privileges"
+    )
     return "".join(
         line
         for line in out.splitlines(keepends=True)
