@@ -241,6 +241,17 @@ class StorageMachine(ReadRules, RuleBasedStateMachine):
                 f"{_first_difference(expected, got)}"
             )
 
+    def _same(
+        self, method: str, what: str, *args: Any, call: str | None = None, **kwargs: Any
+    ) -> None:
+        """``method`` with these arguments on the model, then on every store: each store
+        answers as the model does (``what`` names the answer, ``call`` the call when a
+        store raises; default ``method``)."""
+        expected = getattr(self.model, method)(*args, **kwargs)
+        for i, store in enumerate(self.stores):
+            got = self._call(i, call or method, getattr(store, method), *args, **kwargs)
+            self._agree(i, what, expected, got)
+
     def _model_ids(self, i: int, events: list[Event], what: str) -> list[int]:
         out = []
         for e in events:
@@ -352,18 +363,14 @@ class StorageMachine(ReadRules, RuleBasedStateMachine):
         self, machine: str, session: str, info: GitBranchInfo, at: datetime
     ) -> None:
         self._step("update_session_git_info")
-        expected = self.model.update_session_git_info(machine, session, info, at=at)
-        for i, store in enumerate(self.stores):
-            got = self._call(
-                i,
-                "update_session_git_info",
-                store.update_session_git_info,
-                machine,
-                session,
-                info,
-                at=at,
-            )
-            self._agree(i, f"update_session_git_info({machine!r}, {session!r})", expected, got)
+        self._same(
+            "update_session_git_info",
+            f"update_session_git_info({machine!r}, {session!r})",
+            machine,
+            session,
+            info,
+            at=at,
+        )
 
     @rule(
         machine=st.sampled_from(MACHINES),
@@ -372,17 +379,13 @@ class StorageMachine(ReadRules, RuleBasedStateMachine):
     )
     def update_session_github_repo(self, machine: str, session: str, repo: str) -> None:
         self._step("update_session_github_repo")
-        expected = self.model.update_session_github_repo(machine, session, repo)
-        for i, store in enumerate(self.stores):
-            got = self._call(
-                i,
-                "update_session_github_repo",
-                store.update_session_github_repo,
-                machine,
-                session,
-                repo,
-            )
-            self._agree(i, f"update_session_github_repo({machine!r}, {session!r})", expected, got)
+        self._same(
+            "update_session_github_repo",
+            f"update_session_github_repo({machine!r}, {session!r})",
+            machine,
+            session,
+            repo,
+        )
 
     @rule(
         machine=st.sampled_from(MACHINES),
@@ -394,18 +397,14 @@ class StorageMachine(ReadRules, RuleBasedStateMachine):
         self, machine: str, session: str, context: GitContext, at: datetime
     ) -> None:
         self._step("upsert_session_git_context")
-        expected = self.model.upsert_session_git_context(machine, session, context, at=at)
-        for i, store in enumerate(self.stores):
-            got = self._call(
-                i,
-                "upsert_session_git_context",
-                store.upsert_session_git_context,
-                machine,
-                session,
-                context,
-                at=at,
-            )
-            self._agree(i, "upsert_session_git_context (returned session)", expected, got)
+        self._same(
+            "upsert_session_git_context",
+            "upsert_session_git_context (returned session)",
+            machine,
+            session,
+            context,
+            at=at,
+        )
 
     @rule(
         machine=st.sampled_from(MACHINES),
@@ -417,18 +416,14 @@ class StorageMachine(ReadRules, RuleBasedStateMachine):
         self, machine: str, session: str, path: str, at: datetime
     ) -> None:
         self._step("update_session_transcript_path")
-        expected = self.model.update_session_transcript_path(machine, session, path, at=at)
-        for i, store in enumerate(self.stores):
-            got = self._call(
-                i,
-                "update_session_transcript_path",
-                store.update_session_transcript_path,
-                machine,
-                session,
-                path,
-                at=at,
-            )
-            self._agree(i, "update_session_transcript_path", expected, got)
+        self._same(
+            "update_session_transcript_path",
+            "update_session_transcript_path",
+            machine,
+            session,
+            path,
+            at=at,
+        )
 
     @rule(items=st.lists(sessions(), max_size=3))
     def restore_sessions(self, items: list[Session]) -> None:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 from hypothesis import strategies as st
@@ -47,28 +46,13 @@ class ReadRules:
     model: Any
     stores: list[Any]
     has_usage: bool
-    run_stats: Any  # DifferentialStats
-    to_model: list[dict[int, int]]
-
-    if TYPE_CHECKING:  # defined by StorageMachine
-
-        def _step(self, name: str) -> None: ...
-        def _call(
-            self, i: int, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any
-        ) -> Any: ...
-        def _agree(self, i: int, what: str, expected: Any, got: Any) -> None: ...
-        def _model_ids(self, i: int, events: list[Event], what: str) -> list[int]: ...
-        def _after_ids(self, rank: int | None) -> list[int | None] | None: ...
 
     # -- reads --------------------------------------------------------------------------
 
     @rule(retention=retentions, now=near_times)
     def count_expired(self, retention: timedelta, now: datetime) -> None:
         self._step("count_expired")
-        expected = self.model.count_expired(retention, now=now)
-        for i, store in enumerate(self.stores):
-            got = self._call(i, "count_expired", store.count_expired, retention, now=now)
-            self._agree(i, f"count_expired({retention!r}, now={now})", expected, got)
+        self._same("count_expired", f"count_expired({retention!r}, now={now})", retention, now=now)
 
     @rule(query=event_queries(), rank=_opt(st.integers(min_value=-1, max_value=40)))
     def query(self, query: EventQuery, rank: int | None) -> None:
@@ -95,34 +79,26 @@ class ReadRules:
     @rule(query=session_queries())
     def list_sessions(self, query: SessionQuery) -> None:
         self._step("list_sessions")
-        expected = self.model.list_sessions(query)
-        for i, store in enumerate(self.stores):
-            got = self._call(i, f"list_sessions({query!r})", store.list_sessions, query)
-            self._agree(i, f"list_sessions({query!r})", expected, got)
+        self._same(
+            "list_sessions", f"list_sessions({query!r})", query, call=f"list_sessions({query!r})"
+        )
 
     @rule(session=st.sampled_from([*SESSIONS, "missing"]))
     def get_session(self, session: str) -> None:
         self._step("get_session")
-        expected = self.model.get_session(session)
-        for i, store in enumerate(self.stores):
-            got = self._call(i, "get_session", store.get_session, session)
-            self._agree(i, f"get_session({session!r})", expected, got)
+        self._same("get_session", f"get_session({session!r})", session)
 
     @rule(machine=st.sampled_from(MACHINES), session=st.sampled_from(SESSIONS))
     def get_session_by_key(self, machine: str, session: str) -> None:
         self._step("get_session_by_key")
-        expected = self.model.get_session_by_key(machine, session)
-        for i, store in enumerate(self.stores):
-            got = self._call(i, "get_session_by_key", store.get_session_by_key, machine, session)
-            self._agree(i, f"get_session_by_key({machine!r}, {session!r})", expected, got)
+        self._same(
+            "get_session_by_key", f"get_session_by_key({machine!r}, {session!r})", machine, session
+        )
 
     @rule(pid=st.sampled_from([p for p in PIDS if p is not None] + [999]))
     def get_session_by_pid(self, pid: int) -> None:
         self._step("get_session_by_pid")
-        expected = self.model.get_session_by_pid(pid)
-        for i, store in enumerate(self.stores):
-            got = self._call(i, "get_session_by_pid", store.get_session_by_pid, pid)
-            self._agree(i, f"get_session_by_pid({pid})", expected, got)
+        self._same("get_session_by_pid", f"get_session_by_pid({pid})", pid)
 
     @rule(
         machine=st.sampled_from(MACHINES),
@@ -131,51 +107,41 @@ class ReadRules:
     )
     def event_exists_by_uuid(self, machine: str, session: str, uuid: str) -> None:
         self._step("event_exists_by_uuid")
-        expected = self.model.event_exists_by_uuid(machine, session, uuid)
-        for i, store in enumerate(self.stores):
-            got = self._call(
-                i, "event_exists_by_uuid", store.event_exists_by_uuid, machine, session, uuid
-            )
-            self._agree(
-                i, f"event_exists_by_uuid({machine!r}, {session!r}, {uuid!r})", expected, got
-            )
+        self._same(
+            "event_exists_by_uuid",
+            f"event_exists_by_uuid({machine!r}, {session!r}, {uuid!r})",
+            machine,
+            session,
+            uuid,
+        )
 
     @rule(query=stats_queries)
     def storage_stats(self, query: StorageStatsQuery) -> None:
         self._step("storage_stats")
-        expected = self.model.storage_stats(query)
-        for i, store in enumerate(self.stores):
-            got = self._call(i, "storage_stats", store.storage_stats, query)
-            self._agree(i, f"storage_stats({query!r})", expected, got)
+        self._same("storage_stats", f"storage_stats({query!r})", query)
 
     @precondition(lambda self: self.has_usage)
     @rule(query=usage_queries)
     def usage(self, query: Any) -> None:
         self._step("usage")
-        expected = self.model.usage(query)
-        for i, store in enumerate(self.stores):
-            got = self._call(i, "usage", store.usage, query)
-            self._agree(i, f"usage({query!r})", expected, got)
+        self._same("usage", f"usage({query!r})", query)
 
     @rule(machine=st.sampled_from(MACHINES), path=st.sampled_from([*PATHS, "/missing"]))
     def get_transcript_position(self, machine: str, path: str) -> None:
         self._step("get_transcript_position")
-        expected = self.model.get_transcript_position(machine, path)
-        for i, store in enumerate(self.stores):
-            got = self._call(
-                i, "get_transcript_position", store.get_transcript_position, machine, path
-            )
-            self._agree(i, f"get_transcript_position({machine!r}, {path!r})", expected, got)
+        self._same(
+            "get_transcript_position",
+            f"get_transcript_position({machine!r}, {path!r})",
+            machine,
+            path,
+        )
 
     @rule(machine=_opt(st.sampled_from(MACHINES)))
     def query_transcript_positions(self, machine: str | None) -> None:
         self._step("query_transcript_positions")
-        expected = self.model.query_transcript_positions(machine)
-        for i, store in enumerate(self.stores):
-            got = self._call(
-                i, "query_transcript_positions", store.query_transcript_positions, machine
-            )
-            self._agree(i, f"query_transcript_positions({machine!r})", expected, got)
+        self._same(
+            "query_transcript_positions", f"query_transcript_positions({machine!r})", machine
+        )
 
     @rule()
     def compare_everything(self) -> None:
@@ -221,7 +187,7 @@ class ReadRules:
                     i,
                     "every usage bucket",
                     self.model.usage(UsageQuery()),
-                    self._call(i, "usage", store.usage, UsageQuery()),
+                    self._call(i, "usage", store.usage, UsageQuery()),  # type: ignore[attr-defined]
                 )
             self._agree(
                 i,

@@ -22,29 +22,22 @@ rewritten with more messages keeps its uuids. Amp reports no reasoning count.
 from __future__ import annotations
 
 from datetime import datetime
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 from .._records import Event, EventType
-from ..ingest.pricing import PriceTable, Usage
-from ._common import (
-    DocumentResult,
-    EventFactory,
-    Redact,
-    SourceSpec,
-    collect,
-    count,
-    decode_json,
-    discover_all,
-    mapping,
-    number,
-    parse_time,
-    text,
-    total_fallback,
-)
+from ._common import DocumentResult, EventFactory, SourceSpec, collect
+from ._files import glob_files
+from ._readers import object_reader
+from ._values import Tokens, count, number, parse_time, text
 
 __all__ = ["SPEC", "discover", "read_document"]
+
+
+def _find(root: Path) -> list[Path]:
+    """``<root>/threads/*.json``."""
+    return glob_files(root, "threads/*.json")
+
 
 SPEC = SourceSpec(
     name="amp",
@@ -52,15 +45,10 @@ SPEC = SourceSpec(
     env_var="AMP_DATA_DIR",
     default_roots=("~/.local/share/amp",),
     kind="document",
+    finder=_find,
 )
 DOLLARS_PER_CREDIT = 0.01
-
-
-def discover(roots: list[Path]) -> list[Path]:
-    """``<root>/threads/*.json``."""
-    return discover_all(
-        roots, lambda root: sorted(p for p in (root / "threads").glob("*.json") if p.is_file())
-    )
+discover = SPEC.discover
 
 
 def _message_id(message: dict[str, Any]) -> str | None:
@@ -68,6 +56,36 @@ def _message_id(message: dict[str, Any]) -> str | None:
     if isinstance(mid, int) and not isinstance(mid, bool):
         return str(mid)
     return text(mid)
+
+
+def _usage_event(
+    f: EventFactory,
+    thread: str,
+    ts: Any,
+    model: str,
+    tok: Tokens,
+    credits: float | None,
+    raw: Any,
+    uuid: str,
+    meta: dict[str, Any],
+) -> list[Event]:
+    """The ApiRequest of ``tok``: Amp's own charge (``credits``) when it has one."""
+    if not tok:
+        return []
+    own = credits * DOLLARS_PER_CREDIT if credits is not None else None
+    return [
+        f.api_request(
+            session_id=thread,
+            timestamp=ts,
+            model=model,
+            tokens=tok,
+            reasoning=tok.extra or None,
+            cost_usd=f.cost(model, tok, own),
+            uuid=uuid,
+            metadata=meta,
+            payload=f.raw_payload(raw),
+        )
+    ]
 
 
 def _ledger_events(
@@ -80,50 +98,26 @@ def _ledger_events(
         return []
     to = event.get("toMessageId")
     cache_write, cache_read = cache.get(str(to), (0, 0)) if isinstance(to, int) else (0, 0)
-    input_tokens, output = count(tokens.get("input")), count(tokens.get("output"))
-    output, extra = total_fallback(
-        input_tokens + output + cache_write + cache_read, output, 0, count(tokens.get("total"))
+    tok = Tokens.read(
+        input=tokens.get("input"),
+        output=tokens.get("output"),
+        cache_read=cache_read,
+        cache_write=cache_write,
+        total=tokens.get("total"),
     )
-    if not (input_tokens or output or cache_write or cache_read or extra):
-        return []
-    credits = number(event.get("credits"))
-    if credits is not None:
-        cost: float | None = credits * DOLLARS_PER_CREDIT
-    else:
-        cost = f.price(
-            model,
-            Usage(
-                input=input_tokens,
-                output=output + extra,
-                cache_read=cache_read,
-                cache_write=cache_write,
-            ),
-        )
     key = (
         text(event.get("id"))
         or f"ledger:{event.get('fromMessageId')}:{to}:{event.get('timestamp')}"
     )
-    return [
-        f.api_request(
-            session_id=thread,
-            timestamp=ts,
-            uuid=f"api:amp:{thread}:{key}",
-            model=model,
-            input=input_tokens,
-            output=output,
-            cache_read=cache_read,
-            cache_write=cache_write,
-            reasoning=extra or None,
-            cost_usd=cost,
-            metadata={
-                "credits": credits,
-                "operation": event.get("operationType"),
-                "from_message_id": event.get("fromMessageId"),
-                "to_message_id": to,
-            },
-            payload=f.raw_payload(event),
-        )
-    ]
+    credits = number(event.get("credits"))
+    meta = {
+        "credits": credits,
+        "operation": event.get("operationType"),
+        "from_message_id": event.get("fromMessageId"),
+        "to_message_id": to,
+    }
+    uuid = f"api:amp:{thread}:{key}"
+    return _usage_event(f, thread, ts, model, tok, credits, event, uuid, meta)
 
 
 def _message_usage(f: EventFactory, thread: str, message: dict[str, Any]) -> list[Event]:
@@ -139,43 +133,16 @@ def _message_usage(f: EventFactory, thread: str, message: dict[str, Any]) -> lis
     model = text(usage.get("model")) or text(message.get("model"))
     if ts is None or model is None:
         return []
-    input_tokens, output = count(usage.get("inputTokens")), count(usage.get("outputTokens"))
-    cache_write = count(usage.get("cacheCreationInputTokens"))
-    cache_read = count(usage.get("cacheReadInputTokens"))
-    output, extra = total_fallback(
-        input_tokens + output + cache_write + cache_read, output, 0, count(usage.get("totalTokens"))
+    tok = Tokens.read(
+        input=usage.get("inputTokens"),
+        output=usage.get("outputTokens"),
+        cache_read=usage.get("cacheReadInputTokens"),
+        cache_write=usage.get("cacheCreationInputTokens"),
+        total=usage.get("totalTokens"),
     )
-    if not (input_tokens or output or cache_write or cache_read or extra):
-        return []
     credits = number(usage.get("credits"))
-    if credits is not None:
-        cost: float | None = credits * DOLLARS_PER_CREDIT
-    else:
-        cost = f.price(
-            model,
-            Usage(
-                input=input_tokens,
-                output=output + extra,
-                cache_read=cache_read,
-                cache_write=cache_write,
-            ),
-        )
-    return [
-        f.api_request(
-            session_id=thread,
-            timestamp=ts,
-            uuid=f"api:amp:{thread}:message:{_message_id(message)}",
-            model=model,
-            input=input_tokens,
-            output=output,
-            cache_read=cache_read,
-            cache_write=cache_write,
-            reasoning=extra or None,
-            cost_usd=cost,
-            metadata={"credits": credits},
-            payload=f.raw_payload(usage),
-        )
-    ]
+    uuid = f"api:amp:{thread}:message:{_message_id(message)}"
+    return _usage_event(f, thread, ts, model, tok, credits, usage, uuid, {"credits": credits})
 
 
 def _conversation(
@@ -184,7 +151,7 @@ def _conversation(
     """Prompts, tool calls and tool results of one message (dated ``when``)."""
     role = message.get("role")
     mid = _message_id(message) or "?"
-    base: dict[str, Any] = {"session_id": thread, "timestamp": when, "cwd": cwd}
+    base = {"session_id": thread, "timestamp": when, "cwd": cwd}
     out: list[Event] = []
     texts: list[str] = []
     for j, block in enumerate(message.get("content") or ()):
@@ -196,32 +163,18 @@ def _conversation(
         elif kind == "tool_use":
             call_id = text(block.get("id")) or f"{mid}#{j}"
             out.append(
-                f.event(
-                    EventType.PRE_TOOL_USE,
+                f.tool_use(
                     **base,
                     uuid=f"amp:tool_use:{thread}:{call_id}",
-                    tool_name=text(block.get("name")),
-                    tool_use_id=call_id,
-                    payload=f.payload(
-                        {
-                            "tool_name": block.get("name"),
-                            "tool_input": block.get("input"),
-                            "tool_use_id": call_id,
-                        }
-                    )
-                    if f.store_payloads
-                    else None,
+                    call_id=call_id,
+                    name=block.get("name"),
+                    tool_input=block.get("input"),
                 )
             )
         elif kind == "tool_result":
             call_id = text(block.get("toolUseID")) or text(block.get("tool_use_id")) or f"{mid}#{j}"
             out.append(
-                f.event(
-                    EventType.POST_TOOL_USE,
-                    **base,
-                    uuid=f"amp:tool_result:{thread}:{call_id}",
-                    tool_use_id=call_id,
-                )
+                f.tool_result(**base, uuid=f"amp:tool_result:{thread}:{call_id}", call_id=call_id)
             )
     if role == "user" and texts:
         out.append(f.prompt("\n".join(texts), **base, uuid=f"amp:{thread}:message:{mid}"))
@@ -230,34 +183,11 @@ def _conversation(
     return out
 
 
-def read_document(
-    data: bytes,
-    *,
-    path: str,
-    machine_id: str,
-    prices: PriceTable,
-    store_payloads: bool = True,
-    redact: Redact = None,
-) -> DocumentResult:
-    """Events of one whole thread file."""
-    result = DocumentResult()
-    f = EventFactory(
-        framework=SPEC.name,
-        machine_id=machine_id,
-        path=path,
-        prices=prices,
-        store_payloads=store_payloads,
-        redact=redact,
-    )
-    try:
-        doc = decode_json(data)
-    except ValueError:
-        result.malformed += 1
-        return result
-    thread = text(doc.get("id")) if isinstance(doc, dict) else None
+def _read(f: EventFactory, result: DocumentResult, doc: dict[str, Any], data: bytes) -> None:
+    thread = text(doc.get("id"))
     if thread is None:
         result.malformed += 1
-        return result
+        return
     messages = [m for m in doc.get("messages") or () if isinstance(m, dict)]
     created = parse_time(doc.get("created"), unit="ms")
     cwd = _cwd(doc)
@@ -285,7 +215,7 @@ def read_document(
         for message in messages:
             mid = message.get("messageId")
             if message.get("role") == "assistant" and isinstance(mid, int):
-                usage = mapping(message.get("usage"))
+                usage = message.get("usage") if isinstance(message.get("usage"), dict) else {}
                 cache[str(mid)] = (
                     count(usage.get("cacheCreationInputTokens")),
                     count(usage.get("cacheReadInputTokens")),
@@ -301,13 +231,13 @@ def read_document(
             )
             if ts is not None and isinstance(event.get("toMessageId"), int):
                 answered.setdefault(str(event["toMessageId"]), ts)
-            collect(result, partial(_ledger_events, f, thread, event, cache))
+            collect(result, lambda e=event: _ledger_events(f, thread, e, cache))
     else:
         for message in messages:
-            collect(result, partial(_message_usage, f, thread, message))
+            collect(result, lambda m=message: _message_usage(f, thread, m))
     when = created
     for message in messages:
-        meta = mapping(message.get("meta"))
+        meta = message.get("meta") if isinstance(message.get("meta"), dict) else {}
         when = (
             parse_time(meta.get("sentAt"), unit="ms")
             or answered.get(_message_id(message) or "")
@@ -316,15 +246,16 @@ def read_document(
         if when is None:
             result.skipped += 1
             continue
-        collect(result, partial(_conversation, f, thread, message, when, cwd))
-    result.unknown_models |= f.unknown_models
-    return result
+        collect(result, lambda m=message, w=when: _conversation(f, thread, m, w, cwd))
+
+
+read_document = object_reader(SPEC, _read, "Events of one whole thread file.")
 
 
 def _cwd(doc: dict[str, Any]) -> str | None:
-    env = mapping(doc.get("env"))
-    initial = mapping(env.get("initial"))
-    trees = initial["trees"] if isinstance(initial.get("trees"), list) else []
+    env = doc.get("env") if isinstance(doc.get("env"), dict) else {}
+    initial = env.get("initial") if isinstance(env.get("initial"), dict) else {}
+    trees = initial.get("trees") if isinstance(initial.get("trees"), list) else []
     for tree in trees:
         uri = tree.get("uri") if isinstance(tree, dict) else None
         if isinstance(uri, str) and uri.startswith("file://"):

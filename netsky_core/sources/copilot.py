@@ -36,10 +36,17 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from .._records import Event, EventType
-from ..ingest.pricing import Usage
-from ._common import LineParser, SourceSpec, count, discover_all, mapping, number, parse_time, text
+from ._common import LineParser, SourceSpec
+from ._files import glob_files
+from ._values import Tokens, count, number, parse_time, text
 
 __all__ = ["SPEC", "Parser", "discover"]
+
+
+def _find(root: Path) -> list[Path]:
+    """``<root>/session-state/<session>/events.jsonl``."""
+    return glob_files(root, "session-state/*/events.jsonl")
+
 
 SPEC = SourceSpec(
     name="copilot",
@@ -47,18 +54,11 @@ SPEC = SourceSpec(
     env_var="COPILOT_HOME",
     default_roots=("~/.copilot",),
     kind="lines",
+    finder=_find,
 )
 DOLLARS_PER_AIU = 0.01
 DOLLARS_PER_PREMIUM_REQUEST = 0.04
-
-
-def discover(roots: list[Path]) -> list[Path]:
-    """``<root>/session-state/<session>/events.jsonl``."""
-
-    def find(root: Path) -> list[Path]:
-        return sorted(p for p in (root / "session-state").glob("*/events.jsonl") if p.is_file())
-
-    return discover_all(roots, find)
+discover = SPEC.discover
 
 
 class Parser(LineParser):
@@ -71,7 +71,7 @@ class Parser(LineParser):
 
     def events(self, record: dict[str, Any], raw: bytes) -> list[Event]:
         kind = record.get("type")
-        data = mapping(record.get("data"))
+        data = record.get("data") if isinstance(record.get("data"), dict) else {}
         ts = (
             parse_time(record.get("timestamp"))
             if isinstance(record.get("timestamp"), str)
@@ -84,7 +84,7 @@ class Parser(LineParser):
         if kind == "session.start":
             if text(data.get("sessionId")):
                 state["session_id"] = data["sessionId"]
-            context = mapping(data.get("context"))
+            context = data.get("context") if isinstance(data.get("context"), dict) else {}
             if text(context.get("cwd")):
                 state["cwd"] = context["cwd"]
             if text(context.get("branch")):
@@ -124,34 +124,24 @@ class Parser(LineParser):
         if kind == "tool.execution_start":
             call_id = text(data.get("toolCallId")) or eid
             return [
-                f.event(
-                    EventType.PRE_TOOL_USE,
+                f.tool_use(
                     **base,
                     uuid=f"copilot:tool_use:{call_id}",
+                    call_id=call_id,
                     model=text(data.get("model")),
-                    tool_name=text(data.get("toolName")),
-                    tool_use_id=call_id,
-                    payload=f.payload(
-                        {
-                            "tool_name": data.get("toolName"),
-                            "tool_input": data.get("arguments"),
-                            "tool_use_id": call_id,
-                        }
-                    )
-                    if self.store_payloads
-                    else None,
+                    name=data.get("toolName"),
+                    tool_input=data.get("arguments"),
                 )
             ]
         if kind == "tool.execution_complete":
             call_id = text(data.get("toolCallId")) or eid
-            failed = data.get("success") is False
             return [
-                f.event(
-                    EventType.POST_TOOL_USE_FAILURE if failed else EventType.POST_TOOL_USE,
+                f.tool_result(
                     **base,
                     uuid=f"copilot:tool_result:{call_id}",
+                    call_id=call_id,
+                    failed=data.get("success") is False,
                     model=text(data.get("model")),
-                    tool_use_id=call_id,
                 )
             ]
         model = text(data.get("model")) or text(data.get("newModel"))
@@ -166,17 +156,23 @@ class Parser(LineParser):
         for model, metric in metrics.items():
             if not isinstance(metric, dict) or not isinstance(model, str) or not model:
                 continue
-            usage = mapping(metric.get("usage"))
+            usage = metric.get("usage") if isinstance(metric.get("usage"), dict) else {}
             cache_read = count(usage.get("cacheReadTokens"))
             cache_write = count(usage.get("cacheWriteTokens"))
             input_tokens = max(count(usage.get("inputTokens")) - cache_read - cache_write, 0)
             output = count(usage.get("outputTokens"))
             reported = count(usage.get("reasoningTokens"))
             apart = model.lower().startswith("gemini-")
-            reasoning = reported if apart else 0
-            if not (input_tokens or output or cache_read or cache_write or reasoning):
+            tok = Tokens(
+                input=input_tokens,
+                output=output,
+                cache_read=cache_read,
+                cache_write=cache_write,
+                extra=reported if apart else 0,
+            )
+            if not tok:
                 continue
-            requests = mapping(metric.get("requests"))
+            requests = metric.get("requests") if isinstance(metric.get("requests"), dict) else {}
             nano = number(metric.get("totalNanoAiu"))
             if nano is None and single:
                 nano = number(data.get("totalNanoAiu"))
@@ -190,15 +186,7 @@ class Parser(LineParser):
                 cost = premium * DOLLARS_PER_PREMIUM_REQUEST
                 basis = "premium_requests"
             else:
-                cost = self.f.price(
-                    model,
-                    Usage(
-                        input=input_tokens,
-                        output=output + reasoning,
-                        cache_read=cache_read,
-                        cache_write=cache_write,
-                    ),
-                )
+                cost = self.f.cost(model, tok)
                 basis = "litellm"
             meta: dict[str, Any] = {
                 "message_count": count(requests.get("count")),
@@ -213,11 +201,8 @@ class Parser(LineParser):
                     **base,
                     uuid=f"api:copilot:{base['session_id']}:{eid}:{model}",
                     model=model,
-                    input=input_tokens,
-                    output=output,
-                    cache_read=cache_read,
-                    cache_write=cache_write,
-                    reasoning=reasoning if apart else None,
+                    tokens=tok,
+                    reasoning=tok.extra if apart else None,
                     cost_usd=cost,
                     metadata=meta,
                     payload=self.f.raw_payload({"model": model, "metrics": metric}),

@@ -29,25 +29,21 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePath
 from typing import Any
 
+import attrs
+
 from .._records import Event, EventType
-from ..ingest.pricing import PriceTable, Usage
-from ._common import (
-    DocumentResult,
-    EventFactory,
-    LineParser,
-    Redact,
-    SourceSpec,
-    collect,
-    count,
-    decode_json,
-    discover_all,
-    parse_iso,
-    text,
-    total_fallback,
-    walk_files,
-)
+from ._common import DocumentResult, EventFactory, LineParser, SourceSpec, collect
+from ._files import walk_files
+from ._readers import object_reader
+from ._values import Tokens, parse_iso, text
 
 __all__ = ["FORMATS", "LINES_SPEC", "SPEC", "Parser", "discover", "read_document"]
+
+
+def _find(root: Path) -> list[Path]:
+    """``*.settings.json`` and ``*.jsonl`` below a root."""
+    return walk_files(root, lambda p: p.name.endswith(SETTINGS_SUFFIX) or p.suffix == ".jsonl")
+
 
 SPEC = SourceSpec(
     name="droid",
@@ -55,26 +51,12 @@ SPEC = SourceSpec(
     env_var="DROID_SESSIONS_DIR",
     default_roots=("~/.factory/sessions",),
     kind="document",
+    finder=_find,
 )
-LINES_SPEC = SourceSpec(
-    name="droid",
-    title="Droid (Factory) transcript",
-    env_var="DROID_SESSIONS_DIR",
-    default_roots=("~/.factory/sessions",),
-    kind="lines",
-)
+LINES_SPEC = attrs.evolve(SPEC, title="Droid (Factory) transcript", kind="lines")
 FORMATS = (SPEC, LINES_SPEC)
 SETTINGS_SUFFIX = ".settings.json"
-
-
-def discover(roots: list[Path]) -> list[Path]:
-    """``*.settings.json`` and ``*.jsonl`` below the roots."""
-    return discover_all(
-        roots,
-        lambda root: walk_files(
-            root, lambda p: p.name.endswith(SETTINGS_SUFFIX) or p.suffix == ".jsonl"
-        ),
-    )
+discover = SPEC.discover
 
 
 def session_of(path: str) -> str:
@@ -141,19 +123,15 @@ def _settings_events(f: EventFactory, doc: dict[str, Any], path: str, raw: bytes
     usage = doc.get("tokenUsage")
     tokens = None
     if isinstance(usage, dict):
-        input_tokens = count(usage.get("inputTokens"))
-        output = count(usage.get("outputTokens"))
-        cache_write = count(usage.get("cacheCreationTokens"))
-        cache_read = count(usage.get("cacheReadTokens"))
-        output, thinking = total_fallback(
-            input_tokens + output + cache_write + cache_read,
-            output,
-            count(usage.get("thinkingTokens")),
-            count(usage.get("totalTokens")),
+        tokens = Tokens.read(
+            input=usage.get("inputTokens"),
+            output=usage.get("outputTokens"),
+            cache_read=usage.get("cacheReadTokens"),
+            cache_write=usage.get("cacheCreationTokens"),
+            extra=usage.get("thinkingTokens"),
+            total=usage.get("totalTokens"),
         )
-        if input_tokens + output + cache_write + cache_read + thinking:
-            tokens = (input_tokens, output, cache_write, cache_read, thinking)
-    if tokens is None:
+    if not tokens:
         return [
             f.event(
                 "settings",
@@ -165,64 +143,25 @@ def _settings_events(f: EventFactory, doc: dict[str, Any], path: str, raw: bytes
             )
         ]
     model = model or _sidecar_model(path) or "unknown"
-    input_tokens, output, cache_write, cache_read, thinking = tokens
-    cost = f.price(
-        model,
-        Usage(
-            input=input_tokens,
-            output=output + thinking,
-            cache_read=cache_read,
-            cache_write=cache_write,
-        ),
-    )
     return [
         f.api_request(
             session_id=session,
             timestamp=ts,
             uuid=f"api:droid:{session}",
             model=model,
-            input=input_tokens,
-            output=output,
-            cache_read=cache_read,
-            cache_write=cache_write,
-            reasoning=thinking,
-            cost_usd=cost,
+            tokens=tokens,
+            cost_usd=f.cost(model, tokens),
             metadata={"provider": doc.get("providerLock")},
             payload=f.raw_payload(raw),
         )
     ]
 
 
-def read_document(
-    data: bytes,
-    *,
-    path: str,
-    machine_id: str,
-    prices: PriceTable,
-    store_payloads: bool = True,
-    redact: Redact = None,
-) -> DocumentResult:
-    """Events of one ``<session>.settings.json``."""
-    result = DocumentResult()
-    f = EventFactory(
-        framework=SPEC.name,
-        machine_id=machine_id,
-        path=path,
-        prices=prices,
-        store_payloads=store_payloads,
-        redact=redact,
-    )
-    try:
-        doc = decode_json(data)
-    except ValueError:
-        result.malformed += 1
-        return result
-    if not isinstance(doc, dict):
-        result.malformed += 1
-        return result
-    collect(result, lambda: _settings_events(f, doc, path, data))
-    result.unknown_models |= f.unknown_models
-    return result
+def _read(f: EventFactory, result: DocumentResult, doc: dict[str, Any], data: bytes) -> None:
+    collect(result, lambda: _settings_events(f, doc, f.path, data))
+
+
+read_document = object_reader(SPEC, _read, "Events of one ``<session>.settings.json``.")
 
 
 class Parser(LineParser):
@@ -279,17 +218,13 @@ class Parser(LineParser):
                 elif block.get("type") == "tool_use":
                     call_id = text(block.get("id")) or f"{line_id}#{j}"
                     out.append(
-                        self.f.event(
-                            EventType.PRE_TOOL_USE,
+                        self.f.tool_use(
                             **base,
                             uuid=f"droid:tool_use:{session}:{call_id}",
-                            tool_name=text(block.get("name")),
-                            tool_use_id=call_id,
-                            payload=self.f.payload(
-                                {"tool_name": block.get("name"), "tool_input": block.get("input")}
-                            )
-                            if self.store_payloads
-                            else None,
+                            call_id=call_id,
+                            name=block.get("name"),
+                            tool_input=block.get("input"),
+                            with_id=False,
                         )
                     )
             if isinstance(content, str):

@@ -26,23 +26,19 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from .._records import EventType
-from ..ingest.pricing import PriceTable, Usage
-from ._common import (
-    DocumentResult,
-    EventFactory,
-    Redact,
-    SourceSpec,
-    collect,
-    count,
-    decode_json,
-    discover_all,
-    parse_iso,
-    text,
-    total_fallback,
-    walk_files,
-)
+from ..ingest.pricing import Usage
+from ._common import DocumentResult, EventFactory, SourceSpec, collect
+from ._files import walk_files
+from ._readers import document_reader, json_object
+from ._values import Tokens, count, parse_iso, text, total_fallback
 
 __all__ = ["SPEC", "discover", "read_document"]
+
+
+def _find(root: Path) -> list[Path]:
+    """Every ``*.json`` and ``*.jsonl`` below a root, at any depth."""
+    return walk_files(root, lambda p: p.suffix in (".json", ".jsonl"))
+
 
 SPEC = SourceSpec(
     name="gemini",
@@ -50,16 +46,9 @@ SPEC = SourceSpec(
     env_var="GEMINI_DATA_DIR",
     default_roots=("~/.gemini/tmp",),
     kind="document",
+    finder=_find,
 )
-
-
-def discover(roots: list[Path]) -> list[Path]:
-    """Every ``*.json`` and ``*.jsonl`` below the roots, at any depth."""
-    return discover_all(roots, lambda root: walk_files(root, _accept))
-
-
-def _accept(path: Path) -> bool:
-    return path.suffix in (".json", ".jsonl")
+discover = SPEC.discover
 
 
 def _tokens(value: Any) -> dict[str, int] | None:
@@ -134,16 +123,14 @@ class _Reader:
         if input_tokens == 0 and output == 0 and cache_read == 0 and priced == 0:
             return []
         usage = Usage(input=input_tokens, output=output + priced, cache_read=cache_read)
+        tokens = Tokens(input=input_tokens, output=output, cache_read=cache_read, cache_write=None)
         return [
             self.f.api_request(
                 session_id=session,
                 timestamp=timestamp,
                 uuid=f"api:gemini:{session}:{self.stem}:{key}",
                 model=model,
-                input=input_tokens,
-                output=output,
-                cache_read=cache_read,
-                cache_write=None,
+                tokens=tokens,
                 reasoning=reasoning,
                 cost_usd=self.f.price(model, usage),
                 metadata={
@@ -188,22 +175,13 @@ class _Reader:
                     continue
                 call_id = text(call.get("id")) or f"{key}#{j}"
                 out.append(
-                    self.f.event(
-                        EventType.PRE_TOOL_USE,
+                    self.f.tool_use(
                         **base,
                         uuid=f"gemini:tool:{session}:{self.stem}:{call_id}",
+                        call_id=call_id,
                         model=model,
-                        tool_name=text(call.get("name")),
-                        tool_use_id=call_id,
-                        payload=self.f.payload(
-                            {
-                                "tool_name": call.get("name"),
-                                "tool_input": call.get("args"),
-                                "tool_use_id": call_id,
-                            }
-                        )
-                        if self.f.store_payloads
-                        else None,
+                        name=call.get("name"),
+                        tool_input=call.get("args"),
                     )
                 )
             return out
@@ -230,40 +208,19 @@ def _content_text(content: Any) -> str | None:
     return None
 
 
-def read_document(
-    data: bytes,
-    *,
-    path: str,
-    machine_id: str,
-    prices: PriceTable,
-    store_payloads: bool = True,
-    redact: Redact = None,
-) -> DocumentResult:
-    """Events of one whole chat file (``.json``) or JSONL log (``.jsonl``)."""
-    result = DocumentResult()
-    factory = EventFactory(
-        framework=SPEC.name,
-        machine_id=machine_id,
-        path=path,
-        prices=prices,
-        store_payloads=store_payloads,
-        redact=redact,
-    )
-    reader = _Reader(factory, path, result)
-    if path.endswith(".jsonl"):
+def _read(f: EventFactory, result: DocumentResult, data: bytes) -> None:
+    reader = _Reader(f, f.path, result)
+    if f.path.endswith(".jsonl"):
         _read_jsonl(data, reader, result)
-    else:
-        try:
-            doc = decode_json(data)
-        except ValueError:
-            result.malformed += 1
-            return result
-        if not isinstance(doc, dict):
-            result.malformed += 1
-            return result
+        return
+    doc = json_object(data, result)
+    if doc is not None:
         _read_json(doc, reader, result)
-    result.unknown_models |= factory.unknown_models
-    return result
+
+
+read_document = document_reader(
+    SPEC, _read, "Events of one whole chat file (``.json``) or JSONL log (``.jsonl``)."
+)
 
 
 def _session_of(doc: dict[str, Any], fallback: str) -> str:
@@ -354,13 +311,8 @@ def _read_jsonl(data: bytes, reader: _Reader, result: DocumentResult) -> None:
     for number, raw in enumerate(data.splitlines()):
         if not raw.strip():
             continue
-        try:
-            record = decode_json(raw)
-        except ValueError:
-            result.malformed += 1
-            continue
-        if not isinstance(record, dict):
-            result.malformed += 1
+        record = json_object(raw, result)
+        if record is None:
             continue
         session = _session_of(record, session)
         model = text(record.get("model")) or model

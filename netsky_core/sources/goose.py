@@ -19,28 +19,26 @@ is unique to one Goose install).
 from __future__ import annotations
 
 import sqlite3
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 from .._records import Event, EventType
-from ..ingest.pricing import PriceTable, Usage
-from ._common import (
-    DocumentResult,
-    EventFactory,
-    Redact,
-    SourceSpec,
-    collect,
-    decode_json,
-    discover_all,
-    mapping,
-    open_database,
-    parse_time,
-    table_columns,
-    text,
-)
+from ._common import DocumentResult, EventFactory, SourceSpec, collect
+from ._files import file_at
+from ._readers import database_reader
+from ._sqlite import select_rows, table_columns
+from ._values import Tokens, decode_json, parse_time, text
 
 __all__ = ["SPEC", "discover", "read_database"]
+
+
+def _find(root: Path) -> list[Path]:
+    """``<root>/data/sessions/sessions.db`` (a ``GOOSE_PATH_ROOT``) or
+    ``<root>/sessions/sessions.db`` (a default data folder)."""
+    return file_at(root, "data", "sessions", "sessions.db") or file_at(
+        root, "sessions", "sessions.db"
+    )
+
 
 SPEC = SourceSpec(
     name="goose",
@@ -48,23 +46,26 @@ SPEC = SourceSpec(
     env_var="GOOSE_PATH_ROOT",
     default_roots=("~/.local/share/goose", "~/Library/Application Support/goose"),
     kind="database",
+    finder=_find,
 )
+discover = SPEC.discover
 
-
-def discover(roots: list[Path]) -> list[Path]:
-    """``<root>/data/sessions/sessions.db`` (a ``GOOSE_PATH_ROOT``) or
-    ``<root>/sessions/sessions.db`` (a default data folder)."""
-
-    def find(root: Path) -> list[Path]:
-        for candidate in (
-            root / "data" / "sessions" / "sessions.db",
-            root / "sessions" / "sessions.db",
-        ):
-            if candidate.is_file():
-                return [candidate]
-        return []
-
-    return discover_all(roots, find)
+_SESSION_COLUMNS = (
+    "id",
+    "name",
+    "working_dir",
+    "created_at",
+    "model_config_json",
+    "provider_name",
+    "total_tokens",
+    "input_tokens",
+    "output_tokens",
+    "accumulated_total_tokens",
+    "accumulated_input_tokens",
+    "accumulated_output_tokens",
+)
+_MESSAGE_COLUMNS = ("id", "session_id", "role", "content_json", "created_timestamp", "timestamp")
+_KEYS = ("id", "session_id")  # a table with neither is not read
 
 
 def _tokens(value: Any) -> int | None:
@@ -122,19 +123,17 @@ def _session_events(f: EventFactory, row: dict[str, Any]) -> list[Event]:
     if not (input_tokens or output or total):
         return out
     reasoning = max(total - input_tokens - output, 0)
-    cost = f.price(model, Usage(input=input_tokens, output=output + reasoning))
+    tok = Tokens(
+        input=input_tokens, output=output, cache_read=None, cache_write=None, extra=reasoning
+    )
     out.append(
         f.api_request(
             session_id=session,
             timestamp=ts,
             uuid=f"api:goose:{session}",
             model=model,
-            input=input_tokens,
-            output=output,
-            cache_read=None,
-            cache_write=None,
-            reasoning=reasoning,
-            cost_usd=cost,
+            tokens=tok,
+            cost_usd=f.cost(model, tok),
             cwd=cwd,
             metadata={"provider": row.get("provider_name"), "total_tokens": total},
             payload=f.raw_payload(row),
@@ -170,31 +169,23 @@ def _message_events(f: EventFactory, row: dict[str, Any]) -> list[Event]:
             texts.append(part["text"])
         elif kind == "toolRequest":
             call_id = text(part.get("id")) or f"{mid}#{j}"
-            call = mapping(part.get("toolCall"))
-            value = mapping(call.get("value"))
+            call = part.get("toolCall") if isinstance(part.get("toolCall"), dict) else {}
+            value = call.get("value") if isinstance(call.get("value"), dict) else {}
             name = text(value.get("name"))
             out.append(
-                f.event(
-                    EventType.PRE_TOOL_USE,
+                f.tool_use(
                     **base,
                     uuid=f"goose:tool_use:{session}:{call_id}",
-                    tool_name=name,
-                    tool_use_id=call_id,
-                    payload=f.payload({"tool_name": name, "tool_input": value.get("arguments")})
-                    if f.store_payloads
-                    else None,
+                    call_id=call_id,
+                    name=name,
+                    tool_input=value.get("arguments"),
+                    with_id=False,
                 )
             )
         elif kind == "toolResponse":
             call_id = text(part.get("id")) or f"{mid}#{j}"
-            out.append(
-                f.event(
-                    EventType.POST_TOOL_USE,
-                    **base,
-                    uuid=f"goose:tool_result:{session}:{call_id}",
-                    tool_use_id=call_id,
-                )
-            )
+            uuid = f"goose:tool_result:{session}:{call_id}"
+            out.append(f.tool_result(**base, uuid=uuid, call_id=call_id))
     uuid = f"goose:message:{session}:{mid}"
     if role == "user" and texts:
         out.append(f.prompt("\n".join(texts), **base, uuid=uuid))
@@ -207,64 +198,16 @@ def _message_events(f: EventFactory, row: dict[str, Any]) -> list[Event]:
     return out
 
 
-def _select(conn: sqlite3.Connection, table: str, wanted: tuple[str, ...]) -> list[dict[str, Any]]:
-    have = set(table_columns(conn, table))
-    cols = [c for c in wanted if c in have]
-    if not cols or ("id" not in have and "session_id" not in have):
-        return []
-    cursor = conn.execute(f"SELECT {', '.join(cols)} FROM {table}")
-    return [dict(zip(cols, row, strict=True)) for row in cursor.fetchall()]
+def _read(conn: sqlite3.Connection, f: EventFactory, result: DocumentResult) -> None:
+    sessions = select_rows(conn, "sessions", _SESSION_COLUMNS, keys=_KEYS)
+    if not sessions and not table_columns(conn, "sessions"):
+        result.skipped += 1
+    for row in sessions:
+        collect(result, lambda r=row: _session_events(f, r))
+    for row in select_rows(conn, "messages", _MESSAGE_COLUMNS, keys=_KEYS):
+        collect(result, lambda r=row: _message_events(f, r))
 
 
-def read_database(
-    path: str,
-    *,
-    machine_id: str,
-    prices: PriceTable,
-    store_payloads: bool = True,
-    redact: Redact = None,
-) -> DocumentResult:
-    """Events of one ``sessions.db`` (read-only, never locking)."""
-    result = DocumentResult()
-    f = EventFactory(
-        framework=SPEC.name,
-        machine_id=machine_id,
-        path=path,
-        prices=prices,
-        store_payloads=store_payloads,
-        redact=redact,
-    )
-    try:
-        with open_database(path) as conn:
-            sessions = _select(
-                conn,
-                "sessions",
-                (
-                    "id",
-                    "name",
-                    "working_dir",
-                    "created_at",
-                    "model_config_json",
-                    "provider_name",
-                    "total_tokens",
-                    "input_tokens",
-                    "output_tokens",
-                    "accumulated_total_tokens",
-                    "accumulated_input_tokens",
-                    "accumulated_output_tokens",
-                ),
-            )
-            if not sessions and not table_columns(conn, "sessions"):
-                result.skipped += 1
-            for row in sessions:
-                collect(result, partial(_session_events, f, row))
-            for row in _select(
-                conn,
-                "messages",
-                ("id", "session_id", "role", "content_json", "created_timestamp", "timestamp"),
-            ):
-                collect(result, partial(_message_events, f, row))
-    except (sqlite3.Error, OSError):
-        result.malformed += 1  # not a database (empty, corrupt) or unreadable
-    result.unknown_models |= f.unknown_models
-    return result
+read_database = database_reader(
+    SPEC, _read, "Events of one ``sessions.db`` (read-only, never locking)."
+)

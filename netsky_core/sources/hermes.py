@@ -21,28 +21,23 @@ with more tokens (the store keeps that version).
 from __future__ import annotations
 
 import sqlite3
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 from .._records import Event, EventType
-from ..ingest.pricing import PriceTable, Usage
-from ._common import (
-    DocumentResult,
-    EventFactory,
-    Redact,
-    SourceSpec,
-    collect,
-    decode_json,
-    discover_all,
-    mapping,
-    open_database,
-    parse_time,
-    table_columns,
-    text,
-)
+from ._common import DocumentResult, EventFactory, SourceSpec, collect
+from ._files import file_at
+from ._readers import database_reader
+from ._sqlite import select_rows, table_columns
+from ._values import Tokens, decode_json, parse_time, text
 
 __all__ = ["SPEC", "discover", "read_database"]
+
+
+def _find(root: Path) -> list[Path]:
+    """``state.db`` of a home."""
+    return file_at(root, "state.db")
+
 
 SPEC = SourceSpec(
     name="hermes",
@@ -50,7 +45,9 @@ SPEC = SourceSpec(
     env_var="HERMES_HOME",
     default_roots=("~/.hermes",),
     kind="database",
+    finder=_find,
 )
+discover = SPEC.discover
 
 _SESSION_COLUMNS = (
     "id",
@@ -72,13 +69,6 @@ _SESSION_COLUMNS = (
     "source",
     "title",
 )
-
-
-def discover(roots: list[Path]) -> list[Path]:
-    """``state.db`` of every home."""
-    return discover_all(
-        roots, lambda root: [root / "state.db"] if (root / "state.db").is_file() else []
-    )
 
 
 def _int(value: Any) -> int:
@@ -111,7 +101,7 @@ def _session_events(f: EventFactory, row: dict[str, Any]) -> list[Event]:
     branch = text(row.get("git_branch"))
     model_raw = row.get("model")
     model = model_raw.strip() if isinstance(model_raw, str) else ""
-    base: dict[str, Any] = {"session_id": session, "cwd": cwd, "git_branch": branch}
+    base = {"session_id": session, "cwd": cwd, "git_branch": branch}
     out = [
         f.event(
             EventType.SESSION_START,
@@ -135,43 +125,25 @@ def _session_events(f: EventFactory, row: dict[str, Any]) -> list[Event]:
                 payload=f.payload({"reason": row.get("end_reason")}),
             )
         )
-    tokens = [
-        _int(row.get(c))
-        for c in (
-            "input_tokens",
-            "output_tokens",
-            "cache_read_tokens",
-            "cache_write_tokens",
-            "reasoning_tokens",
-        )
-    ]
-    input_tokens, output, cache_read, cache_write, reasoning = tokens
+    tok = Tokens(
+        input=_int(row.get("input_tokens")),
+        output=_int(row.get("output_tokens")),
+        cache_read=_int(row.get("cache_read_tokens")),
+        cache_write=_int(row.get("cache_write_tokens")),
+        extra=_int(row.get("reasoning_tokens")),
+    )
     actual, estimated = _money(row.get("actual_cost_usd")), _money(row.get("estimated_cost_usd"))
     own = actual if actual is not None else estimated
-    if not model or (not any(tokens) and not own):
+    if not model or (not tok and not own):
         return out
-    if own is not None and own > 0:
-        cost: float | None = own
-    else:
-        usage = Usage(
-            input=input_tokens,
-            output=output + reasoning,
-            cache_read=cache_read,
-            cache_write=cache_write,
-        )
-        cost = f.price(model, usage)
     out.append(
         f.api_request(
             **base,
             timestamp=started,
             uuid=f"api:hermes:{session}",
             model=model,
-            input=input_tokens,
-            output=output,
-            cache_read=cache_read,
-            cache_write=cache_write,
-            reasoning=reasoning,
-            cost_usd=cost,
+            tokens=tok,
+            cost_usd=f.cost(model, tok, own if own is not None and own > 0 else None),
             metadata={
                 "billing_provider": row.get("billing_provider"),
                 "message_count": _int(row.get("message_count")),
@@ -191,7 +163,7 @@ def _message_events(
     ts = parse_time(row.get("timestamp"), unit="auto")
     if not isinstance(session, str) or not session or ts is None or not isinstance(role, str):
         return []
-    base: dict[str, Any] = {"session_id": session, "timestamp": ts, "cwd": session_cwd.get(session)}
+    base = {"session_id": session, "timestamp": ts, "cwd": session_cwd.get(session)}
     uuid = f"hermes:message:{session}:{mid}"
     content = row.get("content")
     if role == "user":
@@ -203,11 +175,10 @@ def _message_events(
         if call_id is None:
             return []
         return [
-            f.event(
-                EventType.POST_TOOL_USE,
+            f.tool_result(
                 **base,
                 uuid=f"hermes:tool_result:{session}:{call_id}",
-                tool_use_id=call_id,
+                call_id=call_id,
                 tool_name=text(row.get("tool_name")),
                 payload=f.payload({"tool_use_id": call_id, "tool_response": content})
                 if f.store_payloads
@@ -222,24 +193,15 @@ def _message_events(
             if not isinstance(call, dict):
                 continue
             call_id = text(call.get("id")) or f"{mid}#{j}"
-            fn = mapping(call.get("function"))
+            fn = call.get("function") if isinstance(call.get("function"), dict) else {}
             name = text(fn.get("name")) or text(call.get("name"))
             out.append(
-                f.event(
-                    EventType.PRE_TOOL_USE,
+                f.tool_use(
                     **base,
                     uuid=f"hermes:tool_use:{session}:{call_id}",
-                    tool_name=name,
-                    tool_use_id=call_id,
-                    payload=f.payload(
-                        {
-                            "tool_name": name,
-                            "tool_input": fn.get("arguments"),
-                            "tool_use_id": call_id,
-                        }
-                    )
-                    if f.store_payloads
-                    else None,
+                    call_id=call_id,
+                    name=name,
+                    tool_input=fn.get("arguments"),
                 )
             )
     if out:
@@ -254,44 +216,8 @@ def _message_events(
     ]
 
 
-def read_database(
-    path: str,
-    *,
-    machine_id: str,
-    prices: PriceTable,
-    store_payloads: bool = True,
-    redact: Redact = None,
-) -> DocumentResult:
-    """Events of one ``state.db`` (read-only, never locking)."""
-    result = DocumentResult()
-    f = EventFactory(
-        framework=SPEC.name,
-        machine_id=machine_id,
-        path=path,
-        prices=prices,
-        store_payloads=store_payloads,
-        redact=redact,
-    )
-    try:
-        with open_database(path) as conn:
-            _read(conn, f, result)
-    except (sqlite3.Error, OSError):
-        result.malformed += 1  # not a database (empty, corrupt) or unreadable
-    result.unknown_models |= f.unknown_models
-    return result
-
-
-def _select(conn: sqlite3.Connection, table: str, wanted: tuple[str, ...]) -> list[dict[str, Any]]:
-    have = set(table_columns(conn, table))
-    cols = [c for c in wanted if c in have]
-    if not cols:
-        return []
-    cursor = conn.execute(f"SELECT {', '.join(cols)} FROM {table}")
-    return [dict(zip(cols, row, strict=True)) for row in cursor.fetchall()]
-
-
 def _read(conn: sqlite3.Connection, f: EventFactory, result: DocumentResult) -> None:
-    sessions = _select(conn, "sessions", _SESSION_COLUMNS)
+    sessions = select_rows(conn, "sessions", _SESSION_COLUMNS)
     if not sessions and "id" not in table_columns(conn, "sessions"):
         result.skipped += 1
         return
@@ -299,8 +225,8 @@ def _read(conn: sqlite3.Connection, f: EventFactory, result: DocumentResult) -> 
     for row in sessions:
         if isinstance(row.get("id"), str):
             cwd[row["id"]] = text(row.get("cwd"))
-        collect(result, partial(_session_events, f, row))
-    for row in _select(
+        collect(result, lambda r=row: _session_events(f, r))
+    for row in select_rows(
         conn,
         "messages",
         (
@@ -314,4 +240,9 @@ def _read(conn: sqlite3.Connection, f: EventFactory, result: DocumentResult) -> 
             "timestamp",
         ),
     ):
-        collect(result, partial(_message_events, f, row, cwd))
+        collect(result, lambda r=row: _message_events(f, r, cwd))
+
+
+read_database = database_reader(
+    SPEC, _read, "Events of one ``state.db`` (read-only, never locking)."
+)

@@ -19,13 +19,21 @@ when ``data`` has none).
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
-from ..ingest.pricing import PriceTable
-from ._common import DocumentResult, Redact, SourceSpec, discover_all
-from .opencode import database_result
+from ._common import SourceSpec
+from ._files import file_at
+from ._readers import database_reader
+from .opencode import read_tables
 
 __all__ = ["SPEC", "discover", "read_database"]
+
+
+def _find(root: Path) -> list[Path]:
+    """``kilo.db`` of a root."""
+    return file_at(root, "kilo.db")
+
 
 SPEC = SourceSpec(
     name="kilo",
@@ -33,32 +41,13 @@ SPEC = SourceSpec(
     env_var="KILO_DATA_DIR",
     default_roots=("~/.local/share/kilo",),
     kind="database",
+    finder=_find,
 )
+discover = SPEC.discover
 
 
-def discover(roots: list[Path]) -> list[Path]:
-    """``kilo.db`` of every root."""
-    return discover_all(
-        roots, lambda root: [root / "kilo.db"] if (root / "kilo.db").is_file() else []
-    )
-
-
-def read_database(
-    path: str,
-    *,
-    machine_id: str,
-    prices: PriceTable,
-    store_payloads: bool = True,
-    redact: Redact = None,
-) -> DocumentResult:
-    """Events of one ``kilo.db`` (with its WAL), read-only and never locking."""
-    return database_result(
-        path,
-        SPEC.name,
-        machine_id=machine_id,
-        prices=prices,
-        store_payloads=store_payloads,
-        redact=redact,
-        require_provider=False,
-        assistant_only=True,
-    )
+read_database = database_reader(
+    SPEC,
+    functools.partial(read_tables, require_provider=False, assistant_only=True),
+    "Events of one ``kilo.db`` (with its WAL), read-only and never locking.",
+)

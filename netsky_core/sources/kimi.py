@@ -24,23 +24,18 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePath
 from typing import Any
 
-from .._records import Event, EventType
-from ..ingest.pricing import Usage
-from ._common import (
-    LineParser,
-    SourceSpec,
-    content_id,
-    count,
-    decode_json,
-    discover_all,
-    mapping,
-    number,
-    parse_time,
-    text,
-    total_fallback,
-)
+from .._records import Event
+from ._common import LineParser, SourceSpec
+from ._files import glob_files
+from ._values import Tokens, content_id, decode_json, number, parse_time, text
 
 __all__ = ["SPEC", "Parser", "discover", "pricing_model"]
+
+
+def _find(root: Path) -> list[Path]:
+    """``<root>/sessions/<group>/<session>/wire.jsonl``."""
+    return glob_files(root, "sessions/*/*/wire.jsonl")
+
 
 SPEC = SourceSpec(
     name="kimi",
@@ -48,18 +43,11 @@ SPEC = SourceSpec(
     env_var="KIMI_DATA_DIR",
     default_roots=("~/.kimi",),
     kind="lines",
+    finder=_find,
 )
 DEFAULT_MODEL = "kimi-for-coding"
+discover = SPEC.discover
 K2_6_FROM = datetime.fromtimestamp(1_776_698_890_072 / 1000, UTC)
-
-
-def discover(roots: list[Path]) -> list[Path]:
-    """``<root>/sessions/<group>/<session>/wire.jsonl``."""
-
-    def find(root: Path) -> list[Path]:
-        return sorted(p for p in (root / "sessions").glob("*/*/wire.jsonl") if p.is_file())
-
-    return discover_all(roots, find)
 
 
 def pricing_model(model: str, when: datetime) -> str:
@@ -100,7 +88,7 @@ class Parser(LineParser):
         if not isinstance(message, dict):
             return []
         kind = message.get("type")
-        payload = mapping(message.get("payload"))
+        payload = message.get("payload") if isinstance(message.get("payload"), dict) else {}
         seconds = number(record.get("timestamp"))
         ts = parse_time(seconds, unit="s") if seconds is not None else None
         if ts is None or not isinstance(kind, str) or not kind:
@@ -127,38 +115,25 @@ class Parser(LineParser):
                 return [f.prompt("\n".join(texts), **base, uuid=line_uuid)]
         if kind == "ToolCall":
             call_id = text(payload.get("id")) or line_uuid
-            fn = mapping(payload.get("function"))
+            fn = payload.get("function") if isinstance(payload.get("function"), dict) else {}
             return [
-                f.event(
-                    EventType.PRE_TOOL_USE,
+                f.tool_use(
                     **base,
                     uuid=f"kimi:tool_use:{session}:{call_id}",
+                    call_id=call_id,
                     model=model,
-                    tool_name=text(fn.get("name")),
-                    tool_use_id=call_id,
-                    payload=f.payload(
-                        {
-                            "tool_name": fn.get("name"),
-                            "tool_input": fn.get("arguments"),
-                            "tool_use_id": call_id,
-                        }
-                    )
-                    if self.store_payloads
-                    else None,
+                    name=fn.get("name"),
+                    tool_input=fn.get("arguments"),
                 )
             ]
         if kind == "ToolResult":
             call_id = text(payload.get("tool_call_id")) or line_uuid
-            value = mapping(payload.get("return_value"))
+            value = (
+                payload.get("return_value") if isinstance(payload.get("return_value"), dict) else {}
+            )
             failed = value.get("is_error") is True
-            return [
-                f.event(
-                    EventType.POST_TOOL_USE_FAILURE if failed else EventType.POST_TOOL_USE,
-                    **base,
-                    uuid=f"kimi:tool_result:{session}:{call_id}",
-                    tool_use_id=call_id,
-                )
-            ]
+            uuid = f"kimi:tool_result:{session}:{call_id}"
+            return [f.tool_result(**base, uuid=uuid, call_id=call_id, failed=failed)]
         return [f.event(kind, **base, uuid=line_uuid, payload=f.raw_payload(raw))]
 
     def _usage(
@@ -169,43 +144,38 @@ class Parser(LineParser):
         ts: datetime,
         raw: bytes,
     ) -> list[Event]:
-        input_tokens = count(usage.get("input_other"))
-        output = count(usage.get("output"))
-        cache_write = count(usage.get("input_cache_creation"))
-        cache_read = count(usage.get("input_cache_read"))
-        output, extra = total_fallback(
-            input_tokens + output + cache_write + cache_read, output, 0, count(usage.get("total"))
+        tok = Tokens.read(
+            input=usage.get("input_other"),
+            output=usage.get("output"),
+            cache_read=usage.get("input_cache_read"),
+            cache_write=usage.get("input_cache_creation"),
+            total=usage.get("total"),
         )
-        if not (input_tokens or output or cache_write or cache_read or extra):
+        if not tok:
             return []
         session, model = self.state["session_id"], self.state["model"]
         message_id = text(payload.get("message_id"))
         millis = int(seconds * 1000) if seconds is not None else None
         key = content_id(
-            message_id, millis, model, input_tokens, output, cache_write, cache_read, extra
+            message_id,
+            millis,
+            model,
+            tok.input,
+            tok.output,
+            tok.cache_write,
+            tok.cache_read,
+            tok.extra,
         )
-        cost = self.f.prices.cost(
-            pricing_model(model, ts),
-            Usage(
-                input=input_tokens,
-                output=output,  # ccusage does not price what total adds
-                cache_read=cache_read,
-                cache_write=cache_write,
-            ),
-        )
-        if cost is None:
-            self.f.unknown_models.add(model)
+        # ccusage does not price what total adds
+        cost = self.f.cost(model, tok, price_extra=False, priced_as=pricing_model(model, ts))
         return [
             self.f.api_request(
                 session_id=session,
                 timestamp=ts,
                 uuid=f"api:kimi:{session}:{key}",
                 model=model,
-                input=input_tokens,
-                output=output,
-                cache_read=cache_read,
-                cache_write=cache_write,
-                reasoning=extra or None,
+                tokens=tok,
+                reasoning=tok.extra or None,
                 cost_usd=cost,
                 metadata={
                     "message_id": message_id,

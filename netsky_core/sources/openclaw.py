@@ -23,10 +23,18 @@ from datetime import datetime
 from pathlib import Path, PurePath
 from typing import Any
 
-from ._common import SourceSpec, discover_all, parse_time, walk_files
+from ._common import SourceSpec
+from ._files import walk_files
+from ._values import parse_time
 from .pi import PiFormatParser
 
 __all__ = ["SPEC", "Parser", "discover", "session_of"]
+
+
+def _find(root: Path) -> list[Path]:
+    """Session files (and their archives) at any depth below a root."""
+    return walk_files(root, lambda p: is_session_file(p.name))
+
 
 SPEC = SourceSpec(
     name="openclaw",
@@ -34,7 +42,9 @@ SPEC = SourceSpec(
     env_var="OPENCLAW_DIR",
     default_roots=("~/.openclaw", "~/.clawdbot", "~/.moltbot", "~/.moldbot"),
     kind="lines",
+    finder=_find,
 )
+discover = SPEC.discover
 
 
 def is_session_file(name: str) -> bool:
@@ -43,11 +53,6 @@ def is_session_file(name: str) -> bool:
         return False
     suffix = name[index:]
     return suffix == ".jsonl" or suffix.startswith((".jsonl.deleted.", ".jsonl.reset."))
-
-
-def discover(roots: list[Path]) -> list[Path]:
-    """Session files (and their archives) at any depth below the roots."""
-    return discover_all(roots, lambda root: walk_files(root, lambda p: is_session_file(p.name)))
 
 
 def session_of(path: str) -> str:

@@ -25,33 +25,29 @@ Kilo (``netsky_core.sources.kilo``), which writes the same schema.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
-from functools import partial
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from .._records import Event, EventType
-from ..ingest.pricing import PriceTable, Usage
-from ._common import (
-    DocumentResult,
-    EventFactory,
-    Redact,
-    SourceSpec,
-    collect,
-    count,
-    decode_json,
-    discover_all,
-    mapping,
-    number,
-    open_database,
-    parse_time,
-    table_columns,
-    text,
-    total_fallback,
-    walk_files,
-)
+from ._common import DocumentResult, EventFactory, SourceSpec, collect
+from ._files import walk_files
+from ._readers import database_reader, json_object, object_reader
+from ._sqlite import table_columns
+from ._values import Tokens, count, number, parse_time, text
 
 __all__ = ["DB_SPEC", "FORMATS", "SPEC", "discover", "read_database", "read_document"]
+
+
+def _find(root: Path) -> list[Path]:
+    """The database (if any), then ``storage/message/**/*.json``."""
+    db = database_path(root)
+    messages = walk_files(root / "storage" / "message", lambda p: p.suffix == ".json")
+    return ([] if db is None else [db]) + messages
+
 
 SPEC = SourceSpec(
     name="opencode",
@@ -59,15 +55,11 @@ SPEC = SourceSpec(
     env_var="OPENCODE_DATA_DIR",
     default_roots=("~/.local/share/opencode",),
     kind="document",
+    finder=_find,
 )
-DB_SPEC = SourceSpec(
-    name="opencode",
-    title="OpenCode (SQLite)",
-    env_var="OPENCODE_DATA_DIR",
-    default_roots=("~/.local/share/opencode",),
-    kind="database",
-)
+DB_SPEC = attrs.evolve(SPEC, title="OpenCode (SQLite)", kind="database")
 FORMATS = (SPEC, DB_SPEC)
+discover = SPEC.discover
 
 # Names OpenCode logs that price tables know under another id (as ccusage maps them).
 _PRICE_ALIASES = {"gemini-3-pro-high": "gemini-3-pro-preview", "k2p6": "kimi-k2.6"}
@@ -92,20 +84,6 @@ def database_path(root: Path) -> Path | None:
     return channels[0] if channels else None
 
 
-def discover(roots: list[Path]) -> list[Path]:
-    """Per root: the database (if any), then ``storage/message/**/*.json``."""
-
-    def find(root: Path) -> list[Path]:
-        found: list[Path] = []
-        db = database_path(root)
-        if db is not None:
-            found.append(db)
-        found += walk_files(root / "storage" / "message", lambda p: p.suffix == ".json")
-        return found
-
-    return discover_all(roots, find)
-
-
 # -- the message mapping, shared with kilo ---------------------------------------------
 
 
@@ -126,41 +104,28 @@ def usage_event(
     tokens = data.get("tokens")
     if not isinstance(tokens, dict):
         return []
-    cache = mapping(tokens.get("cache"))
-    input_tokens = count(tokens.get("input"))
-    output = count(tokens.get("output"))
-    cache_read = count(cache.get("read"))
-    cache_write = count(cache.get("write"))
-    output, reasoning = total_fallback(
-        input_tokens + output + cache_read + cache_write,
-        output,
-        count(tokens.get("reasoning")),
-        count(tokens.get("total")),
+    cache = tokens.get("cache") if isinstance(tokens.get("cache"), dict) else {}
+    tok = Tokens.read(
+        input=tokens.get("input"),
+        output=tokens.get("output"),
+        cache_read=cache.get("read"),
+        cache_write=cache.get("write"),
+        extra=tokens.get("reasoning"),
+        total=tokens.get("total"),
     )
-    if not (input_tokens or output or cache_read or cache_write or reasoning):
+    if not tok:
         return []
     model = text(data.get("modelID"))
     provider = text(data.get("providerID"))
     if model is None or (require_provider and provider is None):
         return []
-    time = mapping(data.get("time"))
+    time = data.get("time") if isinstance(data.get("time"), dict) else {}
     timestamp = parse_time(time.get("created"), unit="ms") or parse_time(fallback_ms, unit="ms")
     if timestamp is None:
         return []
     own = number(data.get("cost"))
-    if own is not None and own > 0:
-        cost: float | None = own
-    else:
-        usage = Usage(
-            input=input_tokens,
-            output=output + reasoning,
-            cache_read=cache_read,
-            cache_write=cache_write,
-        )
-        cost = f.prices.cost(_PRICE_ALIASES.get(model, model), usage)
-        if cost is None:
-            f.unknown_models.add(model)
-    path = mapping(data.get("path"))
+    cost = f.cost(model, tok, own if own and own > 0 else None, priced_as=_PRICE_ALIASES.get(model))
+    path = data.get("path") if isinstance(data.get("path"), dict) else {}
     meta = {
         "message_id": message_id,
         "provider": provider,
@@ -176,11 +141,7 @@ def usage_event(
             timestamp=timestamp,
             uuid=f"api:{f.framework}:{message_id}",
             model=model,
-            input=input_tokens,
-            output=output,
-            cache_read=cache_read,
-            cache_write=cache_write,
-            reasoning=reasoning,
+            tokens=tok,
             cost_usd=cost,
             metadata={k: v for k, v in meta.items() if v is not None},
             cwd=text(path.get("cwd")),
@@ -213,7 +174,7 @@ def message_events(
     )
     if out:
         return out
-    time = mapping(data.get("time"))
+    time = data.get("time") if isinstance(data.get("time"), dict) else {}
     timestamp = parse_time(time.get("created"), unit="ms") or parse_time(fallback_ms, unit="ms")
     role = text(data.get("role"))
     if timestamp is None or role is None:
@@ -244,11 +205,11 @@ def part_events(
 ) -> list[Event]:
     """A user's text part as a prompt, a tool part as a tool call; other parts nothing."""
     kind = data.get("type")
-    time = mapping(data.get("time"))
+    time = data.get("time") if isinstance(data.get("time"), dict) else {}
     timestamp = parse_time(time.get("start"), unit="ms") or parse_time(created_ms, unit="ms")
     if timestamp is None:
         return []
-    base: dict[str, Any] = {"session_id": session_id, "timestamp": timestamp}
+    base = {"session_id": session_id, "timestamp": timestamp}
     if kind == "text" and role == "user" and not data.get("synthetic"):
         prompt = data.get("text")
         if isinstance(prompt, str) and prompt:
@@ -256,21 +217,11 @@ def part_events(
         return []
     if kind == "tool":
         call_id = text(data.get("callID")) or part_id
-        state = mapping(data.get("state"))
+        state = data.get("state") if isinstance(data.get("state"), dict) else {}
         name = text(data.get("tool"))
+        uuid = f"{f.framework}:tool:{call_id}"
         return [
-            f.event(
-                EventType.PRE_TOOL_USE,
-                **base,
-                uuid=f"{f.framework}:tool:{call_id}",
-                tool_name=name,
-                tool_use_id=call_id,
-                payload=f.payload(
-                    {"tool_name": name, "tool_input": state.get("input"), "tool_use_id": call_id}
-                )
-                if f.store_payloads
-                else None,
-            )
+            f.tool_use(**base, uuid=uuid, call_id=call_id, name=name, tool_input=state.get("input"))
         ]
     return []
 
@@ -293,7 +244,7 @@ def read_tables(
         for sid, cwd, name, created_ms in rows:
             collect(
                 result,
-                partial(_session_start, f, sid, cwd, name, created_ms),
+                lambda s=sid, c=cwd, n=name, t=created_ms: _session_start(f, s, c, n, t),
             )
     cols = table_columns(conn, "message")
     if not {"id", "session_id", "data"} <= set(cols):
@@ -304,29 +255,23 @@ def read_tables(
     for mid, sid, data, created_ms in conn.execute(
         f"SELECT id, session_id, data, {created} FROM message"
     ).fetchall():
-        try:
-            value = decode_json(data)
-        except ValueError:
-            result.malformed += 1
-            continue
-        if not isinstance(value, dict):
-            result.malformed += 1
+        value = json_object(data, result)
+        if value is None:
             continue
         message_id = text(value.get("id")) or str(mid)
         session = text(value.get("sessionID")) or text(value.get("session_id")) or str(sid)
         roles[str(mid)] = text(value.get("role"))
         collect(
             result,
-            partial(
-                message_events,
+            lambda v=value, m=message_id, s=session, c=created_ms, d=data: message_events(
                 f,
-                value,
-                message_id=message_id,
-                session_id=session,
-                fallback_ms=created_ms,
+                v,
+                message_id=m,
+                session_id=s,
+                fallback_ms=c,
                 require_provider=require_provider,
                 assistant_only=assistant_only,
-                raw=data,
+                raw=d,
             ),
         )
     pcols = table_columns(conn, "part")
@@ -336,26 +281,15 @@ def read_tables(
     for pid, mid, sid, data, created_ms in conn.execute(
         f"SELECT id, message_id, session_id, data, {created} FROM part"
     ).fetchall():
-        try:
-            value = decode_json(data)
-        except ValueError:
-            result.malformed += 1
-            continue
-        if not isinstance(value, dict):
-            result.malformed += 1
+        value = json_object(data, result)
+        if value is None:
             continue
         if value.get("type") not in ("text", "tool"):
             continue  # step markers, patches, snapshots: not events of their own
         collect(
             result,
-            partial(
-                part_events,
-                f,
-                value,
-                part_id=str(pid),
-                session_id=str(sid),
-                role=roles.get(str(mid)),
-                created_ms=created_ms,
+            lambda v=value, p=pid, s=sid, m=mid, c=created_ms: part_events(
+                f, v, part_id=str(p), session_id=str(s), role=roles.get(str(m)), created_ms=c
             ),
         )
 
@@ -376,72 +310,11 @@ def _session_start(f: EventFactory, sid: Any, cwd: Any, title: Any, created: Any
     ]
 
 
-def database_result(
-    path: str,
-    framework: str,
-    *,
-    machine_id: str,
-    prices: PriceTable,
-    store_payloads: bool,
-    redact: Redact,
-    require_provider: bool,
-    assistant_only: bool,
-) -> DocumentResult:
-    result = DocumentResult()
-    f = EventFactory(
-        framework=framework,
-        machine_id=machine_id,
-        path=path,
-        prices=prices,
-        store_payloads=store_payloads,
-        redact=redact,
-    )
-    try:
-        with open_database(path) as conn:
-            read_tables(
-                conn,
-                f,
-                result,
-                require_provider=require_provider,
-                assistant_only=assistant_only,
-            )
-    except (sqlite3.Error, OSError):
-        result.malformed += 1  # not a database (empty, corrupt) or unreadable
-    result.unknown_models |= f.unknown_models
-    return result
-
-
 # -- readers ---------------------------------------------------------------------------
 
 
-def read_document(
-    data: bytes,
-    *,
-    path: str,
-    machine_id: str,
-    prices: PriceTable,
-    store_payloads: bool = True,
-    redact: Redact = None,
-) -> DocumentResult:
-    """Events of one ``storage/message/<session>/<message>.json`` file."""
-    result = DocumentResult()
-    f = EventFactory(
-        framework=SPEC.name,
-        machine_id=machine_id,
-        path=path,
-        prices=prices,
-        store_payloads=store_payloads,
-        redact=redact,
-    )
-    try:
-        value = decode_json(data)
-    except ValueError:
-        result.malformed += 1
-        return result
-    if not isinstance(value, dict):
-        result.malformed += 1
-        return result
-    p = Path(path)
+def _read(f: EventFactory, result: DocumentResult, value: dict[str, Any], data: bytes) -> None:
+    p = Path(f.path)
     message_id = text(value.get("id")) or p.stem
     session = text(value.get("sessionID")) or p.parent.name
     collect(
@@ -450,26 +323,13 @@ def read_document(
             f, value, message_id=message_id, session_id=session, raw=data, require_provider=True
         ),
     )
-    result.unknown_models |= f.unknown_models
-    return result
 
 
-def read_database(
-    path: str,
-    *,
-    machine_id: str,
-    prices: PriceTable,
-    store_payloads: bool = True,
-    redact: Redact = None,
-) -> DocumentResult:
-    """Events of ``opencode.db`` / ``opencode-<channel>.db`` (read-only, never locking)."""
-    return database_result(
-        path,
-        SPEC.name,
-        machine_id=machine_id,
-        prices=prices,
-        store_payloads=store_payloads,
-        redact=redact,
-        require_provider=True,
-        assistant_only=False,
-    )
+read_document = object_reader(
+    SPEC, _read, "Events of one ``storage/message/<session>/<message>.json`` file."
+)
+read_database = database_reader(
+    SPEC,
+    functools.partial(read_tables, require_provider=True, assistant_only=False),
+    "Events of ``opencode.db`` / ``opencode-<channel>.db`` (read-only, never locking).",
+)

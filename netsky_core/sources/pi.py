@@ -26,22 +26,17 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from .._records import Event, EventType
-from ..ingest.pricing import Usage
-from ._common import (
-    LineParser,
-    SourceSpec,
-    content_id,
-    count,
-    discover_all,
-    mapping,
-    number,
-    parse_time,
-    text,
-    total_fallback,
-    walk_files,
-)
+from ._common import LineParser, SourceSpec
+from ._files import walk_files
+from ._values import Tokens, content_id, number, parse_time, text
 
 __all__ = ["SPEC", "Parser", "PiFormatParser", "discover"]
+
+
+def _find(root: Path) -> list[Path]:
+    """Every ``*.jsonl`` below the sessions folders."""
+    return walk_files(root, lambda p: p.suffix == ".jsonl")
+
 
 SPEC = SourceSpec(
     name="pi",
@@ -49,12 +44,9 @@ SPEC = SourceSpec(
     env_var="PI_AGENT_DIR",
     default_roots=("~/.pi/agent/sessions",),
     kind="lines",
+    finder=_find,
 )
-
-
-def discover(roots: list[Path]) -> list[Path]:
-    """Every ``*.jsonl`` below the sessions folders."""
-    return discover_all(roots, lambda root: walk_files(root, lambda p: p.suffix == ".jsonl"))
+discover = SPEC.discover
 
 
 def _texts(content: Any) -> list[str]:
@@ -104,7 +96,7 @@ class PiFormatParser(LineParser):
         if kind == "model_change" or (
             kind == "custom" and record.get("customType") == "model-snapshot"
         ):
-            source = record["data"] if isinstance(record.get("data"), dict) else record
+            source = record.get("data") if isinstance(record.get("data"), dict) else record
             model = text(source.get("modelId")) or text(source.get("model"))
             if model:
                 state["model"] = model
@@ -166,13 +158,12 @@ class PiFormatParser(LineParser):
             return out
         if role == "toolResult":
             call_id = text(message.get("toolCallId")) or line_id
-            failed = message.get("isError") is True
             out.append(
-                f.event(
-                    EventType.POST_TOOL_USE_FAILURE if failed else EventType.POST_TOOL_USE,
+                f.tool_result(
                     **base,
                     uuid=f"{self.framework}:tool_result:{session}:{call_id}",
-                    tool_use_id=call_id,
+                    call_id=call_id,
+                    failed=message.get("isError") is True,
                     tool_name=text(message.get("toolName")),
                 )
             )
@@ -183,22 +174,13 @@ class PiFormatParser(LineParser):
                 if isinstance(block, dict) and block.get("type") == "toolCall":
                     call_id = text(block.get("id")) or f"{line_id}#{j}"
                     out.append(
-                        f.event(
-                            EventType.PRE_TOOL_USE,
+                        f.tool_use(
                             **base,
                             uuid=f"{self.framework}:tool_use:{session}:{call_id}",
+                            call_id=call_id,
                             model=model,
-                            tool_name=text(block.get("name")),
-                            tool_use_id=call_id,
-                            payload=f.payload(
-                                {
-                                    "tool_name": block.get("name"),
-                                    "tool_input": block.get("arguments"),
-                                    "tool_use_id": call_id,
-                                }
-                            )
-                            if self.store_payloads
-                            else None,
+                            name=block.get("name"),
+                            tool_input=block.get("arguments"),
                         )
                     )
             if not out:
@@ -219,37 +201,22 @@ class PiFormatParser(LineParser):
         ts = self.usage_time(record, message)
         if ts is None:
             return []
-        input_tokens = count(usage.get("input"))
-        output = count(usage.get("output"))
-        cache_read = count(usage.get("cacheRead"))
-        cache_write = count(usage.get("cacheWrite"))
-        output, extra = total_fallback(
-            input_tokens + output + cache_read + cache_write,
-            output,
-            0,
-            count(usage.get("totalTokens")),
+        tok = Tokens.read(
+            input=usage.get("input"),
+            output=usage.get("output"),
+            cache_read=usage.get("cacheRead"),
+            cache_write=usage.get("cacheWrite"),
+            total=usage.get("totalTokens"),
         )
-        if not (input_tokens or output or cache_read or cache_write or extra):
+        if not tok:
             return []
         model = self.model_of(message)
-        cost_block = mapping(usage.get("cost"))
+        cost_block = usage.get("cost") if isinstance(usage.get("cost"), dict) else {}
         own = number(cost_block.get("total"))
-        if own is not None:
-            cost: float | None = own
-        else:
-            cost = self.f.price(
-                model,
-                Usage(
-                    input=input_tokens,
-                    output=output,  # ccusage does not price what total adds
-                    cache_read=cache_read,
-                    cache_write=cache_write,
-                ),
-            )
+        cost = self.f.cost(model, tok, own, price_extra=False)  # ccusage: total's extra unpriced
         session = self.state["session_id"]
-        key = content_id(
-            ts.isoformat(), model, input_tokens, output, cache_write, cache_read, extra, own
-        )
+        parts = (tok.input, tok.output, tok.cache_write, tok.cache_read, tok.extra)
+        key = content_id(ts.isoformat(), model, *parts, own)
         meta = {
             "provider": message.get("provider") or self.state.get("provider"),
             "response_id": message.get("responseId"),
@@ -261,11 +228,8 @@ class PiFormatParser(LineParser):
                 timestamp=ts,
                 uuid=f"api:{self.framework}:{session}:{key}",
                 model=model,
-                input=input_tokens,
-                output=output,
-                cache_read=cache_read,
-                cache_write=cache_write,
-                reasoning=extra or None,
+                tokens=tok,
+                reasoning=tok.extra or None,
                 cost_usd=cost,
                 cwd=self.state.get("cwd"),
                 metadata={k: v for k, v in meta.items() if v is not None},

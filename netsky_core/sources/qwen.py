@@ -27,20 +27,20 @@ from __future__ import annotations
 from pathlib import Path, PurePath
 from typing import Any
 
-from .._records import Event, EventType
-from ..ingest.pricing import Usage
-from ._common import (
-    LineParser,
-    SourceSpec,
-    content_id,
-    count,
-    discover_all,
-    parse_time,
-    text,
-    total_fallback,
-)
+import attrs
+
+from .._records import Event
+from ._common import LineParser, SourceSpec
+from ._files import glob_files
+from ._values import Tokens, content_id, count, parse_time, text
 
 __all__ = ["SPEC", "Parser", "discover"]
+
+
+def _find(root: Path) -> list[Path]:
+    """``<root>/projects/*/chats/*.jsonl``."""
+    return glob_files(root, "projects/*/chats/*.jsonl")
+
 
 SPEC = SourceSpec(
     name="qwen",
@@ -48,17 +48,10 @@ SPEC = SourceSpec(
     env_var="QWEN_DATA_DIR",
     default_roots=("~/.qwen",),
     kind="lines",
+    finder=_find,
 )
 DEFAULT_MODEL = "qwen3-coder"
-
-
-def discover(roots: list[Path]) -> list[Path]:
-    """``<root>/projects/*/chats/*.jsonl``."""
-
-    def find(root: Path) -> list[Path]:
-        return sorted(p for p in (root / "projects").glob("*/chats/*.jsonl") if p.is_file())
-
-    return discover_all(roots, find)
+discover = SPEC.discover
 
 
 def _parts(record: dict[str, Any]) -> list[dict[str, Any]]:
@@ -111,22 +104,13 @@ class Parser(LineParser):
                 if isinstance(call, dict):
                     call_id = text(call.get("id")) or f"{rid}#{j}"
                     out.append(
-                        f.event(
-                            EventType.PRE_TOOL_USE,
+                        f.tool_use(
                             **base,
                             uuid=f"qwen:tool_use:{session}:{call_id}",
+                            call_id=call_id,
                             model=model,
-                            tool_name=text(call.get("name")),
-                            tool_use_id=call_id,
-                            payload=f.payload(
-                                {
-                                    "tool_name": call.get("name"),
-                                    "tool_input": call.get("args"),
-                                    "tool_use_id": call_id,
-                                }
-                            )
-                            if self.store_payloads
-                            else None,
+                            name=call.get("name"),
+                            tool_input=call.get("args"),
                         )
                     )
             if not out:
@@ -143,12 +127,11 @@ class Parser(LineParser):
                 if isinstance(response, dict):
                     call_id = text(response.get("id")) or rid
                     out.append(
-                        f.event(
-                            EventType.POST_TOOL_USE,
+                        f.tool_result(
                             **base,
                             uuid=f"qwen:tool_result:{session}:{call_id}",
+                            call_id=call_id,
                             tool_name=text(response.get("name")),
-                            tool_use_id=call_id,
                         )
                     )
             if out:
@@ -163,30 +146,26 @@ class Parser(LineParser):
         prompt = count(usage.get("promptTokenCount"))
         output = count(usage.get("candidatesTokenCount"))
         cached = count(usage.get("cachedContentTokenCount"))
-        input_tokens = prompt - min(prompt, cached)
-        output, reasoning = total_fallback(
-            input_tokens + output + cached,
-            output,
-            count(usage.get("thoughtsTokenCount")),
-            count(usage.get("totalTokenCount")),
+        tok = Tokens.read(
+            input=prompt - min(prompt, cached),
+            output=output,
+            cache_read=cached,
+            extra=usage.get("thoughtsTokenCount"),
+            total=usage.get("totalTokenCount"),
         )
-        if not (input_tokens or output or cached or reasoning):
+        if not tok:
             return []
-        key = content_id(base["timestamp"].isoformat(), model, prompt, output, cached, reasoning)
-        cost = self.f.price(
-            model, Usage(input=input_tokens, output=output + reasoning, cache_read=cached)
+        tok = attrs.evolve(tok, cache_write=None)  # Qwen reports no cache writes
+        key = content_id(
+            base["timestamp"].isoformat(), model, prompt, tok.output, cached, tok.extra
         )
         return [
             self.f.api_request(
                 **base,
                 uuid=f"api:qwen:{base['session_id']}:{key}",
                 model=model,
-                input=input_tokens,
-                output=output,
-                cache_read=cached,
-                cache_write=None,
-                reasoning=reasoning,
-                cost_usd=cost,
+                tokens=tok,
+                cost_usd=self.f.cost(model, tok),
                 metadata={
                     "prompt_tokens": prompt,
                     "total_tokens": count(usage.get("totalTokenCount")),

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from typing import Any
 
 FULL = os.environ.get("NETSKY_RELIABILITY", "").lower() == "full"
@@ -22,6 +23,22 @@ FULL = os.environ.get("NETSKY_RELIABILITY", "").lower() == "full"
 def scale(short: int, full: int) -> int:
     """``full`` under ``NETSKY_RELIABILITY=full``, else ``short``."""
     return full if FULL else short
+
+
+def attempt(run: Callable[[], object]) -> BaseException | None:
+    """Run ``run``; what it raised (to record, then raise again), else None."""
+    try:
+        run()
+    except BaseException as exc:
+        return exc
+    return None
+
+
+def outcome(failure: BaseException | None, passed: str) -> str:
+    """``record``'s ``result``: ``passed``, else the failure's type and first line."""
+    if failure is None:
+        return passed
+    return f"FAIL: {type(failure).__name__}: {str(failure).splitlines()[0][:200]}"
 
 
 def record(

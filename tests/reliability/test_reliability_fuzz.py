@@ -58,8 +58,9 @@ from netsky_core.ingest.pricing import PriceTable
 from netsky_core.ingest.scan import IngestSummary, Source, ingest
 from netsky_core.storage.fold import MESSAGE_LIMIT
 from tests.history import generate
+from tests.ingest.conftest import isolated_env
 
-from .recorder import record, scale
+from .recorder import attempt, outcome, record, scale
 
 SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
 NETSKY = Path(sys.executable).with_name("netsky")
@@ -344,11 +345,7 @@ def test_parsers_never_raise_and_count_what_they_drop(kind: str, corpus: Corpus)
     def prop(raw: bytes) -> None:
         _parse_one(kind, raw, stats)
 
-    failure: BaseException | None = None
-    try:
-        prop()
-    except BaseException as exc:
-        failure = exc
+    failure = attempt(prop)
     record(
         test="Fuzz: transcript parser",
         backend=f"{kind} parser",
@@ -362,9 +359,7 @@ def test_parsers_never_raise_and_count_what_they_drop(kind: str, corpus: Corpus)
         ),
         lost=0,
         duplicated=0,
-        result="pass: no exception escaped; every line without events counted"
-        if failure is None
-        else f"FAIL: {type(failure).__name__}: {str(failure).splitlines()[0][:200]}",
+        result=outcome(failure, "pass: no exception escaped; every line without events counted"),
         malformed=stats["malformed"],
         skipped=stats["skipped"],
         still_valid=stats["with events"],
@@ -607,11 +602,7 @@ def test_hook_payloads_fail_only_as_documented(corpus: Corpus, hook_home: Path) 
     def prop(raw: bytes, framework: str) -> None:
         _hook_case(corpus, raw, framework, stats)
 
-    failure: BaseException | None = None
-    try:
-        prop()
-    except BaseException as exc:
-        failure = exc
+    failure = attempt(prop)
     record(
         test="Fuzz: hook payloads (check_payload / to_event / store_records)",
         backend="memory",
@@ -620,9 +611,9 @@ def test_hook_payloads_fail_only_as_documented(corpus: Corpus, hook_home: Path) 
         inputs="mutated sample and documented payloads (same mutations as transcripts)",
         lost=0,
         duplicated=0,
-        result="pass: only HookInputError / RecordError; good payloads around them stored"
-        if failure is None
-        else f"FAIL: {type(failure).__name__}: {str(failure).splitlines()[0][:200]}",
+        result=outcome(
+            failure, "pass: only HookInputError / RecordError; good payloads around them stored"
+        ),
         not_json=stats["not JSON"],
         rejected=stats["rejected"],
         dropped_unstorable=stats["dropped (unstorable field)"],
@@ -633,21 +624,12 @@ def test_hook_payloads_fail_only_as_documented(corpus: Corpus, hook_home: Path) 
 
 
 def _hook_env(root: Path, db: Path) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("NETSKY_", "CLAUDE_", "CODEX_", "XDG_"))
-    }
-    (root / "home").mkdir(parents=True, exist_ok=True)
-    env.update(
-        HOME=str(root / "home"),
-        NETSKY_HOME=str(root / "netsky-home"),
+    return isolated_env(
+        root,
         NETSKY_MACHINE_ID=MACHINE,
         NETSKY_DATABASE_URL=f"sqlite:///{db}",
         NETSKY_HOOK_FOREGROUND="1",
-        TZ="UTC",
     )
-    return env
 
 
 def _payload(session: str, event: str = "Stop", **extra: Any) -> bytes:

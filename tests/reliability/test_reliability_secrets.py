@@ -49,6 +49,7 @@ from netsky_core import (
     open_storage,
 )
 from tests.fix_postgres import PostgresServer
+from tests.ingest.conftest import isolated_env
 
 from .recorder import record
 
@@ -76,22 +77,13 @@ class Runner:
 
     def __init__(self, root: Path, umask: int | None = None) -> None:
         self.root = root
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("NETSKY_", "CLAUDE_", "CODEX_", "XDG_"))
-        }
-        (root / "home").mkdir(parents=True, exist_ok=True)
-        env.update(
-            HOME=str(root / "home"),
-            NETSKY_HOME=str(root / "netsky-home"),
+        self.env = isolated_env(
+            root,
             NETSKY_MACHINE_ID="secret-test",
             CLAUDE_CONFIG_DIR=str(root / "claude"),
             CODEX_HOME=str(root / "codex"),
-            TZ="UTC",
             COLUMNS="200",
         )
-        self.env = env
         self.umask = umask
         self.runs: list[tuple[list[str], subprocess.CompletedProcess[str]]] = []
 

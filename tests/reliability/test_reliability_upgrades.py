@@ -2,8 +2,8 @@
 and processes migrating one fresh (or old) store at once all succeed.
 
 * SQLite: every ``backends/sqlite/tests/fixtures/schema_v*.db``; PostgreSQL: every
-  ``backends/postgres/tests/fixtures/schema_v*.sql`` (a ``pg_dump`` restored with
-  ``psql`` into a fresh database). Both hold ``make_fixtures.fixture_events()`` plus a
+  kept ``pg_dump`` of ``backends/postgres/tests/fixtures`` (``tests/pg_dumps.py``: v1
+  whole, later versions as diffs), restored with ``psql`` into a fresh database. Both hold ``make_fixtures.fixture_events()`` plus a
   git context and a file position; after opening with the current netsky every event,
   session and position must be as written, and the store must keep working.
 * A store stamped with a version newer than this netsky is refused by ``open_storage``
@@ -42,15 +42,15 @@ from netsky_core import (
     aggregate_events,
     open_storage,
 )
+from tests import pg_dumps
 from tests.fix_postgres import PostgresServer, _find_bin
 
 from .recorder import record, scale
 
 ROOT = Path(__file__).resolve().parents[2]
 SQLITE_FIXTURES = ROOT / "backends" / "sqlite" / "tests" / "fixtures"
-PG_FIXTURES = ROOT / "backends" / "postgres" / "tests" / "fixtures"
 SQLITE_DUMPS = sorted(SQLITE_FIXTURES.glob("schema_v*.db"))
-PG_DUMPS = sorted(PG_FIXTURES.glob("schema_v*.sql"))
+PG_DUMPS = pg_dumps.versions()  # schema versions with a kept dump (see tests/pg_dumps.py)
 PG_SCHEMA = "netsky"  # the schema the dumps hold (see make_fixtures.py there)
 NETSKY = Path(sys.executable).with_name("netsky")
 PROCESSES = scale(2, 6)
@@ -298,63 +298,34 @@ def test_sqlite_processes_migrating_one_store_at_once_all_succeed(tmp_path: Path
 # -- PostgreSQL ------------------------------------------------------------------------------
 
 
-def _psql(server: PostgresServer, database: str, sql_file: Path) -> None:
-    psql = _find_bin("psql")
-    if psql is None:
-        pytest.skip("psql not found")
-    env = {**os.environ, "PGPASSWORD": server.password}
-    subprocess.run(
-        [
-            psql,
-            "--quiet",
-            "--no-psqlrc",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "--host",
-            server.host,
-            "--port",
-            str(server.port),
-            "--username",
-            server.user,
-            "--dbname",
-            database,
-            "--file",
-            str(sql_file),
-        ],
+def _pg_tool(
+    server: PostgresServer, tool: str, database: str, *args: str, stdin: str | None = None
+) -> str:
+    """Run the PostgreSQL client ``tool`` on ``database`` of ``server``; its stdout."""
+    binary = _find_bin(tool)
+    if binary is None:
+        pytest.skip(f"{tool} not found")
+    connection = ("--host", server.host, "--port", str(server.port), "--username", server.user)
+    return subprocess.run(
+        [binary, *args, *connection, "--dbname", database],
+        input=stdin,
         check=True,
         capture_output=True,
-        env=env,
+        encoding="utf-8",
+        env={**os.environ, "PGPASSWORD": server.password},
         timeout=120,
-    )
+    ).stdout
+
+
+def _psql(server: PostgresServer, database: str, sql: str) -> None:
+    options = ("--quiet", "--no-psqlrc", "-v", "ON_ERROR_STOP=1", "--file", "-")
+    _pg_tool(server, "psql", database, *options, stdin=sql)
 
 
 def _pg_dump(server: PostgresServer, database: str) -> str:
-    pg_dump = _find_bin("pg_dump")
-    if pg_dump is None:
-        pytest.skip("pg_dump not found")
-    env = {**os.environ, "PGPASSWORD": server.password}
-    out = subprocess.run(
-        [
-            pg_dump,
-            "--schema",
-            PG_SCHEMA,
-            "--no-owner",
-            "--no-privileges",
-            "--host",
-            server.host,
-            "--port",
-            str(server.port),
-            "--username",
-            server.user,
-            "--dbname",
-            database,
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    ).stdout
+    out = _pg_tool(
+        server, "pg_dump", database, "--schema", PG_SCHEMA, "--no-owner", "--no-privileges"
+    )
     return "".join(
         line
         for line in out.splitlines(keepends=True)
@@ -364,13 +335,14 @@ def _pg_dump(server: PostgresServer, database: str) -> str:
 
 @pytest.fixture
 def restored(postgres_server: PostgresServer) -> Iterator[Any]:
-    """``restore(dump)``: a fresh database holding ``dump``; its URL (schema netsky)."""
+    """``restore(version)``: a fresh database holding the dump of that schema version;
+    its URL (schema netsky)."""
     made: list[str] = []
 
-    def restore(dump: Path) -> tuple[str, str]:
+    def restore(version: int) -> tuple[str, str]:
         database = postgres_server.create_database()
         made.append(database)
-        _psql(postgres_server, database, dump)
+        _psql(postgres_server, database, pg_dumps.dump_text(version))
         return database, postgres_server.url(PG_SCHEMA, dbname=database)
 
     yield restore
@@ -380,7 +352,7 @@ def restored(postgres_server: PostgresServer) -> Iterator[Any]:
 
 
 def test_postgres_fixtures_cover_every_released_version() -> None:
-    missing = set(range(1, pg_schema.LATEST_VERSION + 1)) - {_version(p) for p in PG_DUMPS}
+    missing = set(range(1, pg_schema.LATEST_VERSION + 1)) - set(PG_DUMPS)
     assert not missing, (
         f"no PostgreSQL fixture for schema version(s) {sorted(missing)}: run "
         "backends/postgres/tests/fixtures/make_fixtures.py and commit the file"
@@ -388,8 +360,8 @@ def test_postgres_fixtures_cover_every_released_version() -> None:
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("dump", PG_DUMPS, ids=lambda p: p.stem)
-def test_postgres_store_of_every_version_upgrades_with_all_data(dump: Path, restored: Any) -> None:
+@pytest.mark.parametrize("dump", PG_DUMPS, ids=lambda v: f"schema_v{v}")
+def test_postgres_store_of_every_version_upgrades_with_all_data(dump: int, restored: Any) -> None:
     _database, url = restored(dump)
     started = time.perf_counter()
     with open_storage(url) as store:
@@ -400,7 +372,8 @@ def test_postgres_store_of_every_version_upgrades_with_all_data(dump: Path, rest
     record(
         test="Upgrade: every earlier schema version",
         backend="postgres",
-        load=f"{dump.name} -> v{pg_schema.LATEST_VERSION}, {len(fixture_events())} events",
+        load=f"{pg_dumps.dump_name(dump)} -> v{pg_schema.LATEST_VERSION}, "
+        f"{len(fixture_events())} events",
         faults="none",
         inputs="kept pg_dump, restored with psql",
         lost=lost,
@@ -484,7 +457,8 @@ def test_postgres_processes_migrating_one_store_at_once_all_succeed(
     record(
         test="Upgrade: processes migrating one store at once",
         backend="postgres",
-        load=f"{ROUNDS} rounds x {PROCESSES} processes x (fresh database, {PG_DUMPS[0].name})",
+        load=f"{ROUNDS} rounds x {PROCESSES} processes x "
+        f"(fresh database, {pg_dumps.dump_name(PG_DUMPS[0])})",
         faults="simultaneous first open",
         inputs="none",
         lost=0,
@@ -498,6 +472,6 @@ def test_fixture_events_are_what_the_dumps_hold() -> None:
     """The PostgreSQL dumps hold the SQLite fixtures' events (spot check of the text)."""
     events: list[Event] = fixture_events()
     for dump in PG_DUMPS:
-        text = dump.read_text()
+        text = pg_dumps.dump_text(dump)
         for e in events:
-            assert f"\t{e.uuid}\t" in text, (dump.name, e.uuid)
+            assert f"\t{e.uuid}\t" in text, (dump, e.uuid)

@@ -196,19 +196,21 @@ def parse_lines(
     return out, parser
 
 
+def read_path(module: Any, path: Path, **kw: Any) -> list[Event]:
+    """The events of one file ``module.discover`` found, by the reader its kind takes
+    (``kw``: ``store_payloads``, ``redact``)."""
+    if path.suffix == ".db":
+        return module.read_database(str(path), machine_id=MACHINE, prices=PRICES, **kw).events
+    if module.SPEC.kind == "lines" or (path.suffix == ".jsonl" and hasattr(module, "Parser")):
+        return parse_lines(module.Parser, path, **kw)[0]
+    return module.read_document(
+        path.read_bytes(), path=str(path), machine_id=MACHINE, prices=PRICES, **kw
+    ).events
+
+
 def read_source(module: Any, roots: list[Path]) -> list[Event]:
     """Every event of every file ``module.discover`` finds under ``roots``."""
-    out: list[Event] = []
-    for path in module.discover(roots):
-        if path.suffix == ".db":
-            out += module.read_database(str(path), machine_id=MACHINE, prices=PRICES).events
-        elif module.SPEC.kind == "lines" or (path.suffix == ".jsonl" and hasattr(module, "Parser")):
-            out += parse_lines(module.Parser, path)[0]
-        else:
-            out += module.read_document(
-                path.read_bytes(), path=str(path), machine_id=MACHINE, prices=PRICES
-            ).events
-    return out
+    return [e for path in module.discover(roots) for e in read_path(module, path)]
 
 
 def resumed(parser_cls: Any, path: Path, lines: list[bytes], cuts: list[int]) -> list[Event]:

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from netsky_core.sources import _common
-from netsky_core.sources._common import count, open_database, parse_time, total_fallback
+from netsky_core.sources import _sqlite
+from netsky_core.sources._sqlite import open_database
+from netsky_core.sources._values import count, parse_time, total_fallback
 
 
 def test_parse_time() -> None:
@@ -83,7 +84,7 @@ def test_closed_wal_database_is_read_immutable_and_nothing_is_created(tmp_path: 
 def test_failing_read_only_open_falls_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """``mode=ro`` failing (read-only folder, ``-shm`` not creatable): ``immutable=1``
     without ``-wal`` content, else a private copy of db + wal + shm."""
-    real = _common._connect
+    real = _sqlite._connect
     seen: list[str] = []
 
     def connect(path: Path, query: str) -> sqlite3.Connection:
@@ -92,7 +93,7 @@ def test_failing_read_only_open_falls_back(tmp_path: Path, monkeypatch: pytest.M
             raise sqlite3.OperationalError("attempt to write a readonly database")
         return real(path, query)
 
-    monkeypatch.setattr(_common, "_connect", connect)
+    monkeypatch.setattr(_sqlite, "_connect", connect)
     live = tmp_path / "live.db"
     owner = _wal_db(live, keep_open=True)
     assert _rows(live) == [1, 2, 3]

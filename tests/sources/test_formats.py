@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from netsky_core._records import EventSource
 from netsky_core.sources._common import SourceSpec
 
-from ._helpers import MACHINE, PRICES, parse_lines, read_source, resumed, sample_root
+from ._helpers import MACHINE, PRICES, parse_lines, read_path, read_source, resumed, sample_root
 
 AGENTS = (
     "gemini",
@@ -111,20 +111,7 @@ def test_second_read_is_identical_and_events_are_well_formed(agent: str) -> None
 def test_no_payloads_when_not_stored(agent: str) -> None:
     mod = module(agent)
     for path in mod.discover([root_of(agent)])[:3]:
-        if path.suffix == ".db":
-            events = mod.read_database(
-                str(path), machine_id=MACHINE, prices=PRICES, store_payloads=False
-            ).events
-        elif mod.SPEC.kind == "lines" or path.suffix == ".jsonl":
-            events = parse_lines(mod.Parser, path, store_payloads=False)[0]
-        else:
-            events = mod.read_document(
-                path.read_bytes(),
-                path=str(path),
-                machine_id=MACHINE,
-                prices=PRICES,
-                store_payloads=False,
-            ).events
+        events = read_path(mod, path, store_payloads=False)
         for event in events:
             if event.payload is not None:
                 # a prompt keeps its text (it is the event); other payloads are then only
@@ -142,17 +129,7 @@ def test_redact_sees_every_payload(agent: str) -> None:
         seen.append(text)
         return '{"redacted": true}'
 
-    path = mod.discover([root_of(agent)])[0]
-    if path.suffix == ".db":
-        events = mod.read_database(
-            str(path), machine_id=MACHINE, prices=PRICES, redact=redact
-        ).events
-    elif mod.SPEC.kind == "lines" or path.suffix == ".jsonl":
-        events = parse_lines(mod.Parser, path, redact=redact)[0]
-    else:
-        events = mod.read_document(
-            path.read_bytes(), path=str(path), machine_id=MACHINE, prices=PRICES, redact=redact
-        ).events
+    events = read_path(mod, mod.discover([root_of(agent)])[0], redact=redact)
     for event in events:
         assert event.payload in (None, '{"redacted": true}')
 
