@@ -21,6 +21,7 @@ __all__ = [
     "LOAD_LOG",
     "connect",
     "default_timezone",
+    "lock_down",
     "new_connection",
     "open_analytics",
     "set_timezone",
@@ -42,7 +43,11 @@ def views_in_sql(sql: str) -> frozenset[str]:
     import duckdb
 
     try:
-        names: Iterable[str] = duckdb.get_table_names(sql)
+        # binding names table functions' files and extensions: on a locked-down scratch
+        # connection (DuckDB's default one would download an extension it lacks)
+        with duckdb.connect() as scratch:
+            lock_down(scratch)
+            names: Iterable[str] = scratch.get_table_names(sql)
     except duckdb.ParserException as exc:
         raise QueryError(one_line(exc)) from None
     except duckdb.Error:
@@ -91,6 +96,7 @@ def open_analytics(
     batch_size: int = DEFAULT_BATCH_SIZE,
     threads: int | None = None,
     prune: bool = False,
+    allow_files: bool = True,
 ) -> Any:
     """A DuckDB connection with netsky's views over ``store``.
 
@@ -107,7 +113,9 @@ def open_analytics(
 
     ``prune=True`` (with ``sql``: what ``netsky query`` does) reads only the ``events``
     columns and event types DuckDB's plan of ``sql`` uses; the other columns read as
-    NULL, so such a connection is only good for that statement.
+    NULL, so such a connection is only good for that statement. ``allow_files=False``
+    keeps that planning from touching files the SQL names (see :func:`lock_down`, which
+    the caller applies to the connection itself once it is open).
 
     The data is copied into an in-memory DuckDB database: nothing done with the
     connection reaches the store. Fetching ``TIMESTAMPTZ`` values as Python objects
@@ -136,7 +144,7 @@ def open_analytics(
     if prune and sql is not None and "events" in request:
         from ._prune import plan_event_needs
 
-        needs = plan_event_needs(sql, order, since, until)
+        needs = plan_event_needs(sql, order, since, until, allow_files=allow_files)
         if needs is not None:
             columns, types = needs
             request = TableRequest(
@@ -205,6 +213,17 @@ def new_connection(timezone: str | None = None, *, threads: int | None = None) -
         connection.close()
         raise
     return connection
+
+
+def lock_down(connection: Any, *, allow_files: bool = False) -> None:
+    """Keep SQL on ``connection`` to the data loaded into it: no extension is loaded or
+    installed, no file or network read unless ``allow_files``; the configuration is then
+    locked, so SQL cannot undo it (``SET`` fails). Apply it after the store is loaded."""
+    settings = ["autoload_known_extensions = false", "autoinstall_known_extensions = false"]
+    if not allow_files:
+        settings.append("enable_external_access = false")
+    for setting in [*settings, "lock_configuration = true"]:
+        connection.execute(f"SET {setting}")
 
 
 def timezone_of(connection: Any) -> str:

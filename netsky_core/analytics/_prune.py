@@ -58,10 +58,21 @@ def _types(filters: list[str]) -> frozenset[str] | None:
 
 
 def plan_event_needs(
-    sql: str, views: Iterable[str], since: datetime | None, until: datetime | None
+    sql: str,
+    views: Iterable[str],
+    since: datetime | None,
+    until: datetime | None,
+    *,
+    allow_files: bool = True,
 ) -> EventNeeds | None:
-    """What the single statement ``sql`` reads of ``events`` (None: could not tell)."""
+    """What the single statement ``sql`` reads of ``events`` (None: could not tell).
+
+    Planning binds table functions (``read_csv`` reads a file to learn its columns):
+    without ``allow_files`` the scratch connection is locked down first.
+    """
     import duckdb
+
+    from ._connect import lock_down
 
     with duckdb.connect() as scratch:
         scratch.execute("SET disabled_optimizers = 'statistics_propagation'")
@@ -75,6 +86,7 @@ def plan_event_needs(
         )
         for name in views:
             scratch.execute(render_view(VIEWS[name], since, until))
+        lock_down(scratch, allow_files=allow_files)
         statements = scratch.extract_statements(sql)
         if len(statements) != 1:
             return None

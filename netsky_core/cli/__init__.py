@@ -15,6 +15,10 @@ def main(argv: list[str] | None = None) -> int:
         from ..hooks.run import main as hook_main
 
         return hook_main(args[1:])
-    from ._main import run
+    try:
+        from ._main import run
 
-    return run(args)
+        return run(args)
+    except KeyboardInterrupt:  # while starting up (a command's own run handles its own)
+        sys.stderr.write("netsky: interrupted\n")
+        return 130
