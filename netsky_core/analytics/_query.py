@@ -126,10 +126,7 @@ def run_query(connection: Any, sql: str) -> QueryResult:
     if stream is None:
         return QueryResult(columns=(), types=(), table=pa.table({}))
     batches = list(stream.batches)
-    if batches:
-        table = pa.Table.from_batches(batches)
-    else:
-        table = stream.schema.empty_table()
+    table = pa.Table.from_batches(batches) if batches else stream.schema.empty_table()
     return QueryResult(columns=stream.columns, types=stream.types, table=table)
 
 

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from ...analytics import QueryStream
 
 _VIEWS = "events, sessions, api_requests, tool_calls, file_changes, prompts, daily_usage, positions"
+_NO_FILES = "disabled by configuration"  # DuckDB's words for a file access refused
 TABLE_ROWS = 10_000
 """Rows the table format shows at most (it must hold them all to align the columns)."""
 _NUMERIC = re.compile(r"U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?|FLOAT|DOUBLE|REAL|DECIMAL.*")
@@ -77,6 +78,17 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def run(ctx: Context) -> int:
+    from ...analytics import QueryError
+
+    try:
+        return _run(ctx)
+    except QueryError as exc:
+        if _NO_FILES in str(exc) and exc.hint is None:
+            exc.hint = "netsky query reads only the store; --allow-files lets it read files"
+        raise
+
+
+def _run(ctx: Context) -> int:
     from ...analytics import TimezoneError, lock_down, open_analytics, refuse_writes, stream_query
 
     args = ctx.args
@@ -150,7 +162,7 @@ def _table(stream: QueryStream) -> None:
     for batch in stream.batches:
         room = TABLE_ROWS - len(rows)
         rows.extend(batch_text_rows(batch.slice(0, room)))
-        if batch.num_rows > room or len(rows) == TABLE_ROWS and next(stream.batches, None):
+        if batch.num_rows > room:
             cut = True
             break
     right = [i for i, t in enumerate(stream.types) if _NUMERIC.fullmatch(t.upper())]
