@@ -18,7 +18,7 @@ _EXPORTS: dict[str, str] = {
     "open_analytics": "._connect",
     "open_read_only": "._connect",
     "views_in_sql": "._connect",
-    "lock_down": "._connect",
+    "lock_down": "._lockdown",
     "default_timezone": "._connect",
     "set_timezone": "._connect",
     "LOAD_LOG": "._connect",
@@ -114,7 +114,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from ._connect import (
         LOAD_LOG,
         default_timezone,
-        lock_down,
         open_analytics,
         open_read_only,
         set_timezone,
@@ -123,6 +122,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ._errors import AnalyticsError, QueryError, ReadOnlyQueryError, TimezoneError
     from ._html import render_html
     from ._load import LoadInfo, load_tables
+    from ._lockdown import lock_down
     from ._query import (
         READ_STATEMENTS,
         QueryResult,

@@ -14,6 +14,7 @@ from .._records import _utc
 from ..storage.protocol import Storage
 from ._errors import QueryError, TimezoneError, one_line
 from ._load import DEFAULT_BATCH_SIZE, LoadInfo, load_tables
+from ._lockdown import lock_down
 from ._tables import RAW_SCHEMA, TableRequest, base_columns
 from ._views import VIEWS, needed_views, render_view
 
@@ -21,7 +22,6 @@ __all__ = [
     "LOAD_LOG",
     "connect",
     "default_timezone",
-    "lock_down",
     "new_connection",
     "open_analytics",
     "set_timezone",
@@ -213,17 +213,6 @@ def new_connection(timezone: str | None = None, *, threads: int | None = None) -
         connection.close()
         raise
     return connection
-
-
-def lock_down(connection: Any, *, allow_files: bool = False) -> None:
-    """Keep SQL on ``connection`` to the data loaded into it: no extension is loaded or
-    installed, no file or network read unless ``allow_files``; the configuration is then
-    locked, so SQL cannot undo it (``SET`` fails). Apply it after the store is loaded."""
-    settings = ["autoload_known_extensions = false", "autoinstall_known_extensions = false"]
-    if not allow_files:
-        settings.append("enable_external_access = false")
-    for setting in [*settings, "lock_configuration = true"]:
-        connection.execute(f"SET {setting}")
 
 
 def timezone_of(connection: Any) -> str:

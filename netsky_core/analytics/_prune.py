@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 
 from ._errors import QueryError, one_line
+from ._lockdown import lock_down
 from ._tables import BASE_TABLES, RAW_SCHEMA, base_columns
 from ._views import VIEWS, render_view
 
@@ -71,8 +72,6 @@ def plan_event_needs(
     without ``allow_files`` the scratch connection is locked down first.
     """
     import duckdb
-
-    from ._connect import lock_down
 
     with duckdb.connect() as scratch:
         scratch.execute("SET disabled_optimizers = 'statistics_propagation'")
