@@ -183,3 +183,17 @@ def test_query_on_a_store_without_events_table_is_one_line(
     con.close()
     result = netsky("--db", db, "query", "SELECT count(*) FROM events")
     assert_one_line_error(result, 1, "schema is damaged", "no such table: events")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_export_query_reads_no_file(netsky: Netsky, db: str, fmt: str, tmp_path: Path) -> None:
+    """``netsky export --query`` runs user SQL too: it may write its output, read nothing
+    but the store (before: ``read_text('/etc/passwd')`` was exported)."""
+    out = tmp_path / f"out.{fmt}"
+    sql = "SELECT * FROM read_text('/etc/passwd')"
+    refused = netsky("--db", db, "export", "--format", fmt, "--query", sql, "-o", str(out))
+    assert_one_line_error(refused, 1, "disabled by configuration")
+    assert not out.exists()
+    sql = "SELECT model, count(*) AS n FROM api_requests GROUP BY 1"
+    netsky.ok("--db", db, "export", "--format", fmt, "--query", sql, "-o", str(out))
+    assert out.stat().st_size > 0
