@@ -13,25 +13,14 @@ from pathlib import Path
 import orjson
 import pytest
 
-from netsky_core import open_storage
-
-from . import Netsky, assert_one_line_error
-from .test_analytics_cli import EVENTS
+from . import Netsky, assert_one_line_error, test_analytics_cli
 
 MAX_RSS_MB = 500
 
 
-@pytest.fixture
-def netsky(tmp_path: Path) -> Netsky:
-    return Netsky(tmp_path)
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'store.db'}"
-    with open_storage(url) as store:
-        store.insert_many(EVENTS)
-    return url
+# the store and runner of the other query tests
+netsky = test_analytics_cli.netsky
+db = test_analytics_cli.db
 
 
 # -- results larger than memory stream (issue 15) --------------------------------------
