@@ -13,6 +13,7 @@ from .._records import _utc
 from ..storage.protocol import Storage
 from ._errors import QueryError, TimezoneError, one_line
 from ._load import DEFAULT_BATCH_SIZE, LoadInfo, load_tables
+from ._lockdown import lock_down
 from ._tables import RAW_SCHEMA, TableRequest, base_columns
 from ._views import VIEWS, needed_views, render_view
 
@@ -41,7 +42,11 @@ def views_in_sql(sql: str) -> frozenset[str]:
     import duckdb
 
     try:
-        names: Iterable[str] = duckdb.get_table_names(sql)
+        # binding names table functions' files and extensions: on a locked-down scratch
+        # connection (DuckDB's default one would download an extension it lacks)
+        with duckdb.connect() as scratch:
+            lock_down(scratch)
+            names: Iterable[str] = scratch.get_table_names(sql)
     except duckdb.ParserException as exc:
         raise QueryError(one_line(exc)) from None
     except duckdb.Error:
@@ -90,6 +95,7 @@ def open_analytics(
     batch_size: int = DEFAULT_BATCH_SIZE,
     threads: int | None = None,
     prune: bool = False,
+    allow_files: bool = True,
 ) -> Any:
     """A DuckDB connection with netsky's views over ``store``.
 
@@ -106,7 +112,9 @@ def open_analytics(
 
     ``prune=True`` (with ``sql``: what ``netsky query`` does) reads only the ``events``
     columns and event types DuckDB's plan of ``sql`` uses; the other columns read as
-    NULL, so such a connection is only good for that statement.
+    NULL, so such a connection is only good for that statement. ``allow_files=False``
+    keeps that planning from touching files the SQL names (see :func:`lock_down`, which
+    the caller applies to the connection itself once it is open).
 
     The data is copied into an in-memory DuckDB database: nothing done with the
     connection reaches the store. Fetching ``TIMESTAMPTZ`` values as Python objects
@@ -135,7 +143,7 @@ def open_analytics(
     if prune and sql is not None and "events" in request:
         from ._prune import plan_event_needs
 
-        needs = plan_event_needs(sql, order, since, until)
+        needs = plan_event_needs(sql, order, since, until, allow_files=allow_files)
         if needs is not None:
             columns, types = needs
             request = TableRequest(

@@ -28,7 +28,13 @@ import attrs
 
 from .._queries import EventQuery, SessionQuery
 from ..storage.protocol import Storage, iter_events
-from ._tables import RAW_SCHEMA, TableRequest, arrow_schema, base_columns, create_table
+from ._tables import (
+    RAW_SCHEMA,
+    TableRequest,
+    arrow_schema,
+    base_columns,
+    create_table_from_batches,
+)
 
 __all__ = ["LoadInfo", "load_tables"]
 
@@ -60,9 +66,10 @@ def load_tables(
         return []
     infos: list[LoadInfo] = []
     missing = set(request)
+    failures: list[str] = []
     if native:
         started = time.perf_counter()
-        plugin = _native(storage, connection, request)
+        plugin = _native(storage, connection, request, failures)
         if plugin is not None:
             seconds = time.perf_counter() - started
             bad = _invalid_tables(connection, request)
@@ -86,14 +93,21 @@ def load_tables(
         started = time.perf_counter()
         rows = _generic(storage, connection, request, table, batch_size)
         infos.append(LoadInfo(table, "generic", rows, time.perf_counter() - started))
+    # a plugin's failure is worth a warning only once the generic path did better (when
+    # the store itself is broken, the generic path's error says it alone)
+    for message in failures:
+        warnings.warn(message, RuntimeWarning, stacklevel=2)
     return infos
 
 
 # -- native -------------------------------------------------------------------------
 
 
-def _native(storage: Storage, connection: Any, request: TableRequest) -> str | None:
-    """Ask each ``netsky_duckdb_attach`` implementation in turn; the plugin that did it."""
+def _native(
+    storage: Storage, connection: Any, request: TableRequest, failures: list[str]
+) -> str | None:
+    """Ask each ``netsky_duckdb_attach`` implementation in turn; the plugin that did it.
+    Each failure's warning is added to ``failures``."""
     from ..plugins._registry import default_registry, plugin_failure
 
     pm = default_registry().plugin_manager
@@ -108,11 +122,9 @@ def _native(storage: Storage, connection: Any, request: TableRequest) -> str | N
         except BaseException as exc:  # a plugin's sys.exit() too, never the user's Ctrl-C
             if not plugin_failure(exc):
                 raise
-            warnings.warn(
+            failures.append(
                 f"netsky: plugin {impl.plugin_name!r} failed to attach its store to DuckDB "
-                f"({type(exc).__name__}: {exc}); reading it through the Storage protocol",
-                RuntimeWarning,
-                stacklevel=4,
+                f"({type(exc).__name__}: {exc}); reading it through the Storage protocol"
             )
             result = None
         finally:
@@ -172,8 +184,6 @@ def _drop(connection: Any, table: str) -> None:
 def _generic(
     storage: Storage, connection: Any, request: TableRequest, table: str, batch_size: int
 ) -> int:
-    import pyarrow as pa
-
     columns = request.columns(table)
     schema = arrow_schema(table, columns)
     if table == "events":
@@ -183,8 +193,7 @@ def _generic(
     else:
         batches = _record_batches(storage.query_transcript_positions(), schema, batch_size)
     counted = _Counted(batches)
-    reader = pa.RecordBatchReader.from_batches(schema, iter(counted))
-    create_table(connection, f'{RAW_SCHEMA}."{table}"', reader)
+    create_table_from_batches(connection, f'{RAW_SCHEMA}."{table}"', schema, iter(counted))
     return counted.rows
 
 

@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 
 from ._errors import QueryError, one_line
+from ._lockdown import lock_down
 from ._tables import BASE_TABLES, RAW_SCHEMA, base_columns
 from ._views import VIEWS, render_view
 
@@ -58,9 +59,18 @@ def _types(filters: list[str]) -> frozenset[str] | None:
 
 
 def plan_event_needs(
-    sql: str, views: Iterable[str], since: datetime | None, until: datetime | None
+    sql: str,
+    views: Iterable[str],
+    since: datetime | None,
+    until: datetime | None,
+    *,
+    allow_files: bool = True,
 ) -> EventNeeds | None:
-    """What the single statement ``sql`` reads of ``events`` (None: could not tell)."""
+    """What the single statement ``sql`` reads of ``events`` (None: could not tell).
+
+    Planning binds table functions (``read_csv`` reads a file to learn its columns):
+    without ``allow_files`` the scratch connection is locked down first.
+    """
     import duckdb
 
     with duckdb.connect() as scratch:
@@ -75,6 +85,7 @@ def plan_event_needs(
         )
         for name in views:
             scratch.execute(render_view(VIEWS[name], since, until))
+        lock_down(scratch, allow_files=allow_files)
         statements = scratch.extract_statements(sql)
         if len(statements) != 1:
             return None

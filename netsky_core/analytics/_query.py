@@ -21,8 +21,19 @@ import attrs
 import orjson
 
 from ._errors import QueryError, ReadOnlyQueryError, one_line
+from ._stream import BATCH_ROWS, QueryStream, stream_relation
 
-__all__ = ["READ_STATEMENTS", "QueryResult", "check_read_only", "refuse_writes", "run_query"]
+__all__ = [
+    "READ_STATEMENTS",
+    "QueryResult",
+    "batch_records",
+    "batch_rows",
+    "batch_text_rows",
+    "check_read_only",
+    "refuse_writes",
+    "run_query",
+    "stream_query",
+]
 
 READ_STATEMENTS = frozenset({"SELECT", "EXPLAIN"})
 
@@ -77,20 +88,55 @@ class QueryResult:
 
     def rows(self) -> list[tuple[Any, ...]]:
         """Rows of Python values (timestamps are aware datetimes in the connection's zone)."""
-        columns = [self.table.column(i).to_pylist() for i in range(self.table.num_columns)]
-        return list(zip(*columns)) if columns else []
+        return batch_rows(self.table)
 
     def records(self) -> list[dict[str, Any]]:
         """Rows as JSON-ready dicts (ISO timestamps, ints for integral decimals)."""
-        return [{name: json_value(v) for name, v in zip(self.columns, row)} for row in self.rows()]
+        return batch_records(self.table, self.columns)
 
     def text_rows(self, null: str = "NULL") -> list[list[str]]:
         """Rows as display strings (``null`` for NULL)."""
-        return [[text_value(v, null) for v in row] for row in self.rows()]
+        return batch_text_rows(self.table, null)
+
+
+def batch_rows(batch: Any) -> list[tuple[Any, ...]]:
+    """The rows of an Arrow table or record batch as tuples of Python values."""
+    columns = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
+    return list(zip(*columns)) if columns else []
+
+
+def batch_records(batch: Any, columns: Sequence[str]) -> list[dict[str, Any]]:
+    """The rows of ``batch`` as JSON-ready dicts keyed by ``columns``."""
+    return [{name: json_value(v) for name, v in zip(columns, row)} for row in batch_rows(batch)]
+
+
+def batch_text_rows(batch: Any, null: str = "NULL") -> list[list[str]]:
+    """The rows of ``batch`` as display strings (``null`` for NULL)."""
+    return [[text_value(v, null) for v in row] for row in batch_rows(batch)]
 
 
 def run_query(connection: Any, sql: str) -> QueryResult:
-    """Run read-only ``sql`` (several statements: the last one's result) on ``connection``."""
+    """Run read-only ``sql`` (several statements: the last one's result) on ``connection``.
+
+    Ctrl-C while it runs raises ``KeyboardInterrupt`` (and stops the query).
+    """
+    import pyarrow as pa
+
+    stream = stream_query(connection, sql)
+    if stream is None:
+        return QueryResult(columns=(), types=(), table=pa.table({}))
+    batches = list(stream.batches)
+    table = pa.Table.from_batches(batches) if batches else stream.schema.empty_table()
+    return QueryResult(columns=stream.columns, types=stream.types, table=table)
+
+
+def stream_query(connection: Any, sql: str, batch_rows: int = BATCH_ROWS) -> QueryStream | None:
+    """Run read-only ``sql`` like :func:`run_query`, its result as a :class:`QueryStream`
+    of Arrow record batches (None when the last statement returns nothing).
+
+    Memory stays bounded by a few batches; close ``batches`` (or read it to the end)
+    before closing the connection.
+    """
     import duckdb
 
     statements = check_read_only(connection, sql)
@@ -98,16 +144,11 @@ def run_query(connection: Any, sql: str) -> QueryResult:
         for statement in statements[:-1]:
             connection.execute(statement.query)
         relation = connection.sql(statements[-1].query)
-        if relation is None:
-            import pyarrow as pa
-
-            return QueryResult(columns=(), types=(), table=pa.table({}))
-        table = _arrow(relation)
-        columns = tuple(relation.columns)
-        types = tuple(str(t) for t in relation.types)
     except duckdb.Error as exc:
         raise QueryError(one_line(exc)) from None
-    return QueryResult(columns=columns, types=types, table=table)
+    if relation is None:
+        return None
+    return stream_relation(connection, relation, batch_rows)
 
 
 # -- values ---------------------------------------------------------------------------

@@ -31,6 +31,7 @@ __all__ = [
     "arrow_schema",
     "base_columns",
     "create_table",
+    "create_table_from_batches",
     "request_schema",
 ]
 
@@ -134,6 +135,31 @@ def create_table(connection: Any, name: str, data: Any) -> None:
         connection.execute(f"CREATE TABLE {name} AS SELECT * FROM {stream}")
     finally:
         connection.unregister(stream)
+
+
+def create_table_from_batches(connection: Any, name: str, schema: Any, batches: Any) -> None:
+    """``CREATE TABLE name`` from an iterator of Arrow record batches of ``schema``.
+
+    An exception raised while producing a batch (a store error, Ctrl-C) is raised as
+    itself: DuckDB would report it as its own error, with the traceback in the message.
+    """
+    import pyarrow as pa
+
+    failure: list[BaseException] = []
+
+    def guarded() -> Any:
+        try:
+            yield from batches
+        except BaseException as exc:
+            failure.append(exc)
+            raise
+
+    try:
+        create_table(connection, name, pa.RecordBatchReader.from_batches(schema, guarded()))
+    except BaseException:
+        if failure:
+            raise failure[0] from None
+        raise
 
 
 class TableRequest(frozenset[str]):

@@ -27,6 +27,7 @@ from .._config import Config
 from ..storage.protocol import Storage
 from ._connect import open_analytics
 from ._errors import AnalyticsError, QueryError, one_line
+from ._lockdown import lock_down
 from ._query import check_read_only
 from ._views import VIEWS
 
@@ -35,9 +36,9 @@ __all__ = ["EXPORT_FORMATS", "ExportResult", "export"]
 EXPORT_FORMATS = ("parquet", "csv")
 
 _COPY_OPTIONS = {
-    "parquet": "FORMAT parquet, COMPRESSION zstd",
-    "csv": "FORMAT csv, HEADER true",
-}
+    "parquet": "FORMAT parquet, COMPRESSION zstd, USE_TMP_FILE false",
+    "csv": "FORMAT csv, HEADER true, USE_TMP_FILE false",
+}  # no DuckDB temporary file: netsky writes a temporary file of its own, the one allowed
 
 
 @attrs.frozen
@@ -100,19 +101,22 @@ def export(
             timezone=timezone,
             config=config,
             prune=True,
+            allow_files=False,
         )
     else:
         statements = check_read_only(connection, sql)
         if len(statements) != 1:
             raise QueryError("export takes exactly one SELECT statement")
     try:
-        return _write(connection, sql, output, fmt)
+        return _write(connection, sql, output, fmt, lock=own)
     finally:
         if own:
             connection.close()
 
 
-def _write(connection: Any, sql: str, output: str | Path | IO[bytes], fmt: str) -> ExportResult:
+def _write(
+    connection: Any, sql: str, output: str | Path | IO[bytes], fmt: str, *, lock: bool
+) -> ExportResult:
     import duckdb
 
     target = Path(output) if isinstance(output, (str, Path)) and str(output) != "-" else None
@@ -123,6 +127,8 @@ def _write(connection: Any, sql: str, output: str | Path | IO[bytes], fmt: str) 
     os.close(fd)
     tmp = Path(tmp_name)
     try:
+        if lock:  # a connection of our own: the SQL reads the store and writes only tmp
+            lock_down(connection, allowed_paths=[str(tmp)])
         try:
             columns = tuple(connection.sql(sql).columns)
             quoted = str(tmp).replace("'", "''")

@@ -19,6 +19,10 @@ def main(argv: list[str] | None = None) -> int:
         from ..hooks.run import main as hook_main
 
         return hook_main(hook_args)
-    from ._main import run
+    try:
+        from ._main import run
 
-    return run(args)
+        return run(args)
+    except KeyboardInterrupt:  # while starting up (a command's own run handles its own)
+        sys.stderr.write("netsky: interrupted\n")
+        return 130

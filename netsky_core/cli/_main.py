@@ -162,10 +162,7 @@ def run(argv: Sequence[str]) -> int:
         sys.stderr.write("netsky: interrupted\n")
         return 130
     except BrokenPipeError:
-        try:
-            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
-        except OSError:
-            pass
+        _stdout_to_devnull()
         return 0
     except Exception as exc:
         if debug:
@@ -175,3 +172,15 @@ def run(argv: Sequence[str]) -> int:
             "(hint: rerun with --debug for a traceback and report it)\n"
         )
         return 1
+
+
+def _stdout_to_devnull() -> None:
+    """The reader of standard output went away: point its file descriptor at devnull,
+    so that the flush of what is still buffered, at exit, fails no more (the advice
+    of Python's ``signal`` documentation)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass

@@ -79,6 +79,12 @@ def _translate(exc: apsw.Error, path: str) -> StorageError:
             f"{path} stayed locked by another process: {text}",
             hint="another netsky process holds a long write; retry later",
         )
+    if isinstance(exc, apsw.SQLError) and text.startswith(("no such table", "no such column")):
+        return StorageQueryError(
+            f"{path}: the store's schema is damaged ({text})",
+            hint="it was changed outside netsky: restore a backup, "
+            "or move it away and run `netsky ingest` to rebuild it",
+        )
     return StorageQueryError(f"{path}: {text}")
 
 
