@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 from hypothesis import strategies as st
@@ -46,6 +47,21 @@ class ReadRules:
     model: Any
     stores: list[Any]
     has_usage: bool
+    run_stats: Any  # DifferentialStats
+    to_model: list[dict[int, int]]
+
+    if TYPE_CHECKING:  # defined by StorageMachine
+
+        def _step(self, name: str) -> None: ...
+        def _call(
+            self, i: int, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any
+        ) -> Any: ...
+        def _agree(self, i: int, what: str, expected: Any, got: Any) -> None: ...
+        def _model_ids(self, i: int, events: list[Event], what: str) -> list[int]: ...
+        def _after_ids(self, rank: int | None) -> list[int | None] | None: ...
+        def _same(
+            self, method: str, what: str, *args: Any, call: str | None = None, **kwargs: Any
+        ) -> None: ...
 
     # -- reads --------------------------------------------------------------------------
 

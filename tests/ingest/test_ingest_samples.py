@@ -10,7 +10,6 @@ import pytest
 
 from netsky_core import EventQuery, SessionQuery, open_storage
 from netsky_core.ingest.scan import discover, ingest
-
 from tests.ccusage import run_ccusage
 
 from .conftest import isolated_env, run_netsky, samples_or_skip
