@@ -19,6 +19,7 @@ __all__ = [
     "count",
     "decode_json",
     "json_text",
+    "mapping",
     "number",
     "parse_iso",
     "parse_time",
@@ -44,6 +45,11 @@ def number(value: Any) -> float | None:
         return None
     value = float(value)
     return value if math.isfinite(value) else None
+
+
+def mapping(value: Any) -> dict[str, Any]:
+    """A JSON object as itself; anything else as an empty dict."""
+    return value if isinstance(value, dict) else {}
 
 
 def text(value: Any) -> str | None:

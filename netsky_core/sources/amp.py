@@ -22,6 +22,7 @@ rewritten with more messages keeps its uuids. Amp reports no reasoning count.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from .._records import Event, EventType
 from ._common import DocumentResult, EventFactory, SourceSpec, collect
 from ._files import glob_files
 from ._readers import object_reader
-from ._values import Tokens, count, number, parse_time, text
+from ._values import Tokens, count, mapping, number, parse_time, text
 
 __all__ = ["SPEC", "discover", "read_document"]
 
@@ -151,7 +152,7 @@ def _conversation(
     """Prompts, tool calls and tool results of one message (dated ``when``)."""
     role = message.get("role")
     mid = _message_id(message) or "?"
-    base = {"session_id": thread, "timestamp": when, "cwd": cwd}
+    base: dict[str, Any] = {"session_id": thread, "timestamp": when, "cwd": cwd}
     out: list[Event] = []
     texts: list[str] = []
     for j, block in enumerate(message.get("content") or ()):
@@ -215,7 +216,7 @@ def _read(f: EventFactory, result: DocumentResult, doc: dict[str, Any], data: by
         for message in messages:
             mid = message.get("messageId")
             if message.get("role") == "assistant" and isinstance(mid, int):
-                usage = message.get("usage") if isinstance(message.get("usage"), dict) else {}
+                usage = mapping(message.get("usage"))
                 cache[str(mid)] = (
                     count(usage.get("cacheCreationInputTokens")),
                     count(usage.get("cacheReadInputTokens")),
@@ -231,13 +232,13 @@ def _read(f: EventFactory, result: DocumentResult, doc: dict[str, Any], data: by
             )
             if ts is not None and isinstance(event.get("toMessageId"), int):
                 answered.setdefault(str(event["toMessageId"]), ts)
-            collect(result, lambda e=event: _ledger_events(f, thread, e, cache))
+            collect(result, partial(_ledger_events, f, thread, event, cache))
     else:
         for message in messages:
-            collect(result, lambda m=message: _message_usage(f, thread, m))
+            collect(result, partial(_message_usage, f, thread, message))
     when = created
     for message in messages:
-        meta = message.get("meta") if isinstance(message.get("meta"), dict) else {}
+        meta = mapping(message.get("meta"))
         when = (
             parse_time(meta.get("sentAt"), unit="ms")
             or answered.get(_message_id(message) or "")
@@ -246,17 +247,17 @@ def _read(f: EventFactory, result: DocumentResult, doc: dict[str, Any], data: by
         if when is None:
             result.skipped += 1
             continue
-        collect(result, lambda m=message, w=when: _conversation(f, thread, m, w, cwd))
+        collect(result, partial(_conversation, f, thread, message, when, cwd))
 
 
 read_document = object_reader(SPEC, _read, "Events of one whole thread file.")
 
 
 def _cwd(doc: dict[str, Any]) -> str | None:
-    env = doc.get("env") if isinstance(doc.get("env"), dict) else {}
-    initial = env.get("initial") if isinstance(env.get("initial"), dict) else {}
-    trees = initial.get("trees") if isinstance(initial.get("trees"), list) else []
-    for tree in trees:
+    env = mapping(doc.get("env"))
+    initial = mapping(env.get("initial"))
+    trees = initial.get("trees")
+    for tree in trees if isinstance(trees, list) else ():
         uri = tree.get("uri") if isinstance(tree, dict) else None
         if isinstance(uri, str) and uri.startswith("file://"):
             return uri[len("file://") :]

@@ -38,7 +38,7 @@ from typing import Any
 from .._records import Event, EventType
 from ._common import LineParser, SourceSpec
 from ._files import glob_files
-from ._values import Tokens, count, number, parse_time, text
+from ._values import Tokens, count, mapping, number, parse_time, text
 
 __all__ = ["SPEC", "Parser", "discover"]
 
@@ -71,7 +71,7 @@ class Parser(LineParser):
 
     def events(self, record: dict[str, Any], raw: bytes) -> list[Event]:
         kind = record.get("type")
-        data = record.get("data") if isinstance(record.get("data"), dict) else {}
+        data = mapping(record.get("data"))
         ts = (
             parse_time(record.get("timestamp"))
             if isinstance(record.get("timestamp"), str)
@@ -84,7 +84,7 @@ class Parser(LineParser):
         if kind == "session.start":
             if text(data.get("sessionId")):
                 state["session_id"] = data["sessionId"]
-            context = data.get("context") if isinstance(data.get("context"), dict) else {}
+            context = mapping(data.get("context"))
             if text(context.get("cwd")):
                 state["cwd"] = context["cwd"]
             if text(context.get("branch")):
@@ -156,7 +156,7 @@ class Parser(LineParser):
         for model, metric in metrics.items():
             if not isinstance(metric, dict) or not isinstance(model, str) or not model:
                 continue
-            usage = metric.get("usage") if isinstance(metric.get("usage"), dict) else {}
+            usage = mapping(metric.get("usage"))
             cache_read = count(usage.get("cacheReadTokens"))
             cache_write = count(usage.get("cacheWriteTokens"))
             input_tokens = max(count(usage.get("inputTokens")) - cache_read - cache_write, 0)
@@ -172,7 +172,7 @@ class Parser(LineParser):
             )
             if not tok:
                 continue
-            requests = metric.get("requests") if isinstance(metric.get("requests"), dict) else {}
+            requests = mapping(metric.get("requests"))
             nano = number(metric.get("totalNanoAiu"))
             if nano is None and single:
                 nano = number(data.get("totalNanoAiu"))

@@ -19,6 +19,7 @@ is unique to one Goose install).
 from __future__ import annotations
 
 import sqlite3
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from ._common import DocumentResult, EventFactory, SourceSpec, collect
 from ._files import file_at
 from ._readers import database_reader
 from ._sqlite import select_rows, table_columns
-from ._values import Tokens, decode_json, parse_time, text
+from ._values import Tokens, decode_json, mapping, parse_time, text
 
 __all__ = ["SPEC", "discover", "read_database"]
 
@@ -169,8 +170,8 @@ def _message_events(f: EventFactory, row: dict[str, Any]) -> list[Event]:
             texts.append(part["text"])
         elif kind == "toolRequest":
             call_id = text(part.get("id")) or f"{mid}#{j}"
-            call = part.get("toolCall") if isinstance(part.get("toolCall"), dict) else {}
-            value = call.get("value") if isinstance(call.get("value"), dict) else {}
+            call = mapping(part.get("toolCall"))
+            value = mapping(call.get("value"))
             name = text(value.get("name"))
             out.append(
                 f.tool_use(
@@ -203,9 +204,9 @@ def _read(conn: sqlite3.Connection, f: EventFactory, result: DocumentResult) -> 
     if not sessions and not table_columns(conn, "sessions"):
         result.skipped += 1
     for row in sessions:
-        collect(result, lambda r=row: _session_events(f, r))
+        collect(result, partial(_session_events, f, row))
     for row in select_rows(conn, "messages", _MESSAGE_COLUMNS, keys=_KEYS):
-        collect(result, lambda r=row: _message_events(f, r))
+        collect(result, partial(_message_events, f, row))
 
 
 read_database = database_reader(

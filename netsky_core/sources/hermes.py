@@ -21,6 +21,7 @@ with more tokens (the store keeps that version).
 from __future__ import annotations
 
 import sqlite3
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from ._common import DocumentResult, EventFactory, SourceSpec, collect
 from ._files import file_at
 from ._readers import database_reader
 from ._sqlite import select_rows, table_columns
-from ._values import Tokens, decode_json, parse_time, text
+from ._values import Tokens, decode_json, mapping, parse_time, text
 
 __all__ = ["SPEC", "discover", "read_database"]
 
@@ -101,7 +102,7 @@ def _session_events(f: EventFactory, row: dict[str, Any]) -> list[Event]:
     branch = text(row.get("git_branch"))
     model_raw = row.get("model")
     model = model_raw.strip() if isinstance(model_raw, str) else ""
-    base = {"session_id": session, "cwd": cwd, "git_branch": branch}
+    base: dict[str, Any] = {"session_id": session, "cwd": cwd, "git_branch": branch}
     out = [
         f.event(
             EventType.SESSION_START,
@@ -163,7 +164,7 @@ def _message_events(
     ts = parse_time(row.get("timestamp"), unit="auto")
     if not isinstance(session, str) or not session or ts is None or not isinstance(role, str):
         return []
-    base = {"session_id": session, "timestamp": ts, "cwd": session_cwd.get(session)}
+    base: dict[str, Any] = {"session_id": session, "timestamp": ts, "cwd": session_cwd.get(session)}
     uuid = f"hermes:message:{session}:{mid}"
     content = row.get("content")
     if role == "user":
@@ -193,7 +194,7 @@ def _message_events(
             if not isinstance(call, dict):
                 continue
             call_id = text(call.get("id")) or f"{mid}#{j}"
-            fn = call.get("function") if isinstance(call.get("function"), dict) else {}
+            fn = mapping(call.get("function"))
             name = text(fn.get("name")) or text(call.get("name"))
             out.append(
                 f.tool_use(
@@ -225,7 +226,7 @@ def _read(conn: sqlite3.Connection, f: EventFactory, result: DocumentResult) -> 
     for row in sessions:
         if isinstance(row.get("id"), str):
             cwd[row["id"]] = text(row.get("cwd"))
-        collect(result, lambda r=row: _session_events(f, r))
+        collect(result, partial(_session_events, f, row))
     for row in select_rows(
         conn,
         "messages",
@@ -240,7 +241,7 @@ def _read(conn: sqlite3.Connection, f: EventFactory, result: DocumentResult) -> 
             "timestamp",
         ),
     ):
-        collect(result, lambda r=row: _message_events(f, r, cwd))
+        collect(result, partial(_message_events, f, row, cwd))
 
 
 read_database = database_reader(

@@ -27,7 +27,7 @@ from typing import Any
 from .._records import Event
 from ._common import LineParser, SourceSpec
 from ._files import glob_files
-from ._values import Tokens, content_id, decode_json, number, parse_time, text
+from ._values import Tokens, content_id, decode_json, mapping, number, parse_time, text
 
 __all__ = ["SPEC", "Parser", "discover", "pricing_model"]
 
@@ -88,7 +88,7 @@ class Parser(LineParser):
         if not isinstance(message, dict):
             return []
         kind = message.get("type")
-        payload = message.get("payload") if isinstance(message.get("payload"), dict) else {}
+        payload = mapping(message.get("payload"))
         seconds = number(record.get("timestamp"))
         ts = parse_time(seconds, unit="s") if seconds is not None else None
         if ts is None or not isinstance(kind, str) or not kind:
@@ -115,7 +115,7 @@ class Parser(LineParser):
                 return [f.prompt("\n".join(texts), **base, uuid=line_uuid)]
         if kind == "ToolCall":
             call_id = text(payload.get("id")) or line_uuid
-            fn = payload.get("function") if isinstance(payload.get("function"), dict) else {}
+            fn = mapping(payload.get("function"))
             return [
                 f.tool_use(
                     **base,
@@ -128,9 +128,7 @@ class Parser(LineParser):
             ]
         if kind == "ToolResult":
             call_id = text(payload.get("tool_call_id")) or line_uuid
-            value = (
-                payload.get("return_value") if isinstance(payload.get("return_value"), dict) else {}
-            )
+            value = mapping(payload.get("return_value"))
             failed = value.get("is_error") is True
             uuid = f"kimi:tool_result:{session}:{call_id}"
             return [f.tool_result(**base, uuid=uuid, call_id=call_id, failed=failed)]

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import functools
 import sqlite3
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,7 @@ from ._common import DocumentResult, EventFactory, SourceSpec, collect
 from ._files import walk_files
 from ._readers import database_reader, json_object, object_reader
 from ._sqlite import table_columns
-from ._values import Tokens, count, number, parse_time, text
+from ._values import Tokens, count, mapping, number, parse_time, text
 
 __all__ = ["DB_SPEC", "FORMATS", "SPEC", "discover", "read_database", "read_document"]
 
@@ -104,7 +105,7 @@ def usage_event(
     tokens = data.get("tokens")
     if not isinstance(tokens, dict):
         return []
-    cache = tokens.get("cache") if isinstance(tokens.get("cache"), dict) else {}
+    cache = mapping(tokens.get("cache"))
     tok = Tokens.read(
         input=tokens.get("input"),
         output=tokens.get("output"),
@@ -119,13 +120,13 @@ def usage_event(
     provider = text(data.get("providerID"))
     if model is None or (require_provider and provider is None):
         return []
-    time = data.get("time") if isinstance(data.get("time"), dict) else {}
+    time = mapping(data.get("time"))
     timestamp = parse_time(time.get("created"), unit="ms") or parse_time(fallback_ms, unit="ms")
     if timestamp is None:
         return []
     own = number(data.get("cost"))
     cost = f.cost(model, tok, own if own and own > 0 else None, priced_as=_PRICE_ALIASES.get(model))
-    path = data.get("path") if isinstance(data.get("path"), dict) else {}
+    path = mapping(data.get("path"))
     meta = {
         "message_id": message_id,
         "provider": provider,
@@ -174,7 +175,7 @@ def message_events(
     )
     if out:
         return out
-    time = data.get("time") if isinstance(data.get("time"), dict) else {}
+    time = mapping(data.get("time"))
     timestamp = parse_time(time.get("created"), unit="ms") or parse_time(fallback_ms, unit="ms")
     role = text(data.get("role"))
     if timestamp is None or role is None:
@@ -205,11 +206,11 @@ def part_events(
 ) -> list[Event]:
     """A user's text part as a prompt, a tool part as a tool call; other parts nothing."""
     kind = data.get("type")
-    time = data.get("time") if isinstance(data.get("time"), dict) else {}
+    time = mapping(data.get("time"))
     timestamp = parse_time(time.get("start"), unit="ms") or parse_time(created_ms, unit="ms")
     if timestamp is None:
         return []
-    base = {"session_id": session_id, "timestamp": timestamp}
+    base: dict[str, Any] = {"session_id": session_id, "timestamp": timestamp}
     if kind == "text" and role == "user" and not data.get("synthetic"):
         prompt = data.get("text")
         if isinstance(prompt, str) and prompt:
@@ -217,7 +218,7 @@ def part_events(
         return []
     if kind == "tool":
         call_id = text(data.get("callID")) or part_id
-        state = data.get("state") if isinstance(data.get("state"), dict) else {}
+        state = mapping(data.get("state"))
         name = text(data.get("tool"))
         uuid = f"{f.framework}:tool:{call_id}"
         return [
@@ -242,10 +243,7 @@ def read_tables(
         created = "time_created" if "time_created" in cols else "NULL"
         rows = conn.execute(f"SELECT id, {directory}, {title}, {created} FROM session").fetchall()
         for sid, cwd, name, created_ms in rows:
-            collect(
-                result,
-                lambda s=sid, c=cwd, n=name, t=created_ms: _session_start(f, s, c, n, t),
-            )
+            collect(result, partial(_session_start, f, sid, cwd, name, created_ms))
     cols = table_columns(conn, "message")
     if not {"id", "session_id", "data"} <= set(cols):
         result.skipped += 1
@@ -263,15 +261,16 @@ def read_tables(
         roles[str(mid)] = text(value.get("role"))
         collect(
             result,
-            lambda v=value, m=message_id, s=session, c=created_ms, d=data: message_events(
+            partial(
+                message_events,
                 f,
-                v,
-                message_id=m,
-                session_id=s,
-                fallback_ms=c,
+                value,
+                message_id=message_id,
+                session_id=session,
+                fallback_ms=created_ms,
                 require_provider=require_provider,
                 assistant_only=assistant_only,
-                raw=d,
+                raw=data,
             ),
         )
     pcols = table_columns(conn, "part")
@@ -288,8 +287,14 @@ def read_tables(
             continue  # step markers, patches, snapshots: not events of their own
         collect(
             result,
-            lambda v=value, p=pid, s=sid, m=mid, c=created_ms: part_events(
-                f, v, part_id=str(p), session_id=str(s), role=roles.get(str(m)), created_ms=c
+            partial(
+                part_events,
+                f,
+                value,
+                part_id=str(pid),
+                session_id=str(sid),
+                role=roles.get(str(mid)),
+                created_ms=created_ms,
             ),
         )
 

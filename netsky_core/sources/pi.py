@@ -28,7 +28,7 @@ from typing import Any
 from .._records import Event, EventType
 from ._common import LineParser, SourceSpec
 from ._files import walk_files
-from ._values import Tokens, content_id, number, parse_time, text
+from ._values import Tokens, content_id, mapping, number, parse_time, text
 
 __all__ = ["SPEC", "Parser", "PiFormatParser", "discover"]
 
@@ -96,7 +96,8 @@ class PiFormatParser(LineParser):
         if kind == "model_change" or (
             kind == "custom" and record.get("customType") == "model-snapshot"
         ):
-            source = record.get("data") if isinstance(record.get("data"), dict) else record
+            data = record.get("data")
+            source = data if isinstance(data, dict) else record
             model = text(source.get("modelId")) or text(source.get("model"))
             if model:
                 state["model"] = model
@@ -211,7 +212,7 @@ class PiFormatParser(LineParser):
         if not tok:
             return []
         model = self.model_of(message)
-        cost_block = usage.get("cost") if isinstance(usage.get("cost"), dict) else {}
+        cost_block = mapping(usage.get("cost"))
         own = number(cost_block.get("total"))
         cost = self.f.cost(model, tok, own, price_extra=False)  # ccusage: total's extra unpriced
         session = self.state["session_id"]
