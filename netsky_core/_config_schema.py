@@ -124,17 +124,18 @@ def _patterns(value: Any, _type: Any) -> tuple[str, ...]:
 
 # -- the schema ---------------------------------------------------------------------
 
-Strings = NewType("Strings", tuple)  # type: ignore[type-arg]  # a list of strings
-Patterns = NewType("Patterns", tuple)  # type: ignore[type-arg]  # ... of regular expressions
+Strings = NewType("Strings", tuple)  # a list of strings
+Patterns = NewType("Patterns", tuple)  # ... of regular expressions
+
+
+def _price_type(key: str) -> Any:
+    """The annotation of one ``[pricing.models."name"]`` key (a union, not a class)."""
+    return (Multiplier if key == "fast_multiplier" else Price) | None
+
 
 ModelPrices = attrs.make_class(
     "ModelPrices",
-    {
-        key: attrs.field(
-            default=None, type=(Multiplier if key == "fast_multiplier" else Price) | None
-        )
-        for key in OVERRIDE_KEYS
-    },
+    {key: attrs.field(default=None, type=_price_type(key)) for key in OVERRIDE_KEYS},
     frozen=True,
 )
 ModelPrices.__doc__ = '``[pricing.models."name"]``: dollars per million tokens.'
@@ -194,8 +195,13 @@ def _tables(converter: cattrs.Converter) -> Callable[[type], Any]:
     """Structure attrs classes from tables only, unknown keys refused."""
 
     def factory(cl: type) -> Any:
-        extra = {"backends": override(omit=True)} if cl is StorageSection else {}
-        inner = make_dict_structure_fn(cl, converter, _cattrs_forbid_extra_keys=True, **extra)
+        inner: Callable[[Mapping[str, Any], Any], Any]
+        if cl is StorageSection:
+            inner = make_dict_structure_fn(
+                cl, converter, _cattrs_forbid_extra_keys=True, backends=override(omit=True)
+            )
+        else:
+            inner = make_dict_structure_fn(cl, converter, _cattrs_forbid_extra_keys=True)
 
         def hook(value: Any, type_: Any) -> Any:
             if not isinstance(value, Mapping):
@@ -220,7 +226,7 @@ def _mapping_of(cl: type) -> Callable[[Any, Any], dict[str, Any]]:
     def hook(value: Any, _type: Any) -> dict[str, Any]:
         if not isinstance(value, Mapping):
             raise Invalid(f"expected a table, got {_kind(value)}")
-        out = {}
+        out: dict[str, Any] = {}
         for key, item in value.items():
             try:
                 out[str(key)] = _converter.structure(item, cl)
@@ -307,7 +313,7 @@ def _note_key(exc: BaseException) -> str | int | None:
         for attr in ("name", "index"):
             value = getattr(note, attr, None)
             if value is not None:
-                return value  # type: ignore[no-any-return]
+                return value
     return None
 
 
@@ -351,7 +357,7 @@ def structure_config(data: Mapping[str, Any], source: str) -> ConfigFile:
 
 def unstructure_config(config: ConfigFile) -> dict[str, Any]:
     """``config`` as the tables of a config file (defaults left out)."""
-    return _converter.unstructure(config)  # type: ignore[no-any-return]
+    return _converter.unstructure(config)
 
 
 Seconds = NewType("Seconds", float)

@@ -203,7 +203,7 @@ class ReadRules:
                     i,
                     "every usage bucket",
                     self.model.usage(UsageQuery()),
-                    self._call(i, "usage", store.usage, UsageQuery()),  # type: ignore[attr-defined]
+                    self._call(i, "usage", store.usage, UsageQuery()),
                 )
             self._agree(
                 i,

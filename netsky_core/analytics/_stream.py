@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator
 from typing import Any
 
 import attrs
@@ -33,7 +33,7 @@ class QueryStream:
 
     columns: tuple[str, ...]
     types: tuple[str, ...]
-    batches: Iterator[Any] = attrs.field(init=False)
+    batches: Generator[Any, None, None] = attrs.field(init=False)
     schema: Any = None
 
 
@@ -46,7 +46,9 @@ def stream_relation(connection: Any, relation: Any, batch_rows: int = BATCH_ROWS
     return stream
 
 
-def _batches(stream: QueryStream, connection: Any, relation: Any, batch_rows: int) -> Iterator[Any]:
+def _batches(
+    stream: QueryStream, connection: Any, relation: Any, batch_rows: int
+) -> Generator[Any, None, None]:
     handoff: queue.Queue[Any] = queue.Queue(maxsize=2)
     stop = threading.Event()
 
