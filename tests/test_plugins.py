@@ -13,6 +13,7 @@ import pytest
 
 from netsky_core import BackendNotFoundError, PluginLoadError, open_storage
 from netsky_core.plugins._registry import PluginRegistry
+from tests.loss_paths import loss_row
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -209,6 +210,7 @@ def test_a_broken_plugin_does_not_break_other_backends(venv: Path, tmp_path: Pat
     assert len(lines) == 1 and "broken on purpose" in lines[0] and "Traceback" not in failing.stderr
 
 
+@pytest.mark.loss_path
 def test_a_plugin_exiting_or_raising_baseexception_is_listed_as_broken(
     venv: Path, tmp_path: Path
 ) -> None:
@@ -238,6 +240,16 @@ def test_a_plugin_exiting_or_raising_baseexception_is_listed_as_broken(
     assert query.returncode == 0, query
     assert json.loads(query.stdout) == [{"n": 0}]
     assert "failed to attach its store to DuckDB (SystemExit: 7)" in query.stderr
+    answered = [listed, table, quits, works, query]
+    loss_row(
+        14,
+        "plugins that call sys.exit() or raise BaseException",
+        faults="sys.exit(3) at import, BaseException in the hook, sys.exit in a factory and in a DuckDB attach",
+        inputs="backends (json, table), stats on a broken and a good backend, query",
+        sent=len(answered),
+        stored=sum(r.returncode in (0, 1) and "Traceback" not in r.stderr for r in answered),
+        unit="commands answered (one line, right exit code)",
+    )
 
 
 def test_unknown_schemes_and_misspelled_hooks(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.loss_paths import loss_row
 from tests.netsky_cli import Netsky, assert_one_line_error
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,6 +35,7 @@ def test_a_config_file_that_is_not_utf8_is_one_error_line_naming_it(netsky: Nets
         assert_one_line_error(result, 1, str(config), "not UTF-8", strict=True)
 
 
+@pytest.mark.loss_path
 @pytest.mark.skipif(not SAMPLES.is_dir(), reason="needs ../shared/samples/claude")
 def test_an_overflowing_price_override_is_refused_before_anything_is_stored(
     netsky: Netsky,
@@ -58,6 +60,15 @@ def test_an_overflowing_price_override_is_refused_before_anything_is_stored(
         "--config", str(config), "--db", f"sqlite:///{db}", "ingest", "claude", str(SAMPLES)
     )
     assert_one_line_error(result, 1, str(config), "].input", "from 0 to", "1e+308", strict=True)
+    loss_row(
+        8,
+        "a price override of 1e308",
+        faults="[pricing.models] input/output/cache_read = 1e308 for every sample model",
+        inputs="`netsky ingest` of the Claude samples: refused before the store is opened",
+        sent=0,
+        stored=int(db.exists()),
+        unit="rows written (none expected)",
+    )
     assert not db.exists()
     # the same file is refused by `netsky config`, without a store
     assert_one_line_error(netsky("--config", str(config), "config", "--check"), 1, "1e+308")
@@ -159,6 +170,7 @@ def test_the_readme_configuration_example_passes_the_check(netsky: Netsky) -> No
     assert info["notes"] == [] and info["config_file"] == str(config)
 
 
+@pytest.mark.loss_path
 def test_the_hook_keeps_events_spooled_when_the_config_would_be_refused(
     netsky: Netsky,
 ) -> None:
@@ -174,6 +186,15 @@ def test_the_hook_keeps_events_spooled_when_the_config_would_be_refused(
     assert result.returncode == 0, result
     assert not store.exists()
     pending = json.loads(netsky("spool", "status", "--json", env=env).stdout)["pending"]
+    loss_row(
+        13,
+        "a config value the backend refuses",
+        faults="[storage.sqlite] busy_timeout_ms = -1 while a hook fires",
+        inputs="1 UserPromptSubmit hook: kept in the spool, the key path logged",
+        sent=1,
+        stored=pending,
+        unit="events (spooled)",
+    )
     assert pending == 1
     log = "".join(p.read_text() for p in netsky.root.rglob("hook.log"))
     assert "[storage.sqlite].busy_timeout_ms" in log, log

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from netsky_core import EventQuery, open_storage
+from tests.loss_paths import loss_row
 
 from .conftest import NETSKY, isolated_env, run_netsky, spool_of, wait_for_drainers
 
@@ -99,6 +100,7 @@ def hook_log(env: dict[str, str]) -> str:
 # -- item 1: every spooled record goes to the store it was for --------------------------
 
 
+@pytest.mark.loss_path
 def test_two_hooks_with_their_own_stores_one_down(tmp_path: Path) -> None:
     """User and project scope each run `netsky hook --db`; store B is down. A gets
     its events at once (B's back-off does not hold them), B none; once B is back,
@@ -117,6 +119,15 @@ def test_two_hooks_with_their_own_stores_one_down(tmp_path: Path) -> None:
     b.up()
     hook({**env, "NETSKY_HOOK_FOREGROUND": "1"}, prompt("late"), "--db", b.url)
     wait_for_drainers(Path(env["NETSKY_HOME"]))
+    loss_row(
+        1,
+        "two hooks with their own stores, one down",
+        faults="store B unreachable for 6 prompts, then back",
+        inputs="UserPromptSubmit hooks into A and B (`netsky hook --db`)",
+        sent=2 * len(sent) + 1,
+        stored=sum((a.keys() & Counter(sent)).values())
+        + sum((b.keys() & Counter([*sent, "late"])).values()),
+    )
     assert b.keys() == Counter([*sent, "late"])
     assert a.keys() == Counter(sent)
 
@@ -219,12 +230,21 @@ def fill(folder: Path, leave: int = 0) -> Path:
     return filler
 
 
+@pytest.mark.loss_path
 def test_a_full_state_file_system_stores_directly(tmp_path: Path) -> None:
     with small_tmpfs(tmp_path / "state") as state:
         fill(state)
         env = isolated_env(tmp_path, NETSKY_HOME=str(state / "netsky"))
         store = Store(tmp_path, "s")
         results = [hook(env, prompt(f"full-{i}"), "--db", store.url) for i in range(6)]
+        loss_row(
+            3,
+            "a full state file system",
+            faults="the spool's 1 MB tmpfs filled; store healthy",
+            inputs="6 UserPromptSubmit hooks",
+            sent=6,
+            stored=sum(store.keys().values()),
+        )
         assert store.keys() == Counter(f"full-{i}" for i in range(6))
         assert [r.stderr for r in results] == [b""] * 6
 
@@ -283,6 +303,7 @@ def _replayed(env: dict[str, str], store: Store) -> dict:
     return json.loads(replay.stdout)
 
 
+@pytest.mark.loss_path
 def test_a_short_spool_write_is_cut_back_and_costs_no_other_record(tmp_path: Path) -> None:
     """The BIG record's write hits the file size limit part way (a short count,
     then EFBIG): the spool is cut back to what it was, the next records are whole."""
@@ -290,6 +311,14 @@ def test_a_short_spool_write_is_cut_back_and_costs_no_other_record(tmp_path: Pat
     store = Store(tmp_path, "s", up=False)
     stderr = _torn_sequence(env, store, fsize=200_000)
     result = _replayed(env, store)
+    loss_row(
+        4,
+        "a torn spool write",
+        faults="store down; a 300 KB record cut short by the file size limit (EFBIG)",
+        inputs="good-1, BIG (reported lost on stderr), good-2, good-3",
+        sent=3,
+        stored=sum(store.keys().values()),
+    )
     assert store.keys() == Counter(["good-1", "good-2", "good-3"])
     assert (result["replayed"], result["rejected"]) == (3, 0)
     assert b"hook event LOST" in stderr[1]  # spool full and store down: said, not silent
@@ -344,6 +373,7 @@ def test_a_torn_tail_in_the_spool_costs_only_itself(tmp_path: Path) -> None:
     ],
     ids=["db-before", "db=-before", "config-before", "debug-before", "debug-after", "all"],
 )
+@pytest.mark.loss_path
 def test_global_options_anywhere_store_the_event(tmp_path: Path, argv: list[str]) -> None:
     db = f"sqlite:///{tmp_path}/s.db"
     config = tmp_path / "config.toml"
@@ -351,6 +381,14 @@ def test_global_options_anywhere_store_the_event(tmp_path: Path, argv: list[str]
     env = isolated_env(tmp_path, NETSKY_HOOK_FOREGROUND="1")
     words = [w.format(db=db, config=config) for w in argv]
     result = hook(env, prompt("global"), *words)
+    loss_row(
+        5,
+        f"global options around `hook` ({' '.join(argv)})",
+        faults="--db / --config / --debug before or after `hook`",
+        inputs="1 UserPromptSubmit hook",
+        sent=1,
+        stored=sum(keys(db).values()),
+    )
     assert result.stderr == b""
     assert keys(db) == Counter(["global"])
 

@@ -106,7 +106,11 @@ class Runner:
 
 
 def _scan_files(*roots: Path, secret: str = PASSWORD) -> list[str]:
-    """Files under ``roots`` that contain the secret (any spelling)."""
+    """Files under ``roots`` that contain the secret (any spelling).
+
+    A spool's ``target.json`` is the one place meant to hold it: the drainer needs the
+    full URL to reach that store later. It counts as a leak unless only its owner can
+    read it (0600 in a 0700 folder)."""
     found = []
     for root in roots:
         if not root.exists():
@@ -115,9 +119,18 @@ def _scan_files(*roots: Path, secret: str = PASSWORD) -> list[str]:
             if path.is_file():
                 data = path.read_bytes()
                 text = data.decode("utf-8", errors="replace")
-                if _leaks(text, secret):
+                if _leaks(text, secret) and not _private_target(path):
                     found.append(str(path))
     return found
+
+
+def _private_target(path: Path) -> bool:
+    return (
+        path.name == "target.json"
+        and path.parent.parent.name == "spool"
+        and _mode(path) == 0o600
+        and _mode(path.parent) == 0o700
+    )
 
 
 # -- 1. files are private ------------------------------------------------------------------
@@ -140,7 +153,7 @@ def test_store_spool_and_log_files_are_private_even_under_umask_000(tmp_path: Pa
     payload = json.dumps({"session_id": "s", "hook_event_name": "Stop"})
     run("hook", "--db", dead, stdin=payload, env={"NETSKY_HOOK_FOREGROUND": "1"})
     run("hook", stdin="not json at all")
-    default_db = run("db", "status")
+    default_db = run("db", "migrate")  # creates the default store
     home = tmp_path / "cli" / "netsky-home"
     spool = home / "spool"
     private = [home / "hook.log", *sorted(p for p in spool.rglob("*") if p.is_file())]
