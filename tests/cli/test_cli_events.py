@@ -231,3 +231,26 @@ def test_tail_follow_prints_an_event_that_commits_after_a_later_one(
             if proc.poll() is None:
                 os.kill(proc.pid, signal.SIGKILL)
                 proc.wait()
+
+
+def test_session_options_take_the_ids_the_tables_print(netsky: Netsky, seeded: str) -> None:
+    """`events --session` and `tail --session` accept a unique prefix (the 8
+    characters the tables print), as `netsky session` does."""
+
+    def uuids(*args: str) -> list[str | None]:
+        return [e["uuid"] for e in netsky.ok("--db", seeded, *args, "--json").json()]
+
+    assert uuids("events", "--session", S2[:8], "--asc") == ["s2-p1", "s2-a1", "s2-end"]
+    assert uuids("events", "--session", S2[:8], "--asc") == uuids(
+        "events", "--session", S2, "--asc"
+    )
+    tail = netsky.ok("--db", seeded, "tail", "--session", S2[:8], "--json").stdout
+    assert [orjson.loads(line)["uuid"] for line in tail.splitlines()] == [
+        "s2-p1",
+        "s2-a1",
+        "s2-end",
+    ]
+    ambiguous = netsky("--db", seeded, "events", "--session", "aaaa")
+    assert_one_line_error(ambiguous, 2, "matches 2 sessions")
+    # a session not stored yet is still a filter (for `tail -f` before it starts)
+    assert "no events match" in netsky.ok("--db", seeded, "events", "--session", "cccc").stdout

@@ -82,7 +82,9 @@ def event_cost(event: Event) -> str:
 
 
 def _filter_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--session", metavar="ID", help="only this session id")
+    p.add_argument(
+        "--session", metavar="ID", help="only this session (its id or a unique prefix of it)"
+    )
     p.add_argument("--machine", metavar="ID", help="only this machine id")
     p.add_argument(
         "--type",
@@ -97,12 +99,13 @@ def _filter_args(p: argparse.ArgumentParser) -> None:
     api.add_argument("--no-api", action="store_true", help="leave out ApiRequest events")
 
 
-def _filtered(args: argparse.Namespace) -> EventQuery:
+def _filtered(args: argparse.Namespace, store: Storage) -> EventQuery:
     from ..._queries import EventQuery
+    from .._lookup import session_id_option
 
     query = EventQuery()
     if args.session:
-        query = query.with_session(args.session)
+        query = query.with_session(session_id_option(store, args.session, args.machine))
     if args.machine:
         query = query.with_machine(args.machine)
     if args.types:
@@ -198,12 +201,12 @@ def _interval(text: str) -> float:
 
 def run(ctx: Context) -> int:
     args = ctx.args
-    query = _filtered(args).with_time_range(args.since, args.until)
-    if args.asc:
-        query = query.with_direction("asc")
-    if args.limit:
-        query = query.with_limit(args.limit)
     with ctx.storage(read=True) as store:
+        query = _filtered(args, store).with_time_range(args.since, args.until)
+        if args.asc:
+            query = query.with_direction("asc")
+        if args.limit:
+            query = query.with_limit(args.limit)
         events = store.query(query)
     if ctx.json:
         print_json(events)
@@ -262,9 +265,9 @@ def run_tail(ctx: Context) -> int:
     from ...storage.protocol import EventFollower
 
     args = ctx.args
-    base = _filtered(args).order_by_id()
     try:
         with ctx.storage(read=True) as store:
+            base = _filtered(args, store).order_by_id()
             cursor = _newest_id(store)
             if args.lines and cursor is not None:
                 last = store.query(base.with_direction("desc").with_limit(args.lines))

@@ -9,17 +9,16 @@ from typing import TYPE_CHECKING, Any
 
 from .._context import Context
 from .._errors import UsageError
+from .._lookup import find_session
 from .._main import add_command
 from .._output import duration, fields, local, money, print_json, shorten, table, tokens
 from .events import count_value, event_cost, short_id, time_value, tool_or_model
 
 if TYPE_CHECKING:
     from ..._records import Session
-    from ...storage.protocol import Storage
 
 _ORDERS = {"started": "started_at", "last-activity": "last_activity", "cost": "cost"}
 _REPO = re.compile(r"[^/\s]+/[^/\s]+")
-_CANDIDATES_SHOWN = 5
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -189,37 +188,6 @@ def _branch(s: Session) -> str:
 
 
 # -- one session -------------------------------------------------------------------------
-
-
-def find_session(store: Storage, text: str, machine: str | None) -> Session:
-    """The session ``text`` names: a pid, an id, or a unique id prefix."""
-    from ..._queries import SessionQuery
-
-    if text.isdigit():
-        by_pid = store.get_session_by_pid(int(text))
-        if by_pid is not None and machine in (None, by_pid.machine_id):
-            return by_pid
-    exact = store.get_session(text) if machine is None else store.get_session_by_key(machine, text)
-    if exact is not None:
-        return exact
-    query = SessionQuery() if machine is None else SessionQuery().with_machine(machine)
-    matches = [s for s in store.list_sessions(query) if s.session_id.startswith(text)]
-    if len(matches) == 1:
-        return matches[0]
-    if not matches:
-        what = "session id, id prefix or agent pid" if text.isdigit() else "session id or id prefix"
-        raise UsageError(
-            f"no session matches {text!r} (tried it as a {what})",
-            hint="list sessions with `netsky sessions`",
-        )
-    shown = ", ".join(f"{s.session_id} ({s.machine_id})" for s in matches[:_CANDIDATES_SHOWN])
-    more = (
-        f" and {len(matches) - _CANDIDATES_SHOWN} more" if len(matches) > _CANDIDATES_SHOWN else ""
-    )
-    raise UsageError(
-        f"{text!r} matches {len(matches)} sessions: {shown}{more}",
-        hint="give more of the id" + ("" if machine else ", or --machine"),
-    )
 
 
 def run_one(ctx: Context) -> int:
