@@ -29,13 +29,25 @@ def zone(name: str) -> ZoneInfo:
         ) from None
 
 
-def parse_day(text: str, option: str = "date") -> date:
-    """``2026-01-31`` or ``20260131`` as a date; :class:`DateError` otherwise."""
+def parse_day(text: str, option: str = "date", timezone: str | None = None) -> date:
+    """A report day: ``2026-01-31`` or ``20260131``, or any time value the other
+    commands take (``today``, ``yesterday``, ``7d``, ``2026-01-31T14:30``, see
+    ``netsky_core._timeparse``), as the day it falls on in ``timezone`` (default: the
+    system's zone). :class:`DateError` otherwise."""
+    from .._timeparse import TimeParseError, parse_time
+
     match = _DAY.fullmatch(text.strip())
     if match is None:
-        raise DateError(
-            f"{option} {text!r} is not a date", hint="use YYYY-MM-DD (or YYYYMMDD), e.g. 2026-01-31"
-        )
+        tz = zone(timezone) if timezone else None
+        try:
+            moment = parse_time(text, tz=tz)
+        except TimeParseError:
+            raise DateError(
+                f"{option} {text!r} is not a date or a time",
+                hint="use a day (2026-01-31, today, yesterday), a time (2026-01-31T14:30) "
+                "or a duration ago (7d, 2h, 1w)",
+            ) from None
+        return (moment.astimezone(tz) if tz is not None else moment.astimezone()).date()
     try:
         return date(int(match[1]), int(match[2]), int(match[3]))
     except ValueError as exc:

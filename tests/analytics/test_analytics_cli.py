@@ -313,3 +313,37 @@ def test_cli_ingest_then_query_the_default_store(netsky: Netsky, tmp_path: Path)
     monthly = netsky.ok("report", "monthly", "--json").json()
     assert monthly["totals"] == daily["totals"]
     assert orjson.loads(orjson.dumps(daily))  # valid JSON round trip
+
+
+def test_reports_take_the_time_values_every_other_command_takes(
+    netsky: Netsky, tmp_path: Path
+) -> None:
+    """`report daily --since 7d` / `--since today` (the README's forms) were refused
+    with "is not a date"; they name the day that time falls on."""
+    from netsky_conformance.builders import api
+
+    url = f"sqlite:///{tmp_path / 'recent.db'}"
+    now = datetime.now(UTC)
+    with open_storage(url) as store:
+        store.insert_many(
+            [
+                api(now - timedelta(days=20), uuid="old", session_id="s"),
+                api(now - timedelta(days=3), uuid="recent", session_id="s"),
+                api(now - timedelta(minutes=1), uuid="today", session_id="s"),
+            ]
+        )
+
+    def days(*args: str) -> list[str]:
+        out = netsky.ok("--db", url, "report", "daily", "--json", "--timezone", "UTC", *args)
+        return [d["date"] for d in out.json()["daily"]]
+
+    week_ago = (now - timedelta(days=7)).date().isoformat()
+    recent, latest = ((now - timedelta(days=3)).date(), (now - timedelta(minutes=1)).date())
+    assert days("--since", "7d") == days("--since", week_ago)
+    assert days("--since", "7d") == sorted({recent.isoformat(), latest.isoformat()})
+    assert days("--since", "today") == [d.isoformat() for d in [latest] if d == now.date()]
+    yesterday = (now - timedelta(days=1)).date().isoformat()
+    assert days("--until", "yesterday") == days("--until", yesterday)
+    assert (now - timedelta(days=20)).date().isoformat() in days("--until", "yesterday")
+    bad = netsky("--db", url, "report", "daily", "--since", "bogus")
+    assert_one_line_error(bad, 2, "is not a date or a time")

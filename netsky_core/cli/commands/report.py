@@ -50,8 +50,10 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         ],
     )
     p.add_argument("kind", choices=KINDS, metavar="KIND", help=", ".join(KINDS))
-    p.add_argument("--since", metavar="DATE", help="first day included (YYYY-MM-DD)")
-    p.add_argument("--until", metavar="DATE", help="last day included (YYYY-MM-DD)")
+    p.add_argument(
+        "--since", metavar="DAY", help="first day included (YYYY-MM-DD, today, yesterday, 7d, ...)"
+    )
+    p.add_argument("--until", metavar="DAY", help="last day included (as --since)")
     p.add_argument("--timezone", metavar="ZONE", help="IANA time zone of the days (default: local)")
     p.add_argument("--framework", choices=("claude", "codex"), help="only this agent's usage")
     p.add_argument("--breakdown", action="store_true", help="per-model rows under each row")
@@ -82,8 +84,8 @@ def run(ctx: Context) -> int:
         raise UsageError("--active applies to `netsky report blocks` only")
     options = dict(timezone=args.timezone, framework=args.framework, config=ctx.config)
     try:
-        since = parse_day(args.since, "--since") if args.since else None
-        until = parse_day(args.until, "--until") if args.until else None
+        since = parse_day(args.since, "--since", args.timezone) if args.since else None
+        until = parse_day(args.until, "--until", args.timezone) if args.until else None
         if args.html:
             data = load_usage(
                 ctx.url, since=since, until=until, kinds=(args.kind,), html=True, **options
