@@ -67,7 +67,7 @@ def money(value: float | None) -> str:
 def size(value: int | None) -> str:
     if value is None:
         return "-"
-    for unit, step in (("GB", 1 << 30), ("MB", 1 << 20), ("kB", 1 << 10)):
+    for unit, step in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
         if value >= step:
             return f"{value / step:.1f} {unit}"
     return f"{value} B"

@@ -130,3 +130,13 @@ def test_an_unreachable_database_fails_fast_in_one_line(netsky: Netsky) -> None:
         assert_one_line_error(result, 1, "127.0.0.1")
         assert "secret" not in result.output
     assert not (netsky.root / "x.db").exists()
+
+
+def test_sizes_say_the_binary_units_they_are(netsky: Netsky, seeded_sqlite: str) -> None:
+    """360,448 bytes were shown as "352.0 kB" (352 KiB is 360,448 bytes)."""
+    data = netsky.ok("--db", seeded_sqlite, "db", "status", "--json").json()
+    text = netsky.ok("--db", seeded_sqlite, "db", "status").stdout
+    line = next(line for line in text.splitlines() if line.startswith("size on disk"))
+    value, unit = line.split()[-2:]
+    step = {"B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}[unit]
+    assert abs(float(value) * step - data["size_bytes"]) <= step * 0.05
