@@ -97,6 +97,13 @@ def build_parser() -> Parser:
     for name in COMMAND_MODULES:
         module = importlib.import_module(f".commands.{name}", __package__)
         module.register(sub, common)
+    # `netsky hook` never reaches this parser (it is dispatched before argparse is
+    # imported, see netsky_core.cli.main); listed here so --help shows it
+    sub.add_parser(
+        "hook",
+        help="store one agent hook event, payload on stdin (what the agent runs; "
+        "`netsky hook --help` for its options)",
+    )
     return parser
 
 

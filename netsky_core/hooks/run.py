@@ -56,8 +56,8 @@ def hook_arguments(args: list[str]) -> list[str] | None:
             return args[:i] + args[i + 1 :]
         if arg in _GLOBAL_VALUE:
             i += 2
-        elif arg == "--debug" or arg.startswith(("--db=", "--config=")):
-            i += 1
+        elif arg.startswith("-") and arg not in ("-h", "--help", "--version"):
+            i += 1  # --debug, --db=URL, or an option of a newer netsky: a hook warning
         else:
             return None
     return None

@@ -97,3 +97,11 @@ def test_default_store_in_the_data_dir(netsky: Netsky) -> None:
     data = netsky.ok("db", "status", "--json").json()
     assert str(netsky.root / "netsky-home") in data["url"]
     assert netsky.ok("sessions").stdout.strip() == "no sessions match"
+
+
+def test_the_hook_command_is_in_the_help(netsky: Netsky) -> None:
+    listed = netsky.ok("--help").stdout
+    assert any(line.split()[:1] == ["hook"] for line in listed.splitlines()), listed
+    own = netsky.ok("hook", "--help").stdout
+    for option in ("--framework", "--db", "--config", "--foreground", "--no-transcript"):
+        assert option in own

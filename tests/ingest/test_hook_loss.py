@@ -393,9 +393,14 @@ def test_global_options_anywhere_store_the_event(tmp_path: Path, argv: list[str]
     assert keys(db) == Counter(["global"])
 
 
-def test_an_unknown_hook_option_still_stores_the_event(tmp_path: Path) -> None:
+@pytest.mark.parametrize("before", [False, True], ids=["after-hook", "before-hook"])
+def test_an_unknown_hook_option_still_stores_the_event(tmp_path: Path, before: bool) -> None:
     db = f"sqlite:///{tmp_path}/s.db"
     env = isolated_env(tmp_path, NETSKY_DATABASE_URL=db, NETSKY_HOOK_FOREGROUND="1")
-    result = hook(env, prompt("newer"), "hook", "--option-of-a-newer-netsky")
+    words = (
+        ["--option-of-a-newer-netsky", "hook"] if before else ["hook", "--option-of-a-newer-netsky"]
+    )
+    result = hook(env, prompt("newer"), *words)
+    assert result.returncode == 0
     assert b"unknown hook option" in result.stderr
     assert keys(db) == Counter(["newer"])
