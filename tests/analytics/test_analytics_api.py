@@ -334,9 +334,16 @@ def test_blocks_report_and_active_block(store: Any) -> None:
 def test_parse_day_and_ranges() -> None:
     assert parse_day("2026-01-31") == date(2026, 1, 31)
     assert parse_day("20260131") == date(2026, 1, 31)
-    for bad in ("2026-02-30", "yesterday", "2026/01/31", ""):
+    for bad in ("2026-02-30", "bogus", "2026/01/31", "", "7x"):
         with pytest.raises(DateError):
             parse_day(bad)
+    # the time values every other command takes, as the day they fall on
+    before = datetime.now(UTC).date()
+    today = parse_day("today", timezone="UTC")
+    assert today in (before, datetime.now(UTC).date())
+    assert parse_day("yesterday", timezone="UTC") == today - timedelta(days=1)
+    assert parse_day("7d", timezone="UTC") == today - timedelta(days=7)
+    assert parse_day("2026-01-31T23:30+00:00", timezone="Europe/Berlin") == date(2026, 2, 1)
     from zoneinfo import ZoneInfo
 
     since, until = day_range(date(2026, 3, 29), date(2026, 3, 29), ZoneInfo("Europe/Berlin"))
