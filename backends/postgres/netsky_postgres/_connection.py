@@ -12,8 +12,10 @@ connection dropped while the ``COMMIT`` itself was in flight (the message says s
 
 from __future__ import annotations
 
+import random
 import select
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -28,6 +30,15 @@ from ._target import Options, Target
 __all__ = ["Attempt", "Database", "Retry"]
 
 T = TypeVar("T")
+
+#: How many times a transaction aborted by a deadlock or a serialization failure runs.
+CONFLICT_ATTEMPTS = 8
+
+
+def _is_conflict(exc: BaseException) -> bool:
+    """The server rolled the whole transaction back to resolve a conflict between
+    concurrent transactions (SQLSTATE 40P01 or 40001): safe to run it again."""
+    return isinstance(exc, psycopg.errors.DeadlockDetected | psycopg.errors.SerializationFailure)
 
 
 class Attempt:
@@ -205,19 +216,25 @@ class Database:
         """Run ``fn(conn, attempt)`` with a pooled connection; translate errors.
 
         A connection failure is retried once for a read, or for a write while
-        ``attempt.retryable``; a ``Retry`` from ``fn`` is retried once too.
+        ``attempt.retryable``; a ``Retry`` from ``fn`` is retried once too. A
+        transaction the server aborted as a deadlock victim or a serialization
+        failure (nothing of it committed) runs again, up to ``CONFLICT_ATTEMPTS``
+        times with a growing, jittered pause: concurrent writers that lock rows,
+        index keys and named locks in different orders (a gc beside ingests and
+        hooks) then both finish instead of one failing.
         """
-        error: BaseException | None = None
-        for remaining in (1, 0):
+        reconnects = retries = conflicts = 0
+        while True:
             conn = self._acquire()
             attempt = Attempt()
-            error = None
+            error: BaseException | None = None
             try:
                 result = fn(conn, attempt)
             except Retry:
                 self._rollback(conn)
                 self._release(conn)
-                if remaining:
+                retries += 1
+                if retries <= 1:
                     continue
                 error = StorageError(
                     f"a write to {self.target.masked} kept conflicting with concurrent changes"
@@ -232,7 +249,13 @@ class Database:
                 self._release(conn)
                 if lost:
                     self._suspect = True
-                    if remaining and (not write or attempt.retryable):
+                    reconnects += 1
+                    if reconnects <= 1 and (not write or attempt.retryable):
+                        continue
+                elif _is_conflict(exc):
+                    conflicts += 1
+                    if conflicts < CONFLICT_ATTEMPTS:
+                        time.sleep(random.uniform(0.5, 1.0) * 0.02 * 2**conflicts)
                         continue
                 error = translate(exc, self.target, conn=conn, committing=attempt.committing)
             except BaseException:
@@ -243,9 +266,7 @@ class Database:
                 self._release(conn)
                 self._suspect = False
                 return result
-            break
-        assert error is not None
-        raise error
+            raise error
 
     @staticmethod
     def _rollback(conn: psycopg.Connection) -> None:

@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from netsky_postgres._target import parse_target
@@ -82,3 +83,61 @@ def test_timeout_bounds_the_wait_for_a_lock(
         assert store.count() == 1
         store.insert(worker_event(0, 24))
         assert store.count() == 2
+
+
+def test_a_deadlock_victim_runs_again(
+    postgres_server: PostgresServer, postgres_url: Callable[..., str]
+) -> None:
+    """Two writes locking two rows in opposite orders: PostgreSQL aborts one as the
+    deadlock victim, and that write runs again and succeeds (nothing of the aborted
+    attempt stays; both writes' effects are there once)."""
+    import threading
+
+    url = postgres_url()
+    schema = parse_target(url).schema
+    open_storage(url).close()  # creates the schema
+    with postgres_server.admin(postgres_server.dbname) as admin:
+        admin.execute(f'CREATE TABLE "{schema}".pair (k int PRIMARY KEY, n int NOT NULL)')
+        admin.execute(f'INSERT INTO "{schema}".pair VALUES (1, 0), (2, 0)')
+        admin.execute(f'GRANT ALL ON "{schema}".pair TO "{postgres_server.user}"')
+        before = admin.execute(
+            "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"
+        ).fetchone()[0]
+    both_hold_one = threading.Barrier(2, timeout=30)
+    attempts = {1: 0, 2: 0}
+    errors: list[BaseException] = []
+
+    def writer(first: int) -> None:
+        second = 3 - first
+        with open_storage(url) as store:
+            db = store._engine._db  # type: ignore[attr-defined]
+
+            def work(conn: Any, attempt: Any) -> None:
+                attempts[first] += 1
+                conn.execute("BEGIN")
+                update = f'UPDATE "{schema}".pair SET n = n + 1 WHERE k = %s'
+                conn.execute(update, (first,))
+                if attempts[first] == 1:
+                    both_hold_one.wait()
+                conn.execute(update, (second,))
+                attempt.commit(conn)
+
+            try:
+                db.run(work, write=True)
+            except BaseException as exc:  # reported below
+                errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(k,)) for k in (1, 2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors
+    assert sorted(attempts.values()) == [1, 2]  # the victim ran twice, the other once
+    with postgres_server.admin(postgres_server.dbname) as admin:
+        rows = admin.execute(f'SELECT k, n FROM "{schema}".pair ORDER BY k').fetchall()
+        after = admin.execute(
+            "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"
+        ).fetchone()[0]
+    assert rows == [(1, 2), (2, 2)]
+    assert after > before
