@@ -53,6 +53,20 @@ class EventType:
     #: version carries no tokens or cost (see ``netsky_core.ingest.scan``).
     API_REQUEST_REPEATED = "ApiRequestRepeated"
 
+    @classmethod
+    def known(cls) -> tuple[str, ...]:
+        """Every event type name netsky knows, sorted."""
+        return tuple(
+            sorted(v for k, v in vars(cls).items() if k.isupper() and isinstance(v, str))
+        )
+
+    @classmethod
+    def resolve(cls, name: str) -> str | None:
+        """The known type ``name`` spells in any letter case (``posttooluse`` ->
+        ``PostToolUse``), or ``None`` when it is not a known type."""
+        folded = name.strip().casefold()
+        return next((k for k in cls.known() if k.casefold() == folded), None)
+
 
 class EventSource:
     """Where an event came from (the ``Event.source`` field)."""

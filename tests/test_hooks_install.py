@@ -265,13 +265,19 @@ def test_a_second_install_changes_nothing_and_keeps_one_backup(tmp_path: Path) -
 
 def test_backups_are_not_piled_up(tmp_path: Path) -> None:
     path = write(tmp_path / "settings.json", CLAUDE_WRITTEN)
+    install(path)
+    installed = path.read_text()
+    (only,) = backups(path)
+    assert only.read_text() == CLAUDE_WRITTEN
     for _ in range(3):
-        install(path)
         uninstall(path)
+        # one backup: the file before netsky's latest change
+        assert [b.read_text() for b in backups(path)] == [installed]
+        install(path)
+        assert [b.read_text() for b in backups(path)] == [CLAUDE_WRITTEN]
+    uninstall(path)
     assert path.read_text() == CLAUDE_WRITTEN
-    contents = sorted(b.read_text() for b in backups(path))
-    assert len(contents) == 2 == len(set(contents))  # the original and the installed file
-    assert CLAUDE_WRITTEN in contents
+    assert len(backups(path)) == 1
 
 
 def test_install_brings_a_stale_entry_up_to_date_in_place(tmp_path: Path) -> None:
@@ -523,9 +529,11 @@ def test_codex_notify_is_added_and_removed_exactly(tmp_path: Path) -> None:
     assert data["projects"] == {"/src/app": {"trust_level": "trusted"}}
     assert not cs.plan_codex_install(path, codex_argv()).changed  # idempotent
     assert cs.inspect_codex(path, cs.netsky_executable())["installed"] is True
+    installed = path.read_text()
+    assert [b.read_text() for b in backups(path)] == [CODEX_CONFIG]
     cs.apply_codex(cs.plan_codex_uninstall(path))
     assert path.read_text() == CODEX_CONFIG
-    assert CODEX_CONFIG in [b.read_text() for b in backups(path)]
+    assert [b.read_text() for b in backups(path)] == [installed]
 
 
 def test_codex_notify_of_another_program_is_never_replaced(tmp_path: Path) -> None:

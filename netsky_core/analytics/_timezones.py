@@ -44,8 +44,8 @@ def parse_day(text: str, option: str = "date", timezone: str | None = None) -> d
         except TimeParseError:
             raise DateError(
                 f"{option} {text!r} is not a date or a time",
-                hint="use a day (2026-01-31, today, yesterday), a time (2026-01-31T14:30) "
-                "or a duration ago (7d, 2h, 1w)",
+                hint="use a day such as 2026-01-31, today or yesterday, a time such as "
+                "2026-01-31T14:30, or a duration ago such as 7d, 2h, 1w",
             ) from None
         return (moment.astimezone(tz) if tz is not None else moment.astimezone()).date()
     try:

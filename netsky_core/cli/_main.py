@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import re
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
@@ -42,8 +43,31 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         name = self.prog
-        sys.stderr.write(f"netsky: error: {message} (hint: run `{name} --help`)\n")
+        hint = f"run `{name} --help`"
+        choice = _INVALID_CHOICE.search(message)
+        if choice is not None:
+            import difflib
+
+            given, choices = choice["given"], _QUOTED.findall(choice["choices"])
+            command = choice["argument"] in ("COMMAND", "ACTION")
+            if command:
+                message = f"unknown command {given!r} for `{name}`"
+            else:
+                message = f"argument {choice['argument']}: invalid choice {given!r}"
+            message += f"; choose from {', '.join(choices)}"
+            close = difflib.get_close_matches(given, choices, n=1, cutoff=0.6)
+            if close and command:
+                hint = f"did you mean `{name} {close[0]}`?"
+            elif close:
+                hint = f"did you mean {close[0]!r}?"
+        sys.stderr.write(f"netsky: error: {message} (hint: {hint})\n")
         raise SystemExit(2)
+
+
+_INVALID_CHOICE = re.compile(
+    r"argument (?P<argument>[^:]+): invalid choice: '(?P<given>[^']*)' \(choose from (?P<choices>.*)\)"
+)
+_QUOTED = re.compile(r"'([^']*)'")
 
 
 class Formatter(argparse.RawDescriptionHelpFormatter):

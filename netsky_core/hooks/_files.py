@@ -41,22 +41,34 @@ def _umask() -> int:
 
 
 def _backup(target: Path, raw: bytes, now: datetime) -> tuple[Path, bool]:
-    """Copy of the current file beside it; an identical earlier backup is reused."""
+    """Copy of the current file beside it (an identical earlier backup is reused),
+    then netsky's other backups of that file are removed: one backup is kept, the
+    file as it was before netsky's latest change."""
     existing = sorted(target.parent.glob(f"{_glob_escape(target.name)}{BACKUP_MARK}*"))
+    backup: Path | None = None
     for old in reversed(existing):
         try:
             if old.is_file() and old.read_bytes() == raw:
-                return old, True
+                backup = old
+                break
         except OSError:
             continue
-    stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-    backup = target.with_name(f"{target.name}{BACKUP_MARK}{stamp}")
-    n = 1
-    while backup.exists():
-        backup = target.with_name(f"{target.name}{BACKUP_MARK}{stamp}-{n}")
-        n += 1
-    shutil.copy2(target, backup)
-    return backup, False
+    reused = backup is not None
+    if backup is None:
+        stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+        backup = target.with_name(f"{target.name}{BACKUP_MARK}{stamp}")
+        n = 1
+        while backup.exists():
+            backup = target.with_name(f"{target.name}{BACKUP_MARK}{stamp}-{n}")
+            n += 1
+        shutil.copy2(target, backup)
+    for old in existing:
+        if old != backup and old.is_file() and not old.is_symlink():
+            try:
+                old.unlink()
+            except OSError:
+                pass
+    return backup, reused
 
 
 def _glob_escape(name: str) -> str:

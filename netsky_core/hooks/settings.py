@@ -238,7 +238,7 @@ def _check_hooks(path: Path, data: Mapping[str, Any]) -> None:
     def bad(where: str, what: str) -> SettingsFileError:
         return SettingsFileError(
             f"{path}: {where} is not {what}",
-            hint="fix it (Claude Code skips a settings file with errors); nothing was changed",
+            hint="fix it, Claude Code skips a settings file with errors; nothing was changed",
         )
 
     if not isinstance(hooks, dict):

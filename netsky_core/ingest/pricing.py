@@ -348,7 +348,7 @@ class PriceTable:
             except (ValueError, TypeError, KeyError, AttributeError) as exc:
                 raise PriceOverrideError(
                     f"price table {path} is not a netsky price table ({type(exc).__name__}: {exc})",
-                    hint='expected {"models": {"model-name": {"input": 3e-06, ...}}} (dollars per token)',
+                    hint='expected {"models": {"model-name": {"input": 3e-06, ...}}}, in dollars per token',
                 ) from None
             if path != _DATA:
                 _check_table(path, models)

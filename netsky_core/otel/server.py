@@ -116,7 +116,7 @@ def _check_token(token: str | None, loopback: bool) -> None:
         if not loopback:
             raise ConfigError(
                 "binding a non-loopback address needs a bearer token",
-                hint="pass token=... (and set OTEL_EXPORTER_OTLP_HEADERS on the agents)",
+                hint="pass token=... and set OTEL_EXPORTER_OTLP_HEADERS on the agents",
             )
         return
     if not token or not token.isascii() or any(not c.isprintable() or c.isspace() for c in token):

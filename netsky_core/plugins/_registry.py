@@ -304,13 +304,17 @@ class PluginRegistry:
                     hint="run `netsky backends` to see every plugin and its error",
                 )
             available = sorted({s for info in self.list_plugins() for s in info.schemes})
-            raise BackendNotFoundError(
-                f"no installed backend handles {scheme}:// URLs",
-                hint=(
+            import difflib
+
+            close = difflib.get_close_matches(scheme, available, n=1, cutoff=0.6)
+            if close:
+                hint = f"did you mean {close[0]}://? installed schemes: {', '.join(available)}"
+            else:
+                hint = (
                     f"installed schemes: {', '.join(available) or 'none'}; "
                     f"a plugin for {scheme} would be installed with `pip install netsky-{scheme}`"
-                ),
-            )
+                )
+            raise BackendNotFoundError(f"no installed backend handles {scheme}:// URLs", hint=hint)
 
     def list_plugins(self) -> list[PluginInfo]:
         """Every discovered plugin, loading each (errors are reported, not raised).

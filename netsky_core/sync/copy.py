@@ -53,7 +53,7 @@ def check_distinct(src: Storage, dst: Storage) -> None:
     if a is not None and a == b:
         raise SameStoreError(
             "source and destination are the same store",
-            hint="name two different stores (copying a store onto itself changes nothing)",
+            hint="name two different stores: copying a store onto itself changes nothing",
         )
 
 

@@ -99,6 +99,25 @@ def _filter_args(p: argparse.ArgumentParser) -> None:
     api.add_argument("--no-api", action="store_true", help="leave out ApiRequest events")
 
 
+def _event_type(name: str) -> str:
+    """A known type in any letter case becomes its name; another is matched as given
+    (agents add types netsky stores as they come), with a warning on stderr."""
+    import difflib
+
+    from ..._records import EventType
+
+    known = EventType.resolve(name)
+    if known is not None:
+        return known
+    close = difflib.get_close_matches(name, EventType.known(), n=1, cutoff=0.6)
+    guess = f"did you mean {close[0]}? " if close else ""
+    sys.stderr.write(
+        f"netsky: warning: {name!r} is not a known event type, matched as stored "
+        f"({guess}known: {', '.join(EventType.known())})\n"
+    )
+    return name
+
+
 def _filtered(args: argparse.Namespace, store: Storage) -> EventQuery:
     from ..._queries import EventQuery
     from .._lookup import session_id_option
@@ -109,7 +128,7 @@ def _filtered(args: argparse.Namespace, store: Storage) -> EventQuery:
     if args.machine:
         query = query.with_machine(args.machine)
     if args.types:
-        query = query.with_event_types(args.types)
+        query = query.with_event_types([_event_type(t) for t in args.types])
     if args.tool:
         query = query.with_tool_name(args.tool)
     if args.api_only:

@@ -60,8 +60,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
             )
             + "\n"
             "Every other setting and hook is kept, in order; running it again changes nothing.\n"
-            "The previous file is kept as <file>.netsky-backup-<time> (an identical backup is\n"
-            "not made twice) and the new one is written atomically with the same mode.\n"
+            "The previous file is kept as <file>.netsky-backup-<time>, the one backup netsky\n"
+            "keeps of it, and the new one is written atomically with the same mode.\n"
             "--db URL and --config PATH given to this command are written into the hook\n"
             "command; without them the hook uses NETSKY_DATABASE_URL, the config file or the\n"
             "default store, as every netsky command does.\n\n"
