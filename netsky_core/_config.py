@@ -221,3 +221,57 @@ def resolve_machine_id(config: Config | None = None) -> Setting:
     finally:
         tmp.unlink(missing_ok=True)
     return Setting("machine_id", value, "default", str(path))
+
+
+_DEFAULTS = {
+    "plugins.disabled": "every installed plugin enabled",
+    "ingest.claude_dirs": "no extra roots; CLAUDE_CONFIG_DIR, ~/.claude, ~/.config/claude always apply",
+    "ingest.codex_dirs": "no extra roots; CODEX_HOME or ~/.codex always applies",
+    "ingest.redact_patterns": "no extra patterns",
+    "pricing.models": "no price overrides",
+    "pricing.file": "the bundled price table",
+    "report.timezone": "the system time zone",
+}
+"""What an unset setting means, where ``none`` alone would not say."""
+
+
+def all_settings(config: Config) -> list[Setting]:
+    """Every setting the config file may hold, resolved: its value (``None`` when
+    unset) and where it came from. ``storage.url``, ``storage.retention`` and
+    ``machine_id`` as resolved for this invocation; ``[storage.<scheme>]`` options
+    only as the file gives them."""
+    import attrs as _attrs
+
+    from ._config_schema import ConfigFile, structure_config
+
+    parsed = structure_config(config.data, str(config.path)) if config.data else ConfigFile()
+    where = str(config.path)
+    settings = [config.storage_url, config.retention, resolve_machine_id(config)]
+    handled = {"storage.url", "storage.retention", "machine_id", "storage.backends"}
+    for section in _attrs.fields(ConfigFile):
+        value = getattr(parsed, section.name)
+        if not _attrs.has(type(value)):
+            continue
+        given = config.section(section.name)
+        for field in _attrs.fields(type(value)):
+            name = f"{section.name}.{field.name}"
+            if name in handled:
+                continue
+            item = getattr(value, field.name)
+            if isinstance(item, dict):
+                item = sorted(item) or None
+            elif isinstance(item, tuple):
+                item = list(item) or None
+            if name == "plugins.disabled":
+                names = sorted(config.disabled_plugins())
+                if config.environ.get(ENV_DISABLE, "").strip():
+                    settings.append(Setting(name, names, "env", ENV_DISABLE))
+                    continue
+            if field.name in given:
+                settings.append(Setting(name, item, "file", where))
+            else:
+                settings.append(Setting(name, item, "default", _DEFAULTS.get(name, "built in")))
+    for scheme, options in sorted(parsed.storage.backends.items()):
+        for key, item in sorted(options.items()):
+            settings.append(Setting(f"storage.{scheme}.{key}", item, "file", where))
+    return settings

@@ -240,3 +240,52 @@ def test_a_blank_machine_id_is_refused(netsky: Netsky) -> None:
     config = write_config(netsky, 'machine_id = " "\n')
     result = netsky("--config", str(config), "config", env={"NETSKY_MACHINE_ID": ""})
     assert_one_line_error(result, 1, f"{config}: machine_id", "non-empty")
+
+
+def _schema_keys() -> set[str]:
+    import attrs
+
+    from netsky_core._config_schema import ConfigFile
+
+    keys = set()
+    for section in attrs.fields(ConfigFile):
+        value = getattr(ConfigFile(), section.name)
+        if attrs.has(type(value)):
+            keys |= {f"{section.name}.{f.name}" for f in attrs.fields(type(value))}
+        else:
+            keys.add(section.name)
+    return keys - {"storage.backends"}
+
+
+def test_config_shows_every_setting_with_value_and_source(netsky: Netsky) -> None:
+    config = write_config(
+        netsky, "[ingest]\nredact = true\n[storage.sqlite]\nbusy_timeout_ms = 250\n"
+    )
+    shown = netsky.ok("--config", str(config), "config", "--json").json()
+    rows = {r["name"]: r for r in shown["settings"]}
+    assert _schema_keys() | {"storage.sqlite.busy_timeout_ms"} == set(rows)
+    assert rows["ingest.redact"] == {
+        "name": "ingest.redact",
+        "value": True,
+        "origin": "file",
+        "source": str(config),
+    }
+    assert rows["ingest.store_payloads"]["value"] is True
+    assert rows["ingest.store_payloads"]["origin"] == "default"
+    assert rows["storage.sqlite.busy_timeout_ms"]["value"] == 250
+    text = netsky.ok("--config", str(config), "config").stdout
+    assert "None" not in text
+    for name in rows:
+        assert name in text
+    retention = next(line for line in text.splitlines() if line.startswith("storage.retention"))
+    assert "none" in retention
+    disabled = netsky.ok(
+        "--config", str(config), "config", "--json", env={"NETSKY_DISABLE_PLUGINS": "postgres"}
+    ).json()
+    (plugins,) = [r for r in disabled["settings"] if r["name"] == "plugins.disabled"]
+    assert plugins == {
+        "name": "plugins.disabled",
+        "value": ["postgres"],
+        "origin": "env",
+        "source": "NETSKY_DISABLE_PLUGINS",
+    }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..._config import resolve_machine_id
+from ..._config import all_settings, resolve_machine_id
 from ..._errors import NetskyError
 from ..._urls import mask_url
 from .._context import Context
@@ -54,8 +54,11 @@ def run(ctx: Context) -> int:
         where = str(config.path) if config.path else "no config file"
         print(f"configuration OK ({where})" + "".join(f"; {n}" for n in notes))
         return 0
-    machine = resolve_machine_id(config)
-    settings = [config.storage_url, config.retention, machine]
+    settings = (
+        all_settings(config)
+        if problem is None
+        else [config.storage_url, config.retention, resolve_machine_id(config)]
+    )
     rows = []
     for s in settings:
         value = mask_url(s.value) if s.name == "storage.url" else s.value
@@ -75,10 +78,24 @@ def run(ctx: Context) -> int:
                     "config file",
                     str(config.path) if config.path else f"none (would be {config.default_path})",
                 ),
-                *[(r["name"], f"{r['value']}   [{r['origin']}: {r['source']}]") for r in rows],
+                *[
+                    (r["name"], f"{_text(r['value'])}   [{r['origin']}: {r['source']}]")
+                    for r in rows
+                ],
                 *[("note", note) for note in notes],
             ]
         )
     if problem is not None:
         raise problem
     return 0
+
+
+def _text(value: Any) -> str:
+    """A setting's value as the config file would spell it; ``none`` when unset."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    return str(value)
