@@ -65,7 +65,7 @@ class StorageInfo:
     size_bytes: int | None = None
     oldest_event: datetime | None = None
     newest_event: datetime | None = None
-    details: dict[str, str] = attrs.field(factory=dict)
+    details: dict[str, str | bool] = attrs.field(factory=dict)
 
 
 @attrs.frozen(kw_only=True)

@@ -137,6 +137,7 @@ def _write(
             ).fetchall()[0][0]
         except duckdb.Error as exc:
             raise QueryError(one_line(exc)) from None
+        os.chmod(tmp, 0o600)  # prompts and payloads: the owner's only, as JSONL exports
         if target is None:
             stream = (
                 output

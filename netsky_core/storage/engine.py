@@ -93,7 +93,7 @@ class EngineInfo:
     """What a backend tells about itself for ``Storage.info()``."""
 
     size_bytes: int | None = None
-    details: dict[str, str] = attrs.field(factory=dict)
+    details: dict[str, str | bool] = attrs.field(factory=dict)
 
 
 class Reader(Protocol):

@@ -32,7 +32,7 @@ def _location(store: Storage) -> tuple[Any, ...] | None:
     """Where a store keeps its data, when its ``info()`` tells (else None)."""
     info = store.info()
     path = info.details.get("path")
-    if path:
+    if isinstance(path, str) and path:
         return ("file", os.path.realpath(path))
     database = info.details.get("database")
     if database:

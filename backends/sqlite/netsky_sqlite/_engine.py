@@ -387,7 +387,7 @@ class SqliteEngine:
                 "path": str(self._path),
                 "journal_mode": str(mode),
                 "sqlite_version": apsw.sqlite_lib_version(),
-                "read_only": str(self.read_only).lower(),
+                "read_only": self.read_only,
             },
         )
 

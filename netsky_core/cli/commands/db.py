@@ -126,7 +126,10 @@ def run_status(ctx: Context) -> int:
         ("oldest event", local(info.oldest_event, seconds=True)),
         ("newest event", local(info.newest_event, seconds=True)),
     ]
-    pairs += [(name.replace("_", " "), value) for name, value in info.details.items()]
+    pairs += [
+        (name.replace("_", " "), str(value).lower() if isinstance(value, bool) else value)
+        for name, value in info.details.items()
+    ]
     fields(pairs)
     return 0
 

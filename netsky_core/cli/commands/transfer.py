@@ -124,6 +124,11 @@ def _export_table(ctx: Context) -> int:
     from ...analytics.export import export
 
     args = ctx.args
+    if args.format == "parquet" and args.output in (None, "-") and sys.stdout.isatty():
+        raise UsageError(
+            "parquet is binary: not written to a terminal",
+            hint="name a file with -o FILE, or redirect standard output",
+        )
     result = export(
         ctx.url,
         args.output or "-",
@@ -160,7 +165,7 @@ def run_export(ctx: Context) -> int:
         raise UsageError("--view and --query go with --format parquet or csv")
     writer = EXPORT_FORMATS.get(args.format)
     if writer is None:
-        known = ", ".join(sorted(EXPORT_FORMATS))
+        known = ", ".join([*sorted(EXPORT_FORMATS), "parquet", "csv"])
         raise UsageError(f"unknown export format {args.format!r}", hint=f"formats: {known}")
     to_stdout = args.output in (None, "-")
     options = {"since": args.since, "source": ctx.url, "batch_size": args.batch}
