@@ -1,7 +1,7 @@
 """``netsky demo``: the main job in one command.
 
 Ingest this machine's agent history into the configured store (the default SQLite
-file unless configured otherwise), then show the recent sessions and today's usage.
+file unless configured otherwise), then show the recent sessions, the usage of the latest week with data and of its month, the biggest sessions and the store.
 On a machine with no Claude Code or Codex history, a small generated demo history is
 ingested into a separate demo store instead, and the output says so.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from ..._urls import mask_url
@@ -24,7 +24,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         sub,
         common,
         "demo",
-        help="ingest your agent history (or a generated demo) and show sessions and today's usage",
+        help="ingest your agent history (or a generated demo) and show sessions and recent usage",
         examples=[
             "netsky demo",
             "netsky demo --sessions 20",
@@ -93,10 +93,60 @@ def run(ctx: Context) -> int:
     sys.stdout.write("\nRecent sessions\n")
     sys.stdout.flush()
     _command(ctx, parser, ["--db", url, "sessions", "--limit", str(ctx.args.sessions)])
-    sys.stdout.write("\nToday's usage\n")
+    from ..._open import open_storage
+
+    with open_storage(url, read_only=True, config=ctx.config) as store:
+        newest = store.info().newest_event
+    if newest is None:
+        sys.stdout.write(f"\nThe store ({mask_url(url)}) holds no events yet.\n")
+        return 0
+    # The week ending on the latest day with data (today when there is usage today):
+    # someone who did not code today still sees their recent usage.
+    last = min(newest.astimezone().date(), date.today())
+    first = last - timedelta(days=6)
+    recent = (
+        "last 7 days" if last == date.today() else f"the 7 days up to {last}, the latest with data"
+    )
+    sys.stdout.write(f"\nUsage, {recent}\n")
     sys.stdout.flush()
-    return _command(
+    code = _command(
         ctx,
         parser,
-        ["--db", url, "report", "daily", "--since", date.today().isoformat(), "--breakdown"],
+        [
+            "--db",
+            url,
+            "report",
+            "daily",
+            "--since",
+            first.isoformat(),
+            "--until",
+            last.isoformat(),
+            "--breakdown",
+        ],
     )
+    month = last.replace(day=1)
+    sys.stdout.write(f"\nUsage, {month:%B %Y}\n")
+    sys.stdout.flush()
+    code = code or _command(
+        ctx,
+        parser,
+        [
+            "--db",
+            url,
+            "report",
+            "monthly",
+            "--since",
+            month.isoformat(),
+            "--until",
+            last.isoformat(),
+        ],
+    )
+    sys.stdout.write(f"\nBiggest sessions, {recent}\n")
+    sys.stdout.flush()
+    code = code or _command(
+        ctx,
+        parser,
+        ["--db", url, "sessions", "--order", "cost", "--limit", "5", "--since", first.isoformat()],
+    )
+    sys.stdout.write(f"\nStore: {mask_url(url)}\n")
+    return code
