@@ -323,7 +323,7 @@ def _blocks(
         if previous_last is not None and first - previous_last > _BLOCK_US:
             gaps.append((from_us(previous_last), from_us(first)))
         previous_last = last
-        active = now_us < end and now_us - last < _BLOCK_US
+        active = first <= now_us < end and now_us - last < _BLOCK_US
         sums = _sums(r)
         values: dict[str, Any] = {
             "start": from_us(start),

@@ -72,6 +72,26 @@ class Report:
     breakdown: bool = False
     gaps: tuple[tuple[datetime, datetime], ...] = ()
 
+    def only_active(self) -> Report:
+        """A blocks report of its active block only: the totals are the listed
+        block's, and there are no gaps between blocks left out."""
+        rows = tuple(r for r in self.rows if r.values.get("is_active"))
+        totals: dict[str, Any] = {}
+        for key in self.totals:
+            values = [r.values.get(key) for r in rows]
+            known = [v for v in values if v is not None]
+            totals[key] = sum(known) if known else (0 if not rows and key != "cost_usd" else None)
+        models = {m for r in rows for m in r.values.get("models", ())}
+        return attrs.evolve(
+            self,
+            rows=rows,
+            totals=totals,
+            requests=sum(r.requests for r in rows),
+            unpriced_requests=sum(r.unpriced_requests for r in rows),
+            unpriced_models=tuple(m for m in self.unpriced_models if m in models),
+            gaps=(),
+        )
+
     def to_json(self) -> dict[str, Any]:
         """The JSON document ``netsky report KIND --json`` prints."""
         rows = []

@@ -112,7 +112,11 @@ def run(ctx: Context) -> int:
             )
             board = dashboard(data)
     if args.active:
-        report = _only_active(report)
+        everything, report = report, _only_active(report)
+        if not report.rows and everything.rows and not ctx.json and not args.html:
+            latest = everything.rows[-1].values["last_activity"]
+            print(f"no active block: the latest usage was at {_local(latest, report.timezone)}")
+            return 0
     if args.html:
         from ...analytics import render_html
 
@@ -130,9 +134,7 @@ def _show(ctx: Context, report: Any) -> int:
 
 
 def _only_active(report: Any) -> Any:
-    import attrs
-
-    return attrs.evolve(report, rows=tuple(r for r in report.rows if r.values["is_active"]))
+    return report.only_active()
 
 
 # -- tables -------------------------------------------------------------------------------
