@@ -108,3 +108,13 @@ def test_event_type_resolve() -> None:
     assert "SessionStart" in EventType.known() and list(EventType.known()) == sorted(
         EventType.known()
     )
+
+
+def test_every_hook_flag_is_in_the_readme() -> None:
+    from netsky_core.hooks.run import USAGE
+
+    readme = (ROOT / "README.md").read_text()
+    flags = [f for f in USAGE.replace("[", " ").replace("]", " ").split() if f.startswith("--")]
+    assert len(flags) >= 6
+    for flag in [*flags, "PAYLOAD_JSON"]:
+        assert f"`{flag}" in readme or f" {flag}" in readme.split("`netsky hook [", 1)[1][:900], flag
