@@ -62,9 +62,7 @@ def prompt_text(text: str | None) -> str:
             name = "/" + name
         shown = f"{name} {parts.get('command-args', '')}"
     else:
-        shown = _TAG.sub(
-            lambda m: "" if m.group(1) in _DROPPED_TAGS else f" {m.group(2)} ", text
-        )
+        shown = _TAG.sub(lambda m: "" if m.group(1) in _DROPPED_TAGS else f" {m.group(2)} ", text)
     return " ".join(shown.split())
 
 

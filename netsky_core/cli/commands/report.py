@@ -137,6 +137,7 @@ def _only_active(report: Any) -> Any:
 
 # -- tables -------------------------------------------------------------------------------
 
+
 def number(value: int | None) -> str:
     return count(value)
 

@@ -162,6 +162,7 @@ def run(ctx: Context) -> int:
         if many_machines:
             row.insert(1, shorten(s.machine_id, 20))
         rows.append(row)
+
     def at(name: str) -> int:
         return headers.index(name)
 
