@@ -7,13 +7,13 @@ import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ..._display import count, prompt_text, request_cost, short_model
+from ..._display import count, prompt_text, request_cost, short_id, short_model
 from .._context import Context
 from .._errors import UsageError
 from .._lookup import find_session
 from .._main import add_command
 from .._output import duration, local, print_json, shorten, table, tokens
-from .events import count_value, short_id, time_value
+from .events import count_value, time_value
 
 if TYPE_CHECKING:
     from ..._records import Session
