@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 
+from .._display import money, short_id, short_model
 from .results import Report
 
 __all__ = ["render_html"]
@@ -28,7 +29,7 @@ _CSS = """
 :root { --fg:#1d2330; --muted:#667085; --line:#e4e7ec; --bg:#fff; --card:#f8f9fb; }
 * { box-sizing: border-box; }
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--fg);
-       background: var(--bg); margin: 0 auto; padding: 24px; max-width: 1200px; }
+       background: var(--bg); margin: 0 auto; padding: 24px; max-width: 1600px; }
 h1 { font-size: 22px; margin: 0 0 4px; }
 h2 { font-size: 16px; margin: 28px 0 8px; }
 .sub { color: var(--muted); margin-bottom: 16px; }
@@ -39,8 +40,11 @@ h2 { font-size: 16px; margin: 28px 0 8px; }
 .card .k { color: var(--muted); font-size: 12px; }
 .note { background: #fff8e6; border: 1px solid #f5d68a; border-radius: 6px; padding: 8px 12px;
         margin-top: 12px; }
-.charts { display: grid; grid-template-columns: 1fr 1fr; gap: 16px; }
-.chart { border: 1px solid var(--line); border-radius: 8px; padding: 10px; min-height: 120px; }
+.charts { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 16px; }
+.chart, .panel { border: 1px solid var(--line); border-radius: 8px; padding: 10px;
+        min-width: 0; }
+.chart { min-height: 120px; }
+.chart svg { display: block; width: 100%; }
 .chart h3 { font-size: 13px; margin: 0 0 6px; color: var(--muted); font-weight: 600; }
 .wide { grid-column: 1 / -1; }
 svg text { font: 11px system-ui, sans-serif; fill: var(--fg); }
@@ -50,13 +54,16 @@ svg .axis { stroke: var(--line); }
         margin-right: 4px; background: var(--c); border-radius: 2px; }
 table { border-collapse: collapse; width: 100%; font-size: 13px; }
 th, td { padding: 4px 8px; border-bottom: 1px solid var(--line); text-align: left;
-         white-space: nowrap; }
-td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
+         vertical-align: top; }
+td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.k { white-space: nowrap; }
+td.w { overflow-wrap: anywhere; min-width: 8em; }
 tr.breakdown td { color: var(--muted); font-size: 12px; }
 tr.total td { font-weight: 600; border-top: 2px solid var(--fg); }
 #errors { color: #b42318; white-space: pre-wrap; }
 .table { overflow-x: auto; }
-@media (max-width: 800px) { .charts { grid-template-columns: 1fr; } }
+@media (max-width: 800px) { .charts { grid-template-columns: minmax(0, 1fr); }
+  body { padding: 12px; } .card { min-width: 0; flex: 1 1 140px; } }
 """
 
 _JS = r"""
@@ -71,9 +78,10 @@ _JS = r"""
 
   function money(v) {
     if (v === null || v === undefined) return "unknown";
-    if (v !== 0 && Math.abs(v) < 0.01) return "$" + v.toFixed(4);
+    if (v > 0 && v < 0.005) return "<$0.01";
     return "$" + v.toLocaleString("en-US", {minimumFractionDigits: 2, maximumFractionDigits: 2});
   }
+  function label(model) { return (data.labels && data.labels[model]) || model; }
   function compact(v) {
     var units = [[1e9, "G"], [1e6, "M"], [1e3, "k"]];
     for (var i = 0; i < units.length; i++) {
@@ -98,14 +106,47 @@ _JS = r"""
     names.forEach(function (n) {
       var s = document.createElement("span");
       s.style.setProperty("--c", colors[n] || "#999");
-      s.textContent = n;
+      s.textContent = label(n);
+      s.title = n;
       box.appendChild(s);
     });
     container.appendChild(box);
   }
+  // the width a chart may use: its card's content box
+  function room(container) {
+    var cs = getComputedStyle(container);
+    var w = container.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+    return Math.max(160, Math.floor(w || 520));
+  }
+  function clear(container) {
+    Array.prototype.slice.call(container.children).forEach(function (c) {
+      if (c.tagName.toLowerCase() !== "h3") container.removeChild(c);
+    });
+  }
+  // show labels in priority order, hiding one that would touch a label already shown
+  function place(nodes, kept) {
+    nodes.forEach(function (n) {
+      var b = n.getBBox(), x0 = b.x - 3, x1 = b.x + b.width + 3;
+      var clash = kept.some(function (k) {
+        return x0 < k.x + k.width && k.x < x1 && b.y < k.y + k.height && k.y < b.y + b.height;
+      });
+      if (clash) n.setAttribute("display", "none");
+      else kept.push(b);
+    });
+  }
+  // shorten a label until it fits ``width`` pixels
+  function fit(node, width) {
+    var full = node.textContent, n = full.length;
+    while (n > 1 && node.getComputedTextLength() > width) {
+      n -= 1;
+      node.textContent = full.slice(0, n) + "\u2026";
+    }
+    if (n < full.length) el("title", {}, node).textContent = full;
+  }
 
-  // stacked vertical bars: one bar per category, one segment per model
+  // stacked vertical bars: one bar per day, one segment per model
   function stacked(container, metric, format) {
+    clear(container);
     var days = [], byDay = {};
     data.days.forEach(function (r) {
       if (!(r.date in byDay)) { byDay[r.date] = []; days.push(r.date); }
@@ -115,13 +156,14 @@ _JS = r"""
       return byDay[d].reduce(function (s, r) { return s + (r[metric] || 0); }, 0);
     });
     var max = Math.max.apply(null, totals.concat([0])) || 1;
-    var W = Math.max(520, days.length * 22 + 60), H = 240, top = 18, bottom = 40, left = 50;
+    var W = room(container), H = 240, top = 20, bottom = 40, left = 54;
     var bw = (W - left - 10) / Math.max(days.length, 1);
-    var svg = el("svg", {width: W, height: H, viewBox: "0 0 " + W + " " + H,
-                         style: "max-width:100%;height:auto", role: "img",
+    var years = days.length > 0 && days[0].slice(0, 4) !== days[days.length - 1].slice(0, 4);
+    var svg = el("svg", {width: W, height: H, viewBox: "0 0 " + W + " " + H, role: "img",
                          "data-chart": metric}, container);
     el("line", {x1: left, y1: H - bottom, x2: W - 5, y2: H - bottom, "class": "axis"}, svg);
-    text(svg, left - 4, top + 4, format(max), "end");
+    var axis = text(svg, left - 4, top + 4, format(max), "end");
+    var ticks = [], firsts = [], labels = [];
     days.forEach(function (d, i) {
       var y = H - bottom, x = left + i * bw + bw * 0.15, w = bw * 0.7;
       byDay[d].forEach(function (r) {
@@ -131,15 +173,25 @@ _JS = r"""
                                fill: colors[r.model] || "#999", "data-date": d,
                                "data-model": r.model, "data-value": v}, svg);
         var tip = el("title", {}, rect);
-        tip.textContent = d + " " + r.model + ": " + format(r[metric]);
+        tip.textContent = d + " " + label(r.model) + ": " + format(r[metric]);
       });
-      var label = text(svg, x + w / 2, y - 4, format(totals[i]), "middle");
-      label.setAttribute("class", "total");
-      label.setAttribute("data-date", d);
-      if (days.length > 30 && i % Math.ceil(days.length / 30)) label.setAttribute("display", "none");
-      var tick = text(svg, x + w / 2, H - bottom + 14, d.slice(5), "middle");
-      if (days.length > 20 && i % Math.ceil(days.length / 20)) tick.setAttribute("display", "none");
+      var total = text(svg, x + w / 2, y - 4, format(totals[i]), "middle");
+      total.setAttribute("class", "total");
+      total.setAttribute("data-date", d);
+      labels.push(total);
+      // a day is MM-DD; the first day and the first day of a year carry the year
+      // when the days span years
+      var newYear = i === 0 || d.slice(0, 4) !== days[i - 1].slice(0, 4);
+      var tick = text(svg, x + w / 2, H - bottom + 14, years && newYear ? d : d.slice(5),
+                      "middle");
+      tick.setAttribute("class", "tick");
+      tick.setAttribute("data-date", d);
+      (years && newYear ? firsts : ticks).push(tick);
     });
+    var kept = [axis.getBBox()];
+    place(firsts, kept);
+    place(ticks, kept);
+    place(labels, kept);
     legend(container, Object.keys(colors).filter(function (m) {
       return data.days.some(function (r) { return r.model === m; });
     }));
@@ -147,15 +199,15 @@ _JS = r"""
 
   // horizontal bars with a label and a value
   function bars(container, items, format, name) {
+    clear(container);
     var max = Math.max.apply(null, items.map(function (i) { return i.value || 0; }).concat([0])) || 1;
-    var row = 22, W = 560, left = 200, H = items.length * row + 10;
-    var svg = el("svg", {width: W, height: Math.max(H, 30),
-                         viewBox: "0 0 " + W + " " + Math.max(H, 30),
-                         style: "max-width:100%;height:auto", role: "img",
+    var row = 22, W = room(container), left = Math.min(200, Math.round(W * 0.38));
+    var H = Math.max(items.length * row + 10, 30), span = Math.max(W - left - 86, 10);
+    var svg = el("svg", {width: W, height: H, viewBox: "0 0 " + W + " " + H, role: "img",
                          "data-chart": name}, container);
     items.forEach(function (item, i) {
-      var y = 5 + i * row, w = (W - left - 90) * (item.value || 0) / max;
-      text(svg, left - 6, y + 14, item.label, "end");
+      var y = 5 + i * row, w = span * (item.value || 0) / max;
+      fit(text(svg, left - 6, y + 14, item.label, "end"), left - 10);
       var rect = el("rect", {x: left, y: y + 3, width: Math.max(w, 1), height: row - 6,
                              fill: item.color || "#4e79a7", "data-label": item.label,
                              "data-value": item.value === null ? "" : item.value}, svg);
@@ -168,10 +220,10 @@ _JS = r"""
     stacked(document.getElementById("chart-cost-day"), "cost_usd", money);
     stacked(document.getElementById("chart-tokens-day"), "total_tokens", compact);
     bars(document.getElementById("chart-cost-model"), data.models.map(function (m) {
-      return {label: m.model, value: m.cost_usd, color: colors[m.model]};
+      return {label: label(m.model), value: m.cost_usd, color: colors[m.model]};
     }), money, "cost-model");
     bars(document.getElementById("chart-tokens-model"), data.models.map(function (m) {
-      return {label: m.model, value: m.total_tokens, color: colors[m.model]};
+      return {label: label(m.model), value: m.total_tokens, color: colors[m.model]};
     }), compact, "tokens-model");
     var sessions = document.getElementById("chart-sessions");
     if (sessions) {
@@ -182,6 +234,11 @@ _JS = r"""
     }
     document.body.setAttribute("data-rendered", "true");
   }
+  var pending = null;
+  window.addEventListener("resize", function () {
+    clearTimeout(pending);
+    pending = setTimeout(function () { try { draw(); } catch (e) { /* keep the last */ } }, 150);
+  });
 
   try { draw(); } catch (e) {
     document.getElementById("errors").textContent = "chart error: " + e;
@@ -196,10 +253,7 @@ def _e(value: Any) -> str:
 
 
 def _money(value: float | None, partial: bool = False) -> str:
-    if value is None:
-        return "unknown"
-    text = f"${value:,.2f}" if value >= 0.01 or value == 0 else f"${value:.4f}"
-    return text + ("*" if partial else "")
+    return money(value) + ("*" if partial and value is not None else "")
 
 
 def _key_headers(report: Report) -> list[str]:
@@ -219,20 +273,36 @@ def _utc(value: datetime) -> str:
 
 
 def _key_cells(report: Report, values: dict[str, Any]) -> list[str]:
+    """The key cells of a row, as HTML (``<td>`` elements)."""
     kind = report.kind
     if kind in ("daily", "weekly", "monthly"):
-        return [values[report.key_fields[0]]]
+        return [_td(values[report.key_fields[0]], "k")]
     if kind == "model":
-        return [values["model"] or "(no model)"]
+        return [_td(short_model(values["model"]), "k", title=values["model"])]
     if kind == "project":
-        return [values["project"] or "(unknown)"]
+        return [_td(values["project"] or "(unknown)", "w")]
     if kind == "session":
-        return [values["session_id"], values["project"] or "-", _utc(values["last_activity"])]
+        sid = values["session_id"]
+        return [
+            _td(short_id(sid), "k", title=sid),
+            _td(values["project"] or "-", "w"),
+            _td(_utc(values["last_activity"]), "k"),
+        ]
     return [
-        _utc(values["start"]),
-        values["end"].astimezone(UTC).strftime("%H:%M"),
-        "ACTIVE" if values["is_active"] else "",
+        _td(_utc(values["start"]), "k"),
+        _td(values["end"].astimezone(UTC).strftime("%H:%M"), "k"),
+        _td("ACTIVE" if values["is_active"] else "", "k"),
     ]
+
+
+def _td(value: Any, cls: str, *, title: str | None = None) -> str:
+    tip = f' title="{_e(title)}"' if title and title != value else ""
+    return f'<td class="{cls}"{tip}>{_e(value)}</td>'
+
+
+def _models(names: Any) -> str:
+    full = ", ".join(str(m) for m in names if m)
+    return _td(", ".join(short_model(m) for m in names), "w", title=full)
 
 
 def _table(report: Report) -> str:
@@ -244,20 +314,20 @@ def _table(report: Report) -> str:
     for row in report.rows:
         values = row.values
         partial = 0 < row.unpriced_requests < row.requests
-        cells = "".join(f"<td>{_e(c)}</td>" for c in _key_cells(report, values))
-        cells += f"<td>{_e(', '.join(values['models']))}</td>"
+        cells = "".join(_key_cells(report, values))
+        cells += _models(values["models"])
         cells += "".join(f'<td class="n">{values[f]:,}</td>' for f, _ in _TOKEN_HEADERS)
         cells += f'<td class="n">{_e(_money(values["cost_usd"], partial))}</td>'
         body.append(f"<tr>{cells}</tr>")
         for item in row.breakdown:
-            sub = "<td></td>" * len(keys) + f"<td>{_e(item['model'])}</td>"
+            sub = "<td></td>" * len(keys) + _models([item["model"]])
             sub += "".join(f'<td class="n">{item[f]:,}</td>' for f, _ in _TOKEN_HEADERS)
             sub += f'<td class="n">{_e(_money(item["cost_usd"]))}</td>'
             body.append(f'<tr class="breakdown">{sub}</tr>')
     totals = report.totals
     partial = 0 < report.unpriced_requests < report.requests
     cells = "<td>total</td>" + "<td></td>" * (len(keys) - 1)
-    cells += f"<td>{report.requests:,} requests</td>"
+    cells += f'<td class="k">{report.requests:,} requests</td>'
     cells += "".join(f'<td class="n">{totals[f]:,}</td>' for f, _ in _TOKEN_HEADERS)
     cells += f'<td class="n">{_e(_money(totals["cost_usd"], partial))}</td>'
     body.append(f'<tr class="total">{cells}</tr>')
@@ -304,6 +374,8 @@ def render_html(report: Report, board: dict[str, Any], *, title: str | None = No
     if board.get("sessions"):
         sessions = '<div class="chart wide" id="chart-sessions"><h3>top sessions by cost</h3></div>'
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    labels = {m["model"]: short_model(m["model"]) for m in board.get("models", ()) if m["model"]}
+    embedded = {**board, "labels": labels}
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -328,8 +400,8 @@ def render_html(report: Report, board: dict[str, Any], *, title: str | None = No
 {sessions}
 </div>
 <h2>{_e(report.kind)} report</h2>
-<div class="table">{_table(report)}</div>
-<script type="application/json" id="netsky-data">{_json_script(board)}</script>
+<div class="panel"><div class="table">{_table(report)}</div></div>
+<script type="application/json" id="netsky-data">{_json_script(embedded)}</script>
 <script>{_JS}</script>
 </body>
 </html>

@@ -1,4 +1,9 @@
-"""Printing: JSON, plain tables, local times, sizes. Progress bars only on a terminal."""
+"""Printing: JSON, tables, local times, sizes.
+
+On a terminal tables are boxed and coloured (``rich``), fitted to its width (``COLUMNS``
+when set); ``NO_COLOR`` keeps the boxes and drops every escape code. Anywhere else
+(a pipe, a file) a table is plain aligned text, stable for ``grep`` and ``awk``.
+Progress bars only on a terminal."""
 
 from __future__ import annotations
 
@@ -9,6 +14,8 @@ from datetime import datetime
 from typing import Any
 
 import orjson
+
+from .. import _display
 
 
 def print_json(value: Any) -> None:
@@ -58,10 +65,9 @@ def tokens(value: int | None) -> str:
 
 
 def money(value: float | None) -> str:
-    """Cost for people; unknown is shown as unknown, never as $0."""
-    if value is None:
-        return "unknown"
-    return f"${value:,.2f}" if value >= 0.01 or value == 0 else f"${value:.4f}"
+    """Cost for people (the one rule in ``netsky_core._display``); unknown is shown as
+    unknown, never as $0."""
+    return _display.money(value)
 
 
 def size(value: int | None) -> str:
@@ -80,13 +86,33 @@ def shorten(text: str | None, width: int) -> str:
     return flat if len(flat) <= width else flat[: width - 1] + "\u2026"
 
 
+_BOXED_MAX_ROWS = 5000  # beyond this a terminal gets the plain table too (speed)
+
+
 def table(
-    headers: Sequence[str], rows: Iterable[Sequence[Any]], *, right: Sequence[int] = ()
+    headers: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    right: Sequence[int] = (),
+    sub: Sequence[int] = (),
+    total: Sequence[int] = (),
+    wrap: Sequence[int] = (),
+    optional: Sequence[int] = (),
 ) -> None:
-    """A plain aligned text table (no colours; safe in pipes)."""
-    cells = [[str(h) for h in headers]] + [
-        ["" if c is None else str(c) for c in row] for row in rows
-    ]
+    """An aligned table: boxed and coloured on a terminal, plain text elsewhere.
+
+    ``right``: column indexes aligned right (numbers); ``sub``: row indexes that are
+    sub-rows of the row above (dimmed); ``total``: row indexes of totals (highlighted,
+    set off by a rule); ``wrap``: columns of free text that may wrap on a terminal (the
+    others keep one line); ``optional``: columns a too narrow terminal leaves out, first
+    listed first (a note names them). An all-blank row is a separator (a rule).
+    """
+    cells = [["" if c is None else str(c) for c in row] for row in rows]
+    console = _stdout_console()
+    if console is not None and len(cells) <= _BOXED_MAX_ROWS:
+        _boxed(console, headers, cells, right, sub, total, wrap, optional)
+        return
+    cells.insert(0, [str(h) for h in headers])
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     out = sys.stdout
     for n, row in enumerate(cells):
@@ -97,6 +123,80 @@ def table(
         out.write("  ".join(parts).rstrip() + "\n")
         if n == 0:
             out.write("  ".join("-" * w for w in widths) + "\n")
+
+
+def _stdout_console() -> Any:
+    """A ``rich`` console when stdout is a terminal, else None (rich not imported)."""
+    import os
+
+    forced = os.environ.get("FORCE_COLOR") or os.environ.get("TTY_COMPATIBLE") == "1"
+    if not forced and not sys.stdout.isatty():
+        return None
+    from rich.console import Console
+
+    if os.environ.get("NO_COLOR"):
+        return Console(color_system=None, highlight=False, emoji=False)
+    return Console(highlight=False, emoji=False)
+
+
+def _boxed(
+    console: Any,
+    headers: Sequence[str],
+    cells: list[list[str]],
+    right: Sequence[int],
+    sub: Sequence[int],
+    total: Sequence[int],
+    wrap: Sequence[int],
+    optional: Sequence[int],
+) -> None:
+    from rich.measure import Measurement
+
+    hidden: list[int] = []
+    grid = _grid(headers, cells, right, sub, total, wrap, hidden)
+    unbounded = console.options.update_width(1 << 20)
+    for column in optional:
+        if Measurement.get(console, unbounded, grid).minimum <= console.width:
+            break
+        hidden.append(column)
+        grid = _grid(headers, cells, right, sub, total, wrap, hidden)
+    console.print(grid)
+    if hidden:
+        names = ", ".join(headers[i] for i in hidden)
+        console.print(f"(hidden to fit the terminal: {names})", style="dim")
+
+
+def _grid(
+    headers: Sequence[str],
+    cells: list[list[str]],
+    right: Sequence[int],
+    sub: Sequence[int],
+    total: Sequence[int],
+    wrap: Sequence[int],
+    hidden: Sequence[int],
+) -> Any:
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    grid = Table(box=box.ROUNDED, header_style="bold cyan", border_style="bright_black")
+    shown = [i for i in range(len(headers)) if i not in hidden]
+    for i in shown:
+        grid.add_column(
+            headers[i],
+            justify="right" if i in right else "left",
+            no_wrap=i not in wrap,
+            overflow="fold",
+        )
+    for n, row in enumerate(cells):
+        if not any(row):
+            if grid.rows:
+                grid.rows[-1].end_section = True
+            continue
+        if n in total and grid.rows and not grid.rows[-1].end_section:
+            grid.rows[-1].end_section = True
+        style = "bold yellow" if n in total else "dim" if n in sub else None
+        grid.add_row(*(Text(row[i]) for i in shown), style=style)
+    return grid
 
 
 def fields(pairs: Iterable[tuple[str, Any]]) -> None:

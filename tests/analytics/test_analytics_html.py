@@ -97,10 +97,11 @@ class _Dom(HTMLParser):
 
 
 def _money(value: float | None) -> str:
+    """The page's cost format: two decimals, ``<$0.01`` for a cost that rounds to zero."""
     if value is None:
         return "unknown"
-    if value != 0 and abs(value) < 0.01:
-        return f"${value:.4f}"
+    if 0 < value < 0.005:
+        return "<$0.01"
     return f"${value:,.2f}"
 
 

@@ -88,14 +88,14 @@ def test_one_session_by_id_prefix_and_pid(netsky: Netsky, seeded: str) -> None:
 
 def test_one_session_text(netsky: Netsky, seeded: str) -> None:
     out = netsky.ok("--db", seeded, "session", S1[:8]).stdout
-    assert S1 in out
-    assert "github_repo" in out and "octo/widgets" in out
-    assert "first_activity" in out and "2026-03-01 12:00:00" in out
-    assert "$0.75" in out
-    assert "last 7 events:" in out
-    assert "Bash" in out
+    assert out.startswith(f"session {S1}\n")
+    assert "repository    octo/widgets" in out
+    assert "started        2026-03-01 12:00:00" in out
+    assert "cost         $0.75" in out
+    assert "timeline (last 7 events, local time)" in out
+    assert "tool         Bash" in out and "prompt       fix the flaky test" in out
     none = netsky.ok("--db", seeded, "session", S1, "--events", "0").stdout
-    assert "events:" not in none
+    assert "timeline" not in none and "totals" in none
 
 
 def test_ambiguous_and_unknown_sessions_are_usage_errors(netsky: Netsky, seeded: str) -> None:

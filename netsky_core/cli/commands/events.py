@@ -1,7 +1,7 @@
 """``netsky events`` (filtered event list) and ``netsky tail`` (last events, ``-f`` follows).
 
 Also the small argument helpers the other storage commands share: ``time_value``
-(``--since`` / ``--until``), ``count_value`` and ``short_id``.
+(``--since`` / ``--until``) and ``count_value``.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
+from ..._display import SHORT_ID, short_id
 from .._context import Context
 from .._main import add_command
 from .._output import local, money, print_json, shorten, table, tokens
@@ -21,8 +22,6 @@ if TYPE_CHECKING:
     from ..._queries import EventQuery
     from ..._records import Event
     from ...storage.protocol import Storage
-
-SHORT_ID = 8
 
 
 def time_value(text: str) -> datetime:
@@ -54,10 +53,6 @@ def positive_value(text: str) -> int:
     return value
 
 
-def short_id(session_id: str) -> str:
-    return session_id[:SHORT_ID]
-
-
 def jsonl(record: Any) -> None:
     """One record as one compact JSON line."""
     import orjson
@@ -69,7 +64,12 @@ def jsonl(record: Any) -> None:
 
 
 def tool_or_model(event: Event) -> str:
-    return event.tool_name or event.model or ""
+    """The tool of a tool event, else the model's short name (``sonnet-4-5``)."""
+    from ..._display import short_model
+
+    if event.tool_name:
+        return event.tool_name
+    return short_model(event.model) if event.model else ""
 
 
 def event_cost(event: Event) -> str:

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ..._display import count, money, short_id, short_model
 from .._context import Context
 from .._errors import UsageError
 from .._main import add_command
-from .._output import duration, money, print_json, shorten, table
+from .._output import duration, print_json, shorten, table
 
 KINDS = ("daily", "weekly", "monthly", "session", "model", "project", "blocks")
 _HEADERS = ("input", "output", "cache write", "cache read", "total", "cost")
@@ -139,20 +139,9 @@ def _only_active(report: Any) -> Any:
 
 # -- tables -------------------------------------------------------------------------------
 
-_DATE_SUFFIX = re.compile(r"-\d{8}$")
-
-
-def short_model(name: str | None) -> str:
-    """``claude-sonnet-4-5-20250929`` -> ``sonnet-4-5``; other names unchanged."""
-    if not name:
-        return "(no model)"
-    if name.startswith("claude-"):
-        name = name[len("claude-") :]
-    return _DATE_SUFFIX.sub("", name)
-
 
 def number(value: int | None) -> str:
-    return "-" if value is None else f"{value:,}"
+    return count(value)
 
 
 def cost(value: float | None, *, partial: bool = False) -> str:
@@ -176,13 +165,13 @@ def _key_cells(report: Any, values: dict[str, Any]) -> list[str]:
     if kind == "monthly":
         return [values["month"]]
     if kind == "model":
-        return [values["model"] or "(no model)"]
+        return [short_model(values["model"])]
     if kind == "project":
         return [shorten(values["project"], 60) or "(unknown)"]
     if kind == "session":
         return [
-            values["session_id"],
-            shorten(values["project"], 40) or "-",
+            short_id(values["session_id"]),
+            _project(values["project"]),
             _local(values["last_activity"], report.timezone),
         ]
     status = ""
@@ -193,6 +182,14 @@ def _key_cells(report: Any, values: dict[str, Any]) -> list[str]:
         _local(values["end"], report.timezone, "%H:%M"),
         status,
     ]
+
+
+def _project(path: str | None) -> str:
+    """The last two parts of a working directory (``projects/widgets``)."""
+    if not path:
+        return "-"
+    parts = [p for p in path.replace("\\", "/").split("/") if p]
+    return shorten("/".join(parts[-2:]) or path, 30)
 
 
 def _key_headers(kind: str) -> list[str]:
@@ -215,6 +212,7 @@ def _print(report: Any) -> None:
     keys = _key_headers(report.kind)
     headers = [*keys, "requests" if report.kind == "model" else "models", *_HEADERS]
     rows: list[list[str]] = []
+    sub: list[int] = []
     gaps = list(report.gaps)
     for row in report.rows:
         values = row.values
@@ -232,6 +230,7 @@ def _print(report: Any) -> None:
         if len(row.breakdown) > 1:
             for item in row.breakdown:
                 model = "  " + short_model(item["model"])
+                sub.append(len(rows))
                 rows.append(["", *([""] * (len(keys) - 1)), model, *_cells(item, partial=False)])
     if not report.rows:
         what = "in this period" if report.since or report.until else "in the store"
@@ -240,12 +239,30 @@ def _print(report: Any) -> None:
     totals = report.totals
     partial_total = 0 < report.unpriced_requests < report.requests
     rows.append([""] * len(headers))
-    requests = f"{report.requests:,} requests"
+    requests = f"{report.requests:,}" + ("" if report.kind == "model" else " requests")
     rows.append(
         ["total", *([""] * (len(keys) - 1)), requests, *_cells(totals, partial=partial_total)]
     )
     right = list(range(len(keys) + 1, len(headers)))
-    table(headers, rows, right=right)
+    if report.kind == "model":
+        right.insert(0, len(keys))
+    first = len(keys) + 1  # input, output, cache write, cache read, total, cost
+    optional = [first + 2, first + 3]
+    if report.kind == "session":
+        optional.append(2)  # last activity
+    optional += [first, first + 1]
+    wrap = [len(keys)] if report.kind != "model" else []
+    if report.kind in ("session", "project"):
+        wrap.append(1 if report.kind == "session" else 0)
+    table(
+        headers,
+        rows,
+        right=right,
+        sub=sub,
+        total=[len(rows) - 1],
+        wrap=wrap,
+        optional=optional,
+    )
     notes = [f"days in {report.timezone}"] if report.kind in ("daily", "weekly", "monthly") else []
     if report.framework:
         notes.append(f"{report.framework} only")

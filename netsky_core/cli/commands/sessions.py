@@ -7,12 +7,13 @@ import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from ..._display import count, prompt_text, request_cost, short_id, short_model
 from .._context import Context
 from .._errors import UsageError
 from .._lookup import find_session
 from .._main import add_command
-from .._output import duration, fields, local, money, print_json, shorten, table, tokens
-from .events import count_value, event_cost, short_id, time_value, tool_or_model
+from .._output import duration, local, print_json, shorten, table, tokens
+from .events import count_value, time_value
 
 if TYPE_CHECKING:
     from ..._records import Session
@@ -69,7 +70,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "session",
         help="show one session in full, with its last events",
         description=(
-            "Show one session: every field (times in local time) and its last events.\n"
+            "Show one session as a page: who and where, token and cost totals, git, and a\n"
+            "timeline of its last events (prompts, tools, responses; local time). --json\n"
+            "prints the full session record and events.\n"
             "ID may be a session id, a unique prefix of one, or the pid of the agent process."
         ),
         examples=[
@@ -150,17 +153,26 @@ def run(ctx: Context) -> int:
             local(s.started_at),
             duration(_seconds(s.started_at, s.last_activity)),
             s.status.value if s.status else "-",
-            shorten(s.model, 24) or "-",
+            short_model(s.model) if s.model else "-",
             tokens(s.total_tokens),
             session_cost(s),
             _branch(s),
-            shorten(s.first_user_message, 50),
+            shorten(prompt_text(s.first_user_message), 50),
         ]
         if many_machines:
             row.insert(1, shorten(s.machine_id, 20))
         rows.append(row)
-    first_right = 6 if many_machines else 5
-    table(headers, rows, right=(first_right, first_right + 1))
+
+    def at(name: str) -> int:
+        return headers.index(name)
+
+    table(
+        headers,
+        rows,
+        right=(at("TOKENS"), at("COST")),
+        wrap=[at(h) for h in ("MACHINE", "BRANCH/PR", "FIRST PROMPT") if h in headers],
+        optional=[at("DURATION"), at("STATUS"), at("BRANCH/PR"), at("TOKENS")],
+    )
     return 0
 
 
@@ -172,9 +184,7 @@ def _seconds(start: datetime | None, end: datetime | None) -> float | None:
 
 def session_cost(s: Session) -> str:
     """Total cost; "unknown" when requests were not priced, "+" when only some were."""
-    if s.api_request_count == 0 and s.cost_usd is None:
-        return "-"
-    text = money(s.cost_usd)
+    text = request_cost(s.cost_usd, s.api_request_count)
     return text + "+" if s.cost_usd is not None and s.unpriced_request_count else text
 
 
@@ -191,8 +201,6 @@ def _branch(s: Session) -> str:
 
 
 def run_one(ctx: Context) -> int:
-    import attrs
-
     from ..._queries import EventQuery
 
     args = ctx.args
@@ -212,40 +220,119 @@ def run_one(ctx: Context) -> int:
     if ctx.json:
         print_json({"session": session, "events": events})
         return 0
-    pairs: list[tuple[str, Any]] = []
-    for f in attrs.fields(type(session)):
-        value = getattr(session, f.name)
-        if isinstance(value, datetime):
-            value = local(value, seconds=True)
-        elif f.name == "cost_usd":
-            value = session_cost(session)
-        elif hasattr(value, "value"):
-            value = value.value
-        elif isinstance(value, str) and ("\n" in value or "\r" in value):
-            value = " ".join(value.split())
-        pairs.append((f.name, value))
-    pairs.insert(2, ("duration", duration(_seconds(session.started_at, session.last_activity))))
-    pairs.append(("total_tokens", session.total_tokens))
-    fields(pairs)
+    _page(session)
     if not args.events:
         return 0
     print()
     if not events:
         print("no events stored for this session")
         return 0
-    print(f"last {len(events)} events:")
-    table(
-        ["TIME", "TYPE", "TOOL/MODEL", "TOKENS", "COST"],
-        [
-            (
-                local(e.timestamp, seconds=True),
-                e.event_type,
-                shorten(tool_or_model(e), 30),
-                tokens(e.total_tokens) if e.total_tokens is not None else "",
-                event_cost(e),
-            )
-            for e in events
-        ],
-        right=(3, 4),
-    )
+    _timeline(events)
     return 0
+
+
+def _page(s: Session) -> None:
+    """The session as a page: who and where, totals, git."""
+    print(f"session {s.session_id}")
+    agent = s.framework or "unknown agent"
+    agent += f" on {s.machine_id}"
+    if s.pid is not None:
+        agent += f" (pid {s.pid})"
+    ended = s.last_ended_at
+    _section(
+        None,
+        [
+            ("agent", agent),
+            ("project", s.cwd or "-"),
+            ("branch", s.git_branch or "-"),
+            ("model", short_model(s.model) if s.model else "-"),
+            ("started", local(s.started_at, seconds=True)),
+            ("last activity", local(s.last_activity, seconds=True)),
+            ("ended", local(ended, seconds=True) if ended else "-"),
+            ("duration", duration(_seconds(s.started_at, s.last_activity))),
+            ("status", s.status.value if s.status else "-"),
+            ("revived", f"{s.revival_count:,} times" if s.revival_count else None),
+            ("first prompt", shorten(prompt_text(s.first_user_message), 100) or "-"),
+            ("last prompt", shorten(prompt_text(s.last_user_message), 100) or "-"),
+        ],
+    )
+    requests = count(s.api_request_count)
+    if s.api_error_count:
+        requests += f" ({count(s.api_error_count)} failed)"
+    _section(
+        "totals",
+        [
+            ("input", count(s.tokens_input)),
+            ("output", count(s.tokens_output)),
+            ("cache write", count(s.tokens_cache_write)),
+            ("cache read", count(s.tokens_cache_read)),
+            ("reasoning", count(s.tokens_reasoning) if s.tokens_reasoning else None),
+            ("total", count(s.total_tokens)),
+            ("cost", session_cost(s)),
+            ("requests", requests),
+            ("unpriced", count(s.unpriced_request_count) if s.unpriced_request_count else None),
+            ("tools", count(s.tool_call_count)),
+            ("compactions", count(s.compaction_count)),
+            ("events", count(s.event_count)),
+        ],
+    )
+    pr = f"PR #{s.github_pr}" if s.github_pr is not None else None
+    issue = f"#{s.github_issue}" if s.github_issue is not None else None
+    _section(
+        "git",
+        [
+            ("repository", s.github_repo or "-"),
+            ("branch", s.git_branch or "-"),
+            ("pull request", pr),
+            ("issue", issue),
+            ("worktree", s.git_worktree_path),
+            ("git dir", s.local_git_dir),
+        ],
+    )
+    if s.transcript_path:
+        _section("files", [("transcript", s.transcript_path)])
+
+
+def _section(title: str | None, pairs: list[tuple[str, str | None]]) -> None:
+    if title:
+        print()
+        print(title)
+    shown = [(k, v) for k, v in pairs if v is not None]
+    width = max(len(k) for k, _ in shown)
+    for key, value in shown:
+        print(f"  {key.ljust(width)}  {value}")
+
+
+def _timeline(events: list[Any]) -> None:
+    import orjson
+
+    from ..._display import event_kind, event_text
+
+    tools: dict[str, str] = {}
+    days = {e.timestamp.astimezone().date() for e in events}
+    rows = []
+    for e in events:
+        try:
+            payload = orjson.loads(e.payload) if e.payload else None
+        except orjson.JSONDecodeError:
+            payload = None
+        if not isinstance(payload, dict):
+            payload = None
+        name = e.tool_name
+        if e.tool_use_id:
+            if name:
+                tools[e.tool_use_id] = name
+            else:
+                name = tools.get(e.tool_use_id)
+        text = event_text(
+            e.event_type,
+            payload,
+            tool_name=name,
+            model=e.model,
+            total_tokens=e.total_tokens,
+            cost_usd=e.cost_usd,
+        )
+        when = local(e.timestamp, seconds=True)
+        rows.append((when if len(days) > 1 else when[11:], event_kind(e.event_type), text))
+    print(f"timeline (last {len(events)} events, local time)")
+    table(["TIME", "KIND", "WHAT"], [(t, k, shorten(x, 96)) for t, k, x in rows], wrap=[2])

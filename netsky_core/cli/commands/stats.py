@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ..._display import request_cost
 from .._context import Context
 from .._main import add_command
-from .._output import fields, money, print_json
+from .._output import fields, print_json
 from .events import time_value
 
 
@@ -21,7 +22,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
             "Totals over the selected sessions, computed by the store.\n\n"
             "--since takes a date (2026-01-31), a date and time (2026-01-31T14:30) or a\n"
             "duration ago (2h, 3d, 1w) and keeps sessions active since then. A cost shown as\n"
-            "unknown means no request of those sessions could be priced; it is never shown as $0."
+            "unknown means no request of those sessions could be priced; it is never shown as $0;\n"
+            "- means there was no API request to price."
         ),
         examples=[
             "netsky stats",
@@ -70,7 +72,7 @@ def run(ctx: Context) -> int:
             ("cache read tokens", _n(stats.tokens_cache_read)),
             ("cache write tokens", _n(stats.tokens_cache_write)),
             ("total tokens", _n(stats.total_tokens)),
-            ("total cost", money(stats.total_cost_usd)),
+            ("total cost", request_cost(stats.total_cost_usd, stats.total_api_requests)),
         ]
     )
     return 0
