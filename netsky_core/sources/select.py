@@ -89,7 +89,7 @@ def discover_source(
     try:
         files: list[SourceFile] = []
         folders = [r for r in roots if not r.is_file()]
-        if folders:
+        if folders or not roots:
             files += source.discover(roots=folders)
         for file in (r for r in roots if r.is_file()):
             files += _file_of(source, file)

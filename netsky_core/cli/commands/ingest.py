@@ -101,9 +101,6 @@ def run(ctx: Context) -> int:
         )
     extra = {"claude": options.pop("claude_dirs"), "codex": options.pop("codex_dirs")}
     plan = plan_ingest(names, targets, extra=extra, disabled=disabled)
-    for problem in plan.problems:
-        if not ctx.json:
-            sys.stderr.write(f"netsky: warning: source {problem.name}: {problem.error}\n")
     summary = ingest_with_progress(
         ctx, plan.files, since=since, batch_size=args.batch_size, rescan=args.rescan, **options
     )
