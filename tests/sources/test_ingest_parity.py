@@ -152,3 +152,28 @@ def test_report_refuses_an_unknown_framework(tmp_path: Path) -> None:
     )
     assert result.returncode == 2, result
     assert "unknown framework 'gemni'" in result.stderr and "gemini" in result.stderr
+
+
+def test_one_ingest_reads_every_agent_and_the_html_page_shows_each(tmp_path: Path) -> None:
+    """``netsky ingest`` with no name reads every source whose variable points at the
+    samples; the HTML page's agent table has one row per agent with usage, with the
+    same totals as its own report."""
+    env: dict[str, str] = {}
+    for variable, parts in VARIABLES.values():
+        sample_root(parts[0])
+        env[variable] = str(sample_root(*parts))
+    netsky = Netsky(tmp_path, drop=("CLAUDE_CONFIG_DIR", "CODEX_HOME"), extra_env=env, timeout=300)
+    db = f"sqlite:///{tmp_path / 'store.db'}"
+    summary = netsky.ok("--db", db, "ingest", "--json").json()
+    assert {k for k, v in summary["sources"].items() if v} == set(VARIABLES)
+    page = tmp_path / "usage.html"
+    netsky.ok("--db", db, "report", "daily", "--timezone", "UTC", "--html", str(page))
+    html = page.read_text(encoding="utf-8")
+    agents = html.split('id="agents">', 1)[1].split("</table>", 1)[0]
+    with_usage = {a for a in VARIABLES if ccusage(a, "daily")["daily"]}
+    for agent in with_usage:
+        want = ccusage(agent, "daily")["totals"]["totalTokens"]
+        if agent == "qwen":
+            want -= ccusage(agent, "daily")["totals"]["cacheReadTokens"]
+        assert f"<td>{agent}</td>" in agents and f"{want:,}" in agents, agent
+    assert agents.count("<tr>") == 1 + len(with_usage)  # header + one row per agent
