@@ -334,6 +334,21 @@ def _table(report: Report) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
+def _agents_table(agents: list[dict[str, Any]]) -> str:
+    """Usage per agent (framework): every source in the period, one row each."""
+    head = '<th>agent</th><th class="n">requests</th>'
+    head += "".join(f'<th class="n">{_e(h)}</th>' for _, h in _TOKEN_HEADERS)
+    head += '<th class="n">cost</th>'
+    body = []
+    for row in agents:
+        partial = 0 < row["unpriced_requests"] < row["requests"]
+        cells = f'<td>{_e(row["framework"])}</td><td class="n">{row["requests"]:,}</td>'
+        cells += "".join(f'<td class="n">{row[f]:,}</td>' for f, _ in _TOKEN_HEADERS)
+        cells += f'<td class="n">{_e(_money(row["cost_usd"], partial))}</td>'
+        body.append(f"<tr>{cells}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
 def _json_script(value: Any) -> str:
     text = orjson.dumps(value).decode()
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
@@ -356,6 +371,7 @@ def render_html(report: Report, board: dict[str, Any], *, title: str | None = No
         ("total tokens", f"{totals['total_tokens']:,}"),
         ("API requests", f"{report.requests:,}"),
         ("models", f"{len(board['models'])}"),
+        ("agents", f"{len(board.get('agents') or ())}"),
     ]
     card_html = "".join(
         f'<div class="card"><div class="v" data-card="{_e(k)}">{_e(v)}</div>'
@@ -399,6 +415,8 @@ def render_html(report: Report, board: dict[str, Any], *, title: str | None = No
 <div class="chart" id="chart-tokens-model"><h3>tokens per model</h3></div>
 {sessions}
 </div>
+<h2>by agent</h2>
+<div class="table" id="agents">{_agents_table(board.get("agents") or [])}</div>
 <h2>{_e(report.kind)} report</h2>
 <div class="panel"><div class="table">{_table(report)}</div></div>
 <script type="application/json" id="netsky-data">{_json_script(embedded)}</script>

@@ -11,7 +11,7 @@ EVENT_DOCS = {
     "event_type": "SessionStart, UserPromptSubmit, PreToolUse, PostToolUse, ApiRequest, ... (open set)",
     "timestamp": "when it happened (UTC instant)",
     "uuid": "dedup key within the session (NULL for events without one)",
-    "framework": "claude or codex (NULL when unknown)",
+    "framework": "the source that recorded it (claude, codex, gemini, ...; NULL when unknown)",
     "source": "hook, transcript, otel, api or import",
     "tool_use_id": "tool call id (PreToolUse / PostToolUse*)",
     "tool_name": "tool name (Bash, Edit, apply_patch, ...)",
@@ -37,7 +37,7 @@ EVENT_DOCS = {
 }
 
 SESSION_DOCS = {
-    "framework": "claude or codex",
+    "framework": "the source (claude, codex, gemini, ...)",
     "first_activity": "first event",
     "last_activity": "last event",
     "first_started_at": "first SessionStart",
@@ -92,7 +92,7 @@ SESSION_DOCS = {
 COMMON_DOCS = {
     "machine_id": "machine that recorded it",
     "session_id": "agent session id",
-    "framework": "claude or codex",
+    "framework": "the source (claude, codex, gemini, ...)",
     "cwd": "working directory",
     "git_branch": "git branch",
     "timestamp": "when it happened",

@@ -353,7 +353,7 @@ VIEWS: dict[str, View] = {
                 ("machine_id", ""),
                 ("session_id", ""),
                 ("timestamp", "when the response was written (the accounting instant)"),
-                ("framework", "claude or codex"),
+                ("framework", "the source (claude, codex, gemini, ...)"),
                 ("source", "transcript, hook, ..."),
                 ("model", "model name"),
                 *TOKENS_DOC,

@@ -96,7 +96,7 @@ def load_usage(
     native: bool = True,
 ) -> UsageData:
     """Load the usage rows of ``store`` for ``since..until`` (inclusive days in
-    ``timezone``), optionally of one ``framework`` (``claude`` / ``codex``).
+    ``timezone``), optionally of one ``framework`` (a source name: ``claude``, ``gemini``, ...).
 
     Only the columns the ``kinds`` of report (and the HTML page) need are read.
     """
@@ -375,7 +375,8 @@ def _burn(
 
 
 def dashboard(data: UsageData, *, top_sessions: int = 15) -> dict[str, Any]:
-    """Cost and tokens per day and model, per model, and the top sessions by cost."""
+    """Cost and tokens per day and model, per model, per agent (framework), and the top
+    sessions by cost."""
     con = data.connection
     day = "strftime(CAST(\"timestamp\" AS DATE), '%Y-%m-%d')"
     per_day_model = _fetch(
@@ -387,6 +388,11 @@ def dashboard(data: UsageData, *, top_sessions: int = 15) -> dict[str, Any]:
         con,
         f"SELECT coalesce(model, '(no model)') AS model, {SUM_COLUMNS} FROM {_USAGE} "
         "GROUP BY ALL ORDER BY cost_usd DESC NULLS LAST, total_tokens DESC, model",
+    )
+    agents = _fetch(
+        con,
+        f"SELECT coalesce(framework, '(unknown)') AS framework, {SUM_COLUMNS} FROM {_USAGE} "
+        "GROUP BY ALL ORDER BY cost_usd DESC NULLS LAST, total_tokens DESC, framework",
     )
     sessions: list[dict[str, Any]] = []
     if data.has_sessions:
@@ -414,6 +420,15 @@ def dashboard(data: UsageData, *, top_sessions: int = 15) -> dict[str, Any]:
                     "unpriced_requests": r["unpriced_requests"],
                 }
                 for r in models
+            ],
+            "agents": [
+                {
+                    "framework": r["framework"],
+                    **_sums(r),
+                    "requests": r["requests"],
+                    "unpriced_requests": r["unpriced_requests"],
+                }
+                for r in agents
             ],
             "sessions": [
                 {

@@ -21,6 +21,7 @@ from ._errors import UsageError
 # Each module registers its sub-commands with ``register(subparsers, common)``.
 COMMAND_MODULES = (
     "backends",
+    "sources",
     "config",
     "db",
     "sessions",

@@ -50,6 +50,7 @@ __all__ = [
     "claude_roots",
     "codex_roots",
     "discover",
+    "files_of",
     "ingest",
 ]
 
@@ -64,10 +65,19 @@ _BOM = b"\xef\xbb\xbf"
 
 @attrs.frozen(order=True)
 class Source:
-    """One history file and the parser it needs."""
+    """One history file and the reader it needs.
+
+    ``kind`` is the source's name (``claude``, ``codex``, ``gemini``, ...). Claude and
+    Codex files need nothing else; a file of another source says its ``format``
+    (``lines``, ``document``, ``database``) and carries that format's ``reader`` (a
+    parser class, ``read_document`` or ``read_database``; see
+    ``netsky_core.sources.base``).
+    """
 
     path: str
     kind: str
+    format: str = attrs.field(default="lines", order=False)
+    reader: Any = attrs.field(default=None, eq=False, order=False, repr=False)
 
 
 @attrs.define
@@ -94,6 +104,8 @@ class IngestSummary:
     unknown_models: dict[str, int] = attrs.field(factory=dict)
     errors: list[str] = attrs.field(factory=list)
     warnings: list[str] = attrs.field(factory=list)
+    sources: dict[str, int] = attrs.field(factory=dict)
+    """Files found per source (``netsky ingest`` fills it in)."""
     seconds: float = 0.0
 
     def merge_counter(self, counter: Counter[str]) -> None:
@@ -118,6 +130,21 @@ def _kind_of(path: Path) -> str:
     if name.startswith("rollout-") or ("sessions" in path.parts and ".codex" in str(path)):
         return CODEX
     return CLAUDE
+
+
+def files_of(kind: str, roots: Iterable[Path]) -> list[Source]:
+    """The history files of ``kind`` (``claude`` / ``codex``) below its ``roots`` (Claude
+    config roots: ``projects/``; Codex homes: ``sessions/`` and ``archived_sessions/``),
+    each file once, oldest first."""
+    found: list[Source] = []
+    for root in roots:
+        subs = ("projects",) if kind == CLAUDE else ("sessions", "archived_sessions")
+        for sub in subs:
+            found += [Source(str(f.absolute()), kind) for f in _jsonl_under(Path(root) / sub)]
+    unique: dict[str, Source] = {}
+    for s in found:
+        unique.setdefault(os.path.realpath(s.path), s)
+    return sorted(unique.values(), key=_written_order)
 
 
 def discover(
@@ -170,6 +197,55 @@ def _written_order(source: Source) -> tuple[int, str]:
 
 
 # -- ingesting ------------------------------------------------------------------------
+
+_WHOLE = ("document", "database")
+
+
+class SourceFailure(Exception):
+    """A source's reader raised: the file is counted as failed, other files go on."""
+
+
+def _call_reader(source: Source, call: Callable[[], Any]) -> Any:
+    try:
+        return call()
+    except SourceFailure:
+        raise
+    except Exception as exc:
+        raise SourceFailure(f"source {source.kind!r} failed: {type(exc).__name__}: {exc}") from exc
+
+
+class _Guarded:
+    """A source's line parser whose exceptions become a ``SourceFailure``."""
+
+    def __init__(self, source: Source, parser: Any) -> None:
+        self._source = source
+        self._parser = parser
+
+    def parse(self, raw: bytes) -> list[Event]:
+        return list(_call_reader(self._source, lambda: self._parser.parse(raw)))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._parser, name)
+
+
+def _state_of(pos: FilePosition | None) -> dict[str, Any]:
+    if pos is None or not pos.state:
+        return {}
+    try:
+        state = orjson.loads(pos.state)
+    except orjson.JSONDecodeError:
+        return {}
+    return state if isinstance(state, dict) else {}
+
+
+def _wal_signature(path: str) -> list[Any]:
+    """(size, mtime) of a database's ``-wal`` (None when absent): rows committed there
+    change it, not the main file."""
+    try:
+        st = os.stat(f"{path}-wal")
+    except OSError:
+        return [None]
+    return [st.st_size, st.st_mtime_ns]
 
 
 def _inode(st: os.stat_result) -> int:
@@ -245,6 +321,9 @@ class _FileIngest:
             summary.files_skipped_old += 1
             return
         pos = None if self.rescan else self.store.get_transcript_position(self.machine_id, path)
+        if self.source.format in _WHOLE:
+            self._read_whole(st, pos)
+            return
         if (
             pos is not None
             and pos.inode == _inode(st)
@@ -351,6 +430,98 @@ class _FileIngest:
         summary.synthetic_lines += parser.synthetic
         summary.merge_counter(Counter(parser.unknown_models))
 
+    # -- whole documents and databases ------------------------------------------------
+
+    def _read_whole(self, st: os.stat_result, pos: FilePosition | None) -> None:
+        """A JSON document rewritten in place, or another program's database: read
+        whole when its signature changed; the store keeps each event once."""
+        summary = self.summary
+        source = self.source
+        path = source.path
+        database = source.format == "database"
+        extra = _wal_signature(path) if database else None
+        saved = _state_of(pos)
+        same_file = (
+            pos is not None
+            and pos.inode == _inode(st)
+            and pos.size == st.st_size
+            and pos.mtime_ns == st.st_mtime_ns
+            and saved.get("kind") == source.kind
+            and saved.get("wal") == extra
+        )
+        if same_file:
+            summary.files_unchanged += 1
+            return
+        options: dict[str, Any] = dict(
+            machine_id=self.machine_id,
+            prices=self.prices,
+            store_payloads=self.store_payloads,
+            redact=self.redact,
+        )
+        digest = None
+        if database:
+            summary.bytes_read += st.st_size
+            result = _call_reader(source, lambda: source.reader(path, **options))
+        else:
+            with open(path, "rb") as fh:
+                data = fh.read()
+            summary.bytes_read += len(data)
+            digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+            if pos is not None and saved.get("hash") == digest and saved.get("kind") == source.kind:
+                summary.files_unchanged += 1  # touched, not changed
+                self._save_whole(st, data_len=len(data), digest=digest, extra=None, done=True)
+                return
+            result = _call_reader(source, lambda: source.reader(data, path=path, **options))
+            if len(data) != st.st_size:  # rewritten while read: read again next time
+                st = os.stat(path)
+        summary.files_read += 1
+        events = list(result.events)
+        for start in range(0, len(events), self.batch_size):
+            batch = events[start : start + self.batch_size]
+            outcome = self.store.insert_many(batch)
+            summary.events += len(batch)
+            summary.inserted += outcome.inserted
+            summary.duplicates += outcome.duplicates
+            summary.superseded += outcome.superseded
+            if self.on_progress is not None:
+                self.on_progress(0, outcome.inserted)
+        if self.on_progress is not None:
+            self.on_progress(st.st_size, 0)
+        summary.malformed_lines += result.malformed
+        summary.skipped_lines += result.skipped
+        summary.merge_counter(Counter({m: 1 for m in result.unknown_models}))
+        if not events and not result.skipped:
+            summary.files_without_events += 1
+        self._save_whole(st, data_len=st.st_size, digest=digest, extra=extra, done=True)
+
+    def _save_whole(
+        self,
+        st: os.stat_result,
+        *,
+        data_len: int,
+        digest: str | None,
+        extra: Any,
+        done: bool,
+    ) -> None:
+        state: dict[str, Any] = {"kind": self.source.kind, "format": self.source.format}
+        if digest is not None:
+            state["hash"] = digest
+        if extra is not None:
+            state["wal"] = extra
+        self.store.set_transcript_position(
+            FilePosition(
+                machine_id=self.machine_id,
+                path=self.source.path,
+                offset=data_len,
+                line_number=0,
+                last_uuid=None,
+                size=st.st_size if done else None,
+                mtime_ns=st.st_mtime_ns if done else None,
+                inode=_inode(st),
+                state=orjson.dumps(state).decode(),
+            )
+        )
+
     def _parser(self, state: dict[str, Any] | None) -> Any:
         common: dict[str, Any] = dict(
             machine_id=self.machine_id,
@@ -359,6 +530,11 @@ class _FileIngest:
             store_payloads=self.store_payloads,
             redact=self.redact,
         )
+        if self.source.reader is not None:
+            reader = self.source.reader
+            return _Guarded(
+                self.source, _call_reader(self.source, lambda: reader(state=state, **common))
+            )
         if self.source.kind == CODEX:
             return CodexParser(state=state, **common)
         return ClaudeParser(**common)
@@ -440,7 +616,7 @@ def ingest(
         summary.files_found += 1
         if on_file is not None:
             on_file(source)
-        _FileIngest(
+        runner = _FileIngest(
             store,
             source,
             machine_id=machine_id,
@@ -451,6 +627,11 @@ def ingest(
             redact=redact,
             on_progress=on_progress,
             rescan=rescan,
-        ).run(since)
+        )
+        try:
+            runner.run(since)
+        except SourceFailure as exc:
+            summary.files_failed += 1
+            summary.errors.append(f"{source.path}: {exc}")
     summary.seconds = time.perf_counter() - started
     return summary

@@ -121,3 +121,21 @@ def netsky_duckdb_attach(storage: Any, connection: Any, tables: Any) -> Any:
     tables left out, or everything when you return None, take the generic path, which
     streams rows through the Storage protocol.
     """
+
+
+@hookspec
+def netsky_register_sources(register: Any) -> None:
+    """Register the agent sources this plugin provides (entry-point group
+    ``netsky.sources``, the entry point named after the source).
+
+    Call ``register(source)`` once per source with a
+    ``netsky_core.sources.base.AgentSource``: its ``name`` (the framework its events
+    carry, as ccusage names the agent), ``title``, ``env_var`` and ``default_roots``
+    (where it looks), ``find`` or ``pattern`` (discovery below the roots), the reader
+    of its ``format`` (``parser`` for growing JSONL files, ``read_document`` for JSON
+    files rewritten in place, ``read_database`` for another program's SQLite file) and
+    ``pricing`` (one line: how its cost is known). ``netsky ingest`` reads every
+    registered source (``netsky ingest NAME`` one), ``netsky sources`` lists them; a
+    plugin that fails to import or register, or a source whose discovery or reader
+    raises, is reported and the other sources go on. See ``netsky_core.sources.base``.
+    """

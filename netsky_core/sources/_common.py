@@ -179,8 +179,8 @@ class EventFactory:
         **fields: Any,
     ) -> Event:
         """A usage-bearing event; ``reasoning`` (tokens reported apart from output, by
-        default ``tokens.extra``; None: not reported) goes into
-        ``metadata["tokens_reasoning"]``."""
+        default ``tokens.extra``; None: not reported) is ``tokens_reasoning`` (and
+        ``metadata["tokens_reasoning"]``)."""
         meta = dict(metadata or {})
         if reasoning is _EXTRA:
             reasoning = tokens.extra
@@ -196,6 +196,7 @@ class EventFactory:
             tokens_output=tokens.output,
             tokens_cache_read=tokens.cache_read,
             tokens_cache_write=tokens.cache_write,
+            tokens_reasoning=reasoning,
             cost_usd=cost_usd,
             metadata=meta,
             **fields,

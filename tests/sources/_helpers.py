@@ -39,13 +39,14 @@ def ccusage(agent: str, kind: str) -> dict[str, Any]:
 
 
 def reasoning(event: Event) -> int:
-    if not event.metadata:
-        return 0
-    return int(json.loads(event.metadata).get("tokens_reasoning") or 0)
+    if event.metadata and "tokens_reasoning" in json.loads(event.metadata):
+        assert event.tokens_reasoning == json.loads(event.metadata)["tokens_reasoning"]
+    return event.tokens_reasoning or 0
 
 
 def total(event: Event, *, with_reasoning: bool = True) -> int:
-    return (event.total_tokens or 0) + (reasoning(event) if with_reasoning else 0)
+    """All tokens (``total_tokens`` holds the reasoning count)."""
+    return (event.total_tokens or 0) - (0 if with_reasoning else reasoning(event))
 
 
 def dedup(events: Iterable[Event]) -> list[Event]:

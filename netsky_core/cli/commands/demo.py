@@ -59,13 +59,16 @@ def run(ctx: Context) -> int:
     from ..._paths import data_dir
     from ...ingest.options import ingest_options
     from ...ingest.scan import discover
+    from ...sources.select import plan_ingest
     from .._main import build_parser
     from .ingest import _print, ingest_with_progress
 
     options = ingest_options(ctx.config)
-    claude_dirs, codex_dirs = options.pop("claude_dirs"), options.pop("codex_dirs")
+    extra = {"claude": options.pop("claude_dirs"), "codex": options.pop("codex_dirs")}
     sources = (
-        [] if ctx.args.generated else discover(claude_extra=claude_dirs, codex_extra=codex_dirs)
+        []
+        if ctx.args.generated
+        else plan_ingest([], [], extra=extra, disabled=ctx.config.disabled_plugins()).files
     )
     url = ctx.url
     if not sources:
@@ -79,7 +82,7 @@ def run(ctx: Context) -> int:
         if ctx.config.storage_url.origin != "flag":
             url = "sqlite:///" + str(data_dir() / "demo.db")
         print(
-            "No Claude Code or Codex history was found on this machine, so this demo uses a "
+            "No agent history was found on this machine, so this demo uses a "
             f"generated history ({root}) and a separate demo store ({mask_url(url)})."
         )
         sources = discover(

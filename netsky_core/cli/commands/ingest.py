@@ -17,26 +17,31 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         sub,
         common,
         "ingest",
-        help="ingest Claude Code and Codex transcripts (only what is new since the last run)",
+        help="ingest the history of every installed agent source (only what is new)",
         description=(
-            "Discover every known history source (Claude: CLAUDE_CONFIG_DIR, ~/.claude/projects, "
-            "~/.config/claude/projects, subagent files included; Codex: CODEX_HOME or ~/.codex, "
-            "sessions/ and archived_sessions/) or read the given files and folders. Files that "
-            "have not changed since the last run are not opened; appended files are read from "
-            "where the last run stopped."
+            "Read every installed source (Claude Code, Codex, Gemini CLI, OpenCode, Copilot "
+            "CLI, Qwen Code, pi, Kimi, Amp, Hermes, Kilo, Goose, OpenClaw, Droid and any "
+            "source plugin), or the sources named, where each looks (its environment "
+            "variable, else its default folders: `netsky sources` lists them). Given paths "
+            "replace where the named sources look; paths alone are read as Claude Code or "
+            "Codex files. Files that have not changed since the last run are not opened; "
+            "appended files are read from where the last run stopped; JSON files rewritten "
+            "in place and databases are read again only when they changed, each event kept once."
         ),
         examples=[
             "netsky ingest",
             "netsky ingest claude",
+            "netsky ingest gemini opencode",
             "netsky ingest codex ~/.codex/sessions/2026/01",
+            "netsky ingest hermes ~/other/.hermes",
             "netsky ingest --since 2026-01-01 --json",
         ],
     )
     p.add_argument(
         "targets",
         nargs="*",
-        metavar="[claude|codex] [PATH ...]",
-        help="which agent's history, and/or files and folders to read",
+        metavar="[SOURCE ...] [PATH ...]",
+        help="which sources to read (default: all), and/or files and folders to read",
     )
     p.add_argument(
         "--since",
@@ -65,35 +70,48 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def run(ctx: Context) -> int:
+    import os
+
     from ..._timeparse import parse_time
     from ...ingest.options import ingest_options
-    from ...ingest.scan import discover
+    from ...plugins._sources import default_sources
+    from ...sources.select import plan_ingest
 
     args = ctx.args
     targets = list(args.targets)
-    kind = targets.pop(0) if targets and targets[0] in ("claude", "codex") else None
     if args.batch_size < 1:
         raise UsageError("--batch-size must be at least 1")
     since = parse_time(args.since) if args.since else None
     options = ingest_options(ctx.config)
     if args.no_payloads:
         options["store_payloads"] = False
-    sources = discover(
-        kind,
-        targets,
-        claude_extra=options.pop("claude_dirs"),
-        codex_extra=options.pop("codex_dirs"),
-    )
-    missing = [t for t in targets if not __import__("os").path.exists(t)]
+    disabled = ctx.config.disabled_plugins()
+    known = set(default_sources(disabled).known())
+    names: list[str] = []
+    while targets and targets[0] in known:
+        name = targets.pop(0)
+        if name not in names:
+            names.append(name)
+    missing = [t for t in targets if not os.path.exists(t)]
     if missing:
-        raise UsageError(f"no such file or folder: {', '.join(missing)}")
+        what = "no such file or folder" if names or len(targets) > 1 else "no such source or path"
+        raise UsageError(
+            f"{what}: {', '.join(missing)}",
+            hint=f"installed sources: {', '.join(sorted(known)) or 'none'} (see `netsky sources`)",
+        )
+    extra = {"claude": options.pop("claude_dirs"), "codex": options.pop("codex_dirs")}
+    plan = plan_ingest(names, targets, extra=extra, disabled=disabled)
     summary = ingest_with_progress(
-        ctx, sources, since=since, batch_size=args.batch_size, rescan=args.rescan, **options
+        ctx, plan.files, since=since, batch_size=args.batch_size, rescan=args.rescan, **options
     )
+    summary.sources = dict(plan.found)
+    summary.errors[:0] = [f"source {p.name}: {p.error}" for p in plan.problems]
     if ctx.json:
         print_json(summary)
     else:
-        _print(summary, bool(sources))
+        _print(summary, bool(plan.files))
+    if plan.problems and not plan.files and names:
+        return 1
     return 1 if summary.files_failed and not summary.files_read else 0
 
 
@@ -128,9 +146,9 @@ def _size(path: str) -> int:
 
 def _print(summary: Any, found: bool) -> None:
     if not found:
-        print(
-            "no Claude Code or Codex history found (see `netsky ingest --help` for where netsky looks)"
-        )
+        print("no agent history found (`netsky sources` shows where each source looks)")
+        for error in summary.errors[:10]:
+            sys.stderr.write(f"netsky: warning: {error}\n")
         return
     fields(
         [

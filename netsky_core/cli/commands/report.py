@@ -55,7 +55,11 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--until", metavar="DAY", help="last day included (as --since)")
     p.add_argument("--timezone", metavar="ZONE", help="IANA time zone of the days (default: local)")
-    p.add_argument("--framework", choices=("claude", "codex"), help="only this agent's usage")
+    p.add_argument(
+        "--framework",
+        metavar="NAME",
+        help="only this agent's usage (a source name: claude, codex, gemini, ...; see `netsky sources`)",
+    )
     p.add_argument("--breakdown", action="store_true", help="per-model rows under each row")
     p.add_argument(
         "--start-of-week",
@@ -82,6 +86,8 @@ def run(ctx: Context) -> int:
     args = ctx.args
     if args.active and args.kind != "blocks":
         raise UsageError("--active applies to `netsky report blocks` only")
+    if args.framework is not None:
+        _check_framework(ctx, args.framework)
     options = dict(timezone=args.timezone, framework=args.framework, config=ctx.config)
     try:
         since = parse_day(args.since, "--since", args.timezone) if args.since else None
@@ -123,6 +129,19 @@ def run(ctx: Context) -> int:
         Path(args.html).write_text(render_html(report, board), encoding="utf-8")
         sys.stderr.write(f"wrote {args.html}\n")
     return _show(ctx, report)
+
+
+def _check_framework(ctx: Context, name: str) -> None:
+    """A ``--framework`` no installed source has is a usage error (a typo would
+    otherwise show an empty report)."""
+    from ...plugins._sources import default_sources
+
+    known = default_sources(ctx.config.disabled_plugins()).known()
+    if name not in known:
+        raise UsageError(
+            f"unknown framework {name!r}",
+            hint=f"installed sources: {', '.join(known) or 'none'} (see `netsky sources`)",
+        )
 
 
 def _show(ctx: Context, report: Any) -> int:

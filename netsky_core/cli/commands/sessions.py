@@ -41,7 +41,11 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         ],
     )
     p.add_argument("--active", action="store_true", help="only sessions that have not ended")
-    p.add_argument("--framework", metavar="NAME", help="only this agent framework (claude, codex)")
+    p.add_argument(
+        "--framework",
+        metavar="NAME",
+        help="only this agent framework (a source name: claude, codex, gemini, ...)",
+    )
     p.add_argument("--machine", metavar="ID", help="only this machine id")
     p.add_argument("--repo", metavar="OWNER/REPO", type=_repo, help="only this GitHub repository")
     p.add_argument(
