@@ -17,8 +17,12 @@ file's size, mtime and inode when it was read.
   write by the agent) are dropped, not counted as a malformed line.
 * Only complete lines (ending in a newline) are consumed; a partial last line (the
   agent is still writing it) is read again next time.
-* Events go to the store in batches; the position is saved after each batch, so a
-  run killed at any moment resumes without loss, and repeats are dedup'd.
+* Events go to the store in batches of about ``batch_size`` events, gathered across
+  files; each batch carries, in the same transaction, the positions of the files its
+  events came from (and of the files read since the last batch), so a run killed at
+  any moment resumes without loss, and repeats are dedup'd.
+* Past ``BULK_BYTES`` read in one run the store is put in its bulk-load mode
+  (``Store.bulk_load``: SQLite checkpoints its WAL once, at the end).
 * Reading stops at the size the file had when it was stat'ed, so a concurrent
   append is never recorded as read.
 """
@@ -30,6 +34,7 @@ import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import ExitStack
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -57,6 +62,8 @@ __all__ = [
 CLAUDE = "claude"
 CODEX = "codex"
 CHUNK = 8 << 20
+BULK_BYTES = 32 << 20
+"""Bytes read in one run after which the store is put in its bulk-load mode."""
 HEAD = 256
 TAIL = 256
 """Bytes before the saved offset whose hash must still match to resume there."""
@@ -280,8 +287,59 @@ def _tail_hash(fh: Any, offset: int) -> str:
     return digest
 
 
+class _Batcher:
+    """Events and file positions waiting to be stored together (one transaction)."""
+
+    def __init__(
+        self,
+        store: Storage,
+        summary: IngestSummary,
+        batch_size: int,
+        on_progress: Callable[[int, int], None] | None,
+        known: dict[str, FilePosition] | None,
+    ) -> None:
+        self.store = store
+        self.summary = summary
+        self.batch_size = max(1, batch_size)
+        self.on_progress = on_progress
+        self.known = known
+        self.events: list[Event] = []
+        self.positions: dict[str, FilePosition] = {}
+
+    def position(self, machine_id: str, path: str) -> FilePosition | None:
+        """The file's position: waiting here, read at the start, or from the store."""
+        waiting = self.positions.get(path)
+        if waiting is not None:
+            return waiting
+        if self.known is not None:
+            return self.known.get(path)
+        return self.store.get_transcript_position(machine_id, path)
+
+    def add(self, events: list[Event], position: FilePosition) -> None:
+        self.events.extend(events)
+        self.positions[position.path] = position
+        if len(self.events) >= self.batch_size:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.events and not self.positions:
+            return
+        events, positions = self.events, list(self.positions.values())
+        result = self.store.insert_many(events, positions=positions)
+        self.events, self.positions = [], {}
+        if self.known is not None:
+            self.known.update((p.path, p) for p in positions)
+        summary = self.summary
+        summary.events += len(events)
+        summary.inserted += result.inserted
+        summary.duplicates += result.duplicates
+        summary.superseded += result.superseded
+        if self.on_progress is not None and events:
+            self.on_progress(0, result.inserted)
+
+
 class _FileIngest:
-    """Reads one file from its position and flushes events in batches."""
+    """Reads one file from its position and hands events and positions to a batcher."""
 
     def __init__(
         self,
@@ -292,6 +350,7 @@ class _FileIngest:
         prices: PriceTable,
         summary: IngestSummary,
         batch_size: int,
+        batcher: _Batcher,
         store_payloads: bool,
         redact: Callable[[str], str] | None,
         on_progress: Callable[[int, int], None] | None,
@@ -304,6 +363,7 @@ class _FileIngest:
         self.prices = prices
         self.summary = summary
         self.batch_size = batch_size
+        self.batcher = batcher
         self.store_payloads = store_payloads
         self.redact = redact
         self.on_progress = on_progress
@@ -320,7 +380,7 @@ class _FileIngest:
         if since is not None and st.st_mtime < since.timestamp():
             summary.files_skipped_old += 1
             return
-        pos = None if self.rescan else self.store.get_transcript_position(self.machine_id, path)
+        pos = None if self.rescan else self.batcher.position(self.machine_id, path)
         if self.source.format in _WHOLE:
             self._read_whole(st, pos)
             return
@@ -469,22 +529,13 @@ class _FileIngest:
             digest = hashlib.blake2b(data, digest_size=16).hexdigest()
             if pos is not None and saved.get("hash") == digest and saved.get("kind") == source.kind:
                 summary.files_unchanged += 1  # touched, not changed
-                self._save_whole(st, data_len=len(data), digest=digest, extra=None, done=True)
+                self._save_whole(st, data_len=len(data), digest=digest, extra=None, events=[])
                 return
             result = _call_reader(source, lambda: source.reader(data, path=path, **options))
             if len(data) != st.st_size:  # rewritten while read: read again next time
                 st = os.stat(path)
         summary.files_read += 1
         events = list(result.events)
-        for start in range(0, len(events), self.batch_size):
-            batch = events[start : start + self.batch_size]
-            outcome = self.store.insert_many(batch)
-            summary.events += len(batch)
-            summary.inserted += outcome.inserted
-            summary.duplicates += outcome.duplicates
-            summary.superseded += outcome.superseded
-            if self.on_progress is not None:
-                self.on_progress(0, outcome.inserted)
         if self.on_progress is not None:
             self.on_progress(st.st_size, 0)
         summary.malformed_lines += result.malformed
@@ -492,7 +543,7 @@ class _FileIngest:
         summary.merge_counter(Counter({m: 1 for m in result.unknown_models}))
         if not events and not result.skipped:
             summary.files_without_events += 1
-        self._save_whole(st, data_len=st.st_size, digest=digest, extra=extra, done=True)
+        self._save_whole(st, data_len=st.st_size, digest=digest, extra=extra, events=events)
 
     def _save_whole(
         self,
@@ -501,25 +552,28 @@ class _FileIngest:
         data_len: int,
         digest: str | None,
         extra: Any,
-        done: bool,
+        events: list[Event],
     ) -> None:
+        """Hand the document's events to the batcher with its position (stored in one
+        transaction, like a transcript's lines)."""
         state: dict[str, Any] = {"kind": self.source.kind, "format": self.source.format}
         if digest is not None:
             state["hash"] = digest
         if extra is not None:
             state["wal"] = extra
-        self.store.set_transcript_position(
+        self.batcher.add(
+            events,
             FilePosition(
                 machine_id=self.machine_id,
                 path=self.source.path,
                 offset=data_len,
                 line_number=0,
                 last_uuid=None,
-                size=st.st_size if done else None,
-                mtime_ns=st.st_mtime_ns if done else None,
+                size=st.st_size,
+                mtime_ns=st.st_mtime_ns,
                 inode=_inode(st),
                 state=orjson.dumps(state).decode(),
-            )
+            ),
         )
 
     def _parser(self, state: dict[str, Any] | None) -> Any:
@@ -552,21 +606,13 @@ class _FileIngest:
         done: bool,
         fh: Any = None,
     ) -> None:
-        """Store ``events`` and save how far the file was read.
+        """Hand ``events`` to the batcher with how far the file was read (stored
+        together, in one transaction).
 
-        Only the save after the whole file was read records the file's size and
+        Only the position after the whole file was read records the file's size and
         mtime: a run that stops mid-file (killed, interrupted, store lost) leaves a
         position that can never look "unchanged", so the next run goes on from it.
         """
-        summary = self.summary
-        if events:
-            result = self.store.insert_many(events)
-            summary.events += len(events)
-            summary.inserted += result.inserted
-            summary.duplicates += result.duplicates
-            summary.superseded += result.superseded
-            if self.on_progress is not None:
-                self.on_progress(0, result.inserted)
         state: dict[str, Any] = {"head": head, "kind": self.source.kind}
         if fh is not None:
             state["tail"] = _tail_hash(fh, offset)
@@ -574,7 +620,8 @@ class _FileIngest:
         parser_state = getattr(parser, "state", None)
         if parser_state:
             state["parser"] = parser_state
-        self.store.set_transcript_position(
+        self.batcher.add(
+            events,
             FilePosition(
                 machine_id=self.machine_id,
                 path=self.source.path,
@@ -585,7 +632,7 @@ class _FileIngest:
                 mtime_ns=st.st_mtime_ns if done else None,
                 inode=_inode(st),
                 state=orjson.dumps(state).decode(),
-            )
+            ),
         )
 
 
@@ -612,26 +659,44 @@ def ingest(
     started = time.perf_counter()
     prices = prices or PriceTable.load()
     summary = IngestSummary()
-    for source in sources:
-        summary.files_found += 1
-        if on_file is not None:
-            on_file(source)
-        runner = _FileIngest(
-            store,
-            source,
-            machine_id=machine_id,
-            prices=prices,
-            summary=summary,
-            batch_size=batch_size,
-            store_payloads=store_payloads,
-            redact=redact,
-            on_progress=on_progress,
-            rescan=rescan,
-        )
-        try:
-            runner.run(since)
-        except SourceFailure as exc:
-            summary.files_failed += 1
-            summary.errors.append(f"{source.path}: {exc}")
+    known = None if rescan else _positions(store, machine_id)
+    batcher = _Batcher(store, summary, batch_size, on_progress, known)
+    bulk = getattr(store, "bulk_load", None)
+    with ExitStack() as stack:
+        for source in sources:
+            summary.files_found += 1
+            if on_file is not None:
+                on_file(source)
+            runner = _FileIngest(
+                store,
+                source,
+                machine_id=machine_id,
+                prices=prices,
+                summary=summary,
+                batch_size=batch_size,
+                batcher=batcher,
+                store_payloads=store_payloads,
+                redact=redact,
+                on_progress=on_progress,
+                rescan=rescan,
+            )
+            try:
+                runner.run(since)
+            except SourceFailure as exc:
+                summary.files_failed += 1
+                summary.errors.append(f"{source.path}: {exc}")
+            if bulk is not None and summary.bytes_read >= BULK_BYTES:
+                stack.enter_context(bulk())
+                bulk = None
+        batcher.flush()
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _positions(store: Storage, machine_id: str) -> dict[str, FilePosition] | None:
+    """Every saved position of this machine, by path (one read instead of one per
+    file); None where the store cannot list them."""
+    lister = getattr(store, "query_transcript_positions", None)
+    if lister is None:
+        return None
+    return {p.path: p for p in lister(machine_id)}

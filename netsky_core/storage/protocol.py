@@ -58,10 +58,12 @@ class Storage(Protocol):
         events: Iterable[Event],
         *,
         git: Iterable[tuple[str, str, GitContext, datetime]] = (),
+        positions: Iterable[FilePosition] = (),
     ) -> InsertResult:
         """Store a batch in one transaction: duplicates skipped and counted. ``git``:
         ``(machine_id, session_id, GitContext, at)`` facts merged into those sessions
-        in the same transaction (``upsert_session_git_context``'s rule)."""
+        in the same transaction (``upsert_session_git_context``'s rule); ``positions``
+        saved in the same transaction (as ``set_transcript_position`` would)."""
         ...
 
     def query(self, query: EventQuery) -> list[Event]:

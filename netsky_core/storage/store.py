@@ -15,6 +15,7 @@ read again, moved, renamed, or a line appended again brings nothing deleted back
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timedelta
 from functools import partial
 from types import TracebackType
@@ -151,24 +152,38 @@ class Store:
         events: Iterable[Event],
         *,
         git: Iterable[tuple[str, str, GitContext, datetime]] = (),
+        positions: Iterable[FilePosition] = (),
     ) -> InsertResult:
         """Store a batch in one transaction; ``git``: ``(machine_id, session_id,
         GitContext, at)`` facts observed with it, merged into those sessions in the
-        same transaction (as ``upsert_session_git_context`` would)."""
+        same transaction (as ``upsert_session_git_context`` would); ``positions``:
+        file positions saved in the same transaction (how far the files that gave
+        these events were read), so events and positions are stored together or not
+        at all."""
         plan = plan_batch(events)
         facts = list(git)
         for fact in facts:
             if type(fact[2]) is not GitContext:
                 raise RecordError(f"expected a GitContext, got {type(fact[2]).__name__}")
+        marks = [_stamped(p) for p in positions]
         if not plan.candidates and not facts:
-            self._check_writable()
+            if marks:
+                self._write(lambda w, extra: _put_positions(w, marks))
+            else:
+                self._check_writable()
             return InsertResult()
         try:
-            return self._write(lambda w, extra: _write.insert_batch(w, plan, extra, facts))
+            return self._write(lambda w, extra: _insert(w, plan, extra, facts, marks))
         except Restart:  # the optimistic path could not: the careful one
-            return self._write(
-                lambda w, extra: _write.insert_batch(w, plan, extra, facts, fast=False)
-            )
+            return self._write(lambda w, extra: _insert(w, plan, extra, facts, marks, fast=False))
+
+    def bulk_load(self) -> AbstractContextManager[None]:
+        """A context for a big load (``netsky ingest``): the backend may trade
+        durability points it does not need for speed on this connection only (SQLite
+        checkpoints its WAL once, at the end). Other connections are unaffected."""
+        self._check_open()
+        native = getattr(self._engine, "bulk_load", None)
+        return native() if native is not None else nullcontext()
 
     def query(self, query: EventQuery) -> list[Event]:
         if query.limit == 0:
@@ -358,13 +373,8 @@ class Store:
         return found[0] if found else None
 
     def set_transcript_position(self, position: FilePosition) -> None:
-        if type(position) is not FilePosition:
-            raise RecordError(f"expected a FilePosition, got {type(position).__name__}")
-        if position.updated_at is None:
-            import attrs
-
-            position = attrs.evolve(position, updated_at=_now())
-        self._write(lambda w, extra: w.put_position(position))
+        stamped = _stamped(position)
+        self._write(lambda w, extra: w.put_position(stamped))
 
     def query_transcript_positions(self, machine_id: str | None = None) -> list[FilePosition]:
         return self._read(lambda r: r.positions(machine_id))
@@ -415,6 +425,37 @@ def _now() -> datetime:
     from datetime import UTC
 
     return datetime.now(UTC)
+
+
+def _stamped(position: FilePosition) -> FilePosition:
+    """``position`` checked, with its ``updated_at`` (now, when missing)."""
+    if type(position) is not FilePosition:
+        raise RecordError(f"expected a FilePosition, got {type(position).__name__}")
+    if position.updated_at is None:
+        import attrs
+
+        position = attrs.evolve(position, updated_at=_now())
+    return position
+
+
+def _put_positions(w: Writer, positions: Sequence[FilePosition]) -> None:
+    for position in positions:
+        w.put_position(position)
+
+
+def _insert(
+    w: Writer,
+    plan: Any,
+    extra: Sequence[SessionKey],
+    facts: Sequence[Any],
+    positions: Sequence[FilePosition],
+    *,
+    fast: bool = True,
+) -> InsertResult:
+    """``insert_batch``, then the file positions, in the same transaction."""
+    result = _write.insert_batch(w, plan, extra, facts, fast=fast)
+    _put_positions(w, positions)
+    return result
 
 
 def _with_locked(

@@ -235,11 +235,11 @@ def test_a_run_interrupted_mid_file_goes_on_from_where_it_stopped(tmp_path: Path
         def __init__(self, store) -> None:
             self.store, self.calls = store, 0
 
-        def insert_many(self, events):
+        def insert_many(self, events, **kw):
             self.calls += 1
             if self.calls == 2:
                 raise KeyboardInterrupt
-            return self.store.insert_many(events)
+            return self.store.insert_many(events, **kw)
 
         def __getattr__(self, name):
             return getattr(self.store, name)

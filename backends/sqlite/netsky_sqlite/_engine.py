@@ -14,7 +14,8 @@ import os
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -42,6 +43,8 @@ from ._url import parse_sqlite_url
 
 T = TypeVar("T")
 
+BULK_CACHE_KIB = 64 << 10
+"""Page cache of a connection during ``bulk_load`` (KiB)."""
 _SYNCHRONOUS = {"OFF", "NORMAL", "FULL", "EXTRA"}
 _CAPABILITIES = frozenset(
     {
@@ -353,6 +356,37 @@ class SqliteEngine:
         with self._lock:
             self._check_open()
             return self._retry(attempt)
+
+    @contextmanager
+    def bulk_load(self) -> Iterator[None]:
+        """A big load on this connection: no automatic WAL checkpoints (one at the
+        end) and a larger page cache. Other connections keep their own settings; a
+        read-only engine is unchanged."""
+        if self.read_only:
+            yield
+            return
+        conn = self._conn
+        with self._lock:
+            self._check_open()
+            saved = self._retry(
+                lambda: (
+                    one_row(conn.execute("PRAGMA wal_autocheckpoint"))[0],
+                    one_row(conn.execute("PRAGMA cache_size"))[0],
+                )
+            )
+            conn.execute("PRAGMA wal_autocheckpoint = 0")
+            conn.execute(f"PRAGMA cache_size = {-BULK_CACHE_KIB}")
+        try:
+            yield
+        finally:
+            with self._lock:
+                if not self._closed:
+                    conn.execute(f"PRAGMA wal_autocheckpoint = {int(saved[0])}")
+                    conn.execute(f"PRAGMA cache_size = {int(saved[1])}")
+                    try:  # PASSIVE: never waits for readers or writers
+                        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    except apsw.Error:
+                        pass  # a later commit's automatic checkpoint does it
 
     # -- lifecycle ------------------------------------------------------------------
 
