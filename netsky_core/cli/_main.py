@@ -28,6 +28,8 @@ COMMAND_MODULES = (
     "gc",
     "copy",
     "transfer",
+    "sync",
+    "serve",
     "ingest",
     "hooks",
     "spool",
