@@ -113,6 +113,24 @@ def _strings(value: Any, _type: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _targets(value: Any, _type: Any) -> tuple[str, ...]:
+    items = (value,) if isinstance(value, str) else _strings(value, _type)
+    for i, item in enumerate(items):
+        if not item.strip():
+            raise Invalid(
+                "expected a store URL, got an empty string", [] if isinstance(value, str) else [i]
+            )
+    return tuple(items)
+
+
+def _port(value: Any, _type: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise Invalid(f"expected a port number, got {_kind(value)}")
+    if not 0 < value < 65536:
+        raise Invalid(f"expected a port from 1 to 65535, got {value}")
+    return value
+
+
 def _patterns(value: Any, _type: Any) -> tuple[str, ...]:
     items = _strings(value, _type)
     for i, item in enumerate(items):
@@ -178,6 +196,24 @@ class ReportSection:
     timezone: NonEmpty | None = None
 
 
+Targets = NewType("Targets", tuple)  # one URL or a list of URLs
+Port = NewType("Port", int)
+
+
+@attrs.frozen
+class SyncSection:
+    to: Targets = attrs.field(default=())  # type: ignore[assignment]
+    interval: Duration | None = None
+
+
+@attrs.frozen
+class ServeSection:
+    host: NonEmpty | None = None
+    port: Port | None = None
+    token: NonEmpty | None = None
+    max_body_bytes: int | None = None
+
+
 @attrs.frozen
 class ConfigFile:
     """The whole config file, validated."""
@@ -189,6 +225,8 @@ class ConfigFile:
     hooks: HooksSection = HooksSection()
     pricing: PricingSection = PricingSection()
     report: ReportSection = ReportSection()
+    sync: SyncSection = SyncSection()
+    serve: ServeSection = ServeSection()
 
 
 def _tables(converter: cattrs.Converter) -> Callable[[type], Any]:
@@ -256,6 +294,8 @@ def _make_converter() -> cattrs.Converter:
     )
     conv.register_structure_hook(Strings, _strings)
     conv.register_structure_hook(Patterns, _patterns)
+    conv.register_structure_hook(Targets, _targets)
+    conv.register_structure_hook(Port, _port)
     conv.register_structure_hook_func(
         lambda t: t == dict[str, ModelPrices],  # type: ignore[valid-type]
         _mapping_of(ModelPrices),

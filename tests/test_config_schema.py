@@ -60,6 +60,10 @@ configs = _some(
     hooks=_some(ingest_transcripts=st.booleans()),
     pricing=_some(models=st.dictionaries(texts, prices, max_size=3), file=texts),
     report=_some(timezone=texts),
+    sync=_some(to=st.lists(texts, max_size=2), interval=durations),
+    serve=_some(
+        host=texts, port=st.integers(1, 65535), token=texts, max_body_bytes=st.integers(1, 1 << 30)
+    ),
 )
 
 
@@ -111,3 +115,19 @@ def test_an_unknown_key_at_any_level_is_refused_with_its_path(
 )
 def test_key_paths_are_spelled_as_in_toml(parts: list[str | int], text: str) -> None:
     assert key_path(parts) == text
+
+
+def test_sync_targets_are_one_url_or_a_list() -> None:
+    one = structure_config({"sync": {"to": "postgresql://db/netsky"}}, "config.toml")
+    assert one.sync.to == ("postgresql://db/netsky",)
+    many = structure_config({"sync": {"to": ["sqlite:///a.db", "sqlite:///b.db"]}}, "c.toml")
+    assert many.sync.to == ("sqlite:///a.db", "sqlite:///b.db")
+    with pytest.raises(ConfigError, match=r"\[sync\]\.to: expected a store URL"):
+        structure_config({"sync": {"to": " "}}, "config.toml")
+
+
+def test_serve_port_is_checked() -> None:
+    with pytest.raises(ConfigError, match=r"\[serve\]\.port: expected a port from 1 to 65535"):
+        structure_config({"serve": {"port": 70000}}, "config.toml")
+    with pytest.raises(ConfigError, match=r"\[serve\]\.port: expected a port number"):
+        structure_config({"serve": {"port": "4318"}}, "config.toml")

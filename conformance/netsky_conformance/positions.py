@@ -74,3 +74,17 @@ class PositionsConformance(StorageFixtures):
     def test_invalid_position_is_refused(self, storage: Storage) -> None:
         with pytest.raises(RecordError):
             storage.set_transcript_position("not a position")  # type: ignore[arg-type]
+
+    def test_sync_marks_round_trip(self, storage: Storage) -> None:
+        assert storage.sync_marks() == {}
+        storage.set_sync_mark("target-a", '{"after_id": 5}')
+        storage.set_sync_mark("target-b", "x")
+        storage.set_sync_mark("target-a", '{"after_id": 9}')
+        assert storage.sync_marks() == {"target-a": '{"after_id": 9}', "target-b": "x"}
+        storage.set_sync_mark("target-b", None)
+        assert storage.sync_marks() == {"target-a": '{"after_id": 9}'}
+
+    def test_sync_marks_are_not_events(self, storage: Storage) -> None:
+        storage.set_sync_mark("target-a", "1")
+        assert storage.count() == 0
+        assert storage.query_transcript_positions() == []

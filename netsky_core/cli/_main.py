@@ -30,6 +30,8 @@ COMMAND_MODULES = (
     "gc",
     "copy",
     "transfer",
+    "sync",
+    "serve",
     "ingest",
     "hooks",
     "spool",

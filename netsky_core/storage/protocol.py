@@ -171,6 +171,18 @@ class Storage(Protocol):
 
     def query_transcript_positions(self, machine_id: str | None = None) -> list[FilePosition]: ...
 
+    # -- sync marks ---------------------------------------------------------------
+
+    def sync_marks(self) -> dict[str, str]:
+        """How far this store has been synced to each target: the mark text kept for
+        each target key by ``set_sync_mark``."""
+        ...
+
+    def set_sync_mark(self, target: str, mark: str | None) -> None:
+        """Keep ``mark`` for the sync target ``target`` (None removes it), durably, in
+        this store."""
+        ...
+
     # -- lifecycle ----------------------------------------------------------------
 
     def info(self) -> StorageInfo:

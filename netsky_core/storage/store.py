@@ -44,6 +44,9 @@ T = TypeVar("T")
 GC_BATCH = 2000
 """Events deleted per gc transaction (short, so a writer never waits long)."""
 _RETRIES = 20
+SYNC_MARKS = "sync_marks"
+"""Meta name of the sync marks (a JSON object: target key -> mark text)."""
+_SYNC_LOCK = "netsky.sync_marks"
 
 
 def cutoff_for(retention: timedelta, now: datetime | None = None) -> datetime:
@@ -379,6 +382,34 @@ class Store:
     def query_transcript_positions(self, machine_id: str | None = None) -> list[FilePosition]:
         return self._read(lambda r: r.positions(machine_id))
 
+    # -- sync marks -----------------------------------------------------------------
+
+    def sync_marks(self) -> dict[str, str]:
+        """The sync marks kept in this store, by target key (see ``set_sync_mark``)."""
+        raw = self._read(lambda r: r.meta(SYNC_MARKS))
+        return _marks(raw)
+
+    def set_sync_mark(self, target: str, mark: str | None) -> None:
+        """Keep ``mark`` (text, None removes it) for the sync target ``target``, in the
+        same store as the events it describes; several writers are serialized."""
+        if not isinstance(target, str) or not target:
+            raise RecordError("a sync target key must be a non-empty string")
+        if mark is not None and not isinstance(mark, str):
+            raise RecordError(f"a sync mark must be text, got {type(mark).__name__}")
+
+        def work(w: Writer, extra: Sequence[SessionKey]) -> None:
+            w.lock_names([_SYNC_LOCK])
+            marks = _marks(w.meta(SYNC_MARKS))
+            if mark is None:
+                marks.pop(target, None)
+            else:
+                marks[target] = mark
+            import orjson
+
+            w.set_meta(SYNC_MARKS, orjson.dumps(marks, option=orjson.OPT_SORT_KEYS).decode())
+
+        self._write(work)
+
     # -- lifecycle ------------------------------------------------------------------
 
     def info(self) -> StorageInfo:
@@ -419,6 +450,20 @@ class Store:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _marks(raw: str | None) -> dict[str, str]:
+    if not raw:
+        return {}
+    import orjson
+
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise StorageError("the stored sync marks are not valid JSON") from None
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise StorageError("the stored sync marks are not a JSON object of text")
+    return dict(value)
 
 
 def _now() -> datetime:

@@ -1,9 +1,7 @@
-"""Moving history between stores: ``copy_store`` and the JSONL export format.
+"""Moving history between stores: ``copy_store``, the JSONL export format, and
+``sync_store`` (continuous, incremental sync to a shared store; see ``push``).
 
-Both paths write through the same writer (``_writer``) with the same rules:
-
-
-Both paths write in the same order, with the same rules:
+All paths write in the same order, with the same rules:
 
 1. **Events**, in the source's id order, in batches through ``insert_many`` (one
    transaction each). Keyed events are deduplicated by the destination; events
@@ -38,6 +36,7 @@ from .jsonl import (
     read_export,
     write_export_file,
 )
+from .push import SyncMark, SyncResult, SyncStatus, sync_status, sync_store, target_key
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
@@ -50,11 +49,17 @@ __all__ = [
     "ExportResult",
     "ImportResult",
     "SameStoreError",
+    "SyncMark",
+    "SyncResult",
+    "SyncStatus",
     "check_distinct",
     "copy_store",
     "export_jsonl",
     "import_jsonl",
     "open_export",
     "read_export",
+    "sync_status",
+    "sync_store",
+    "target_key",
     "write_export_file",
 ]
