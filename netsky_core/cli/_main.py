@@ -33,6 +33,7 @@ COMMAND_MODULES = (
     "spool",
     "query",
     "report",
+    "budget",
     "demo",
 )
 

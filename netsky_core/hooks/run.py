@@ -461,6 +461,47 @@ def _store_now(spool: Any, record: dict[str, Any], spool_error: OSError) -> None
     _log(message)
 
 
+BUDGET_EVENTS = frozenset({"UserPromptSubmit", "PreToolUse"})
+
+
+def _budget_check(
+    opts: dict[str, Any], event_type: str, session_id: str, machine: str | None
+) -> None:
+    """When ``[budget]`` sets limits and one is reached, print Claude Code's hook
+    output (a warning, or with ``mode = "block"`` a block decision). Reads the
+    precomputed usage only; a failure is logged, never the agent's problem."""
+    try:
+        from .._settings import light_settings
+
+        settings = light_settings(opts["db"], opts["config"])
+        from ..live.budget import budget_limits, hook_answer
+
+        if not budget_limits(settings.section("budget")):
+            return
+        from ..live.reader import open_reader
+        from ..live.snapshot import take_snapshot
+
+        reader = open_reader(settings.url)
+        try:
+            snap = take_snapshot(
+                reader,
+                settings,
+                machine_id=machine or settings.machine_id,
+                session_id=session_id,
+                with_block=False,
+            )
+        finally:
+            reader.close()
+        answer = hook_answer(snap.budget, snap.mode, event_type)
+        if answer is not None:
+            import json
+
+            sys.stdout.write(json.dumps(answer) + "\n")
+            sys.stdout.flush()
+    except Exception as exc:
+        _log(f"budget check failed: {type(exc).__name__}: {' '.join(str(exc).split())}")
+
+
 def _run(opts: dict[str, Any], raw_bytes: bytes, received_at: str) -> int:
     import json
 
@@ -470,7 +511,7 @@ def _run(opts: dict[str, Any], raw_bytes: bytes, received_at: str) -> int:
     raw = raw_bytes.decode("utf-8", errors="replace")
     try:
         payload = json.loads(raw)
-        check_payload(payload, opts["framework"])
+        event_type, session_id = check_payload(payload, opts["framework"])
     except (ValueError, RecursionError, HookInputError) as exc:
         if raw_bytes.strip():
             _reject(raw_bytes, str(exc))
@@ -498,6 +539,8 @@ def _run(opts: dict[str, Any], raw_bytes: bytes, received_at: str) -> int:
     except OSError as exc:  # a full or unwritable state dir: store it now instead
         _store_now(spool, record, exc)
         return 0
+    if event_type in BUDGET_EVENTS and opts["framework"] == "claude":
+        _budget_check(opts, event_type, session_id, machine)
     if opts["foreground"] or not hasattr(os, "fork"):
         if spool.try_drainer():
             _drainer(spool, once=True)
