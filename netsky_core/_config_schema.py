@@ -189,6 +189,11 @@ class ReportSection:
 
 
 @attrs.frozen
+class SessionsSection:
+    idle_timeout: Duration | None = None  # a session with no event for this long has ended
+
+
+@attrs.frozen
 class StatuslineSection:
     format: StatusFormat | None = None
     color: bool = True
@@ -220,6 +225,7 @@ class ConfigFile:
     hooks: HooksSection = HooksSection()
     pricing: PricingSection = PricingSection()
     report: ReportSection = ReportSection()
+    sessions: SessionsSection = SessionsSection()
     statusline: StatuslineSection = StatuslineSection()
     budget: BudgetSection = BudgetSection()
 

@@ -72,18 +72,9 @@ def hook_uuid(payload: dict[str, Any], event_type: str, random_id: str) -> str:
 
 
 def _proc_stat(pid: int) -> tuple[str, int, int] | None:
-    """(comm, ppid, starttime ticks) from /proc (Linux), or None."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            data = fh.read().decode("utf-8", "replace")
-    except OSError:
-        return None
-    try:
-        comm = data[data.index("(") + 1 : data.rindex(")")]
-        fields = data[data.rindex(")") + 2 :].split()
-        return comm, int(fields[1]), int(fields[19])
-    except (ValueError, IndexError):
-        return None
+    from .._process import proc_stat
+
+    return proc_stat(pid)
 
 
 def agent_process() -> tuple[int | None, int | None]:
