@@ -175,6 +175,7 @@ class IngestSection:
 @attrs.frozen
 class HooksSection:
     ingest_transcripts: bool = True
+    ingest_pending_on_start: bool = False  # read all new history after a SessionStart
 
 
 @attrs.frozen

@@ -34,6 +34,7 @@ COMMAND_MODULES = (
     "query",
     "report",
     "budget",
+    "doctor",
     "demo",
 )
 

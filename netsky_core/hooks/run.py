@@ -268,6 +268,23 @@ def _transcripts(stored: list[tuple[Any, dict[str, Any]]]) -> dict[str, str]:
     return found
 
 
+def _ingest_pending(store: Any, config: Any, machine_id: str) -> None:
+    """Read what is new in every transcript and rollout (``[hooks]
+    ingest_pending_on_start``, after a SessionStart, in the detached drainer), so the
+    agents' cleanup never deletes history netsky has not read."""
+    from ..ingest.options import ingest_options
+    from ..ingest.scan import discover, ingest
+
+    options = ingest_options(config)
+    sources = discover(
+        claude_extra=options.pop("claude_dirs"), codex_extra=options.pop("codex_dirs")
+    )
+    summary = ingest(store, sources, machine_id=machine_id, **options)
+    _log(f"pending history read at session start: {summary.inserted} new events")
+    if summary.errors:
+        _log(f"pending history: {'; '.join(summary.errors[:3])}")
+
+
 def drain(config: Any, spool: Any) -> tuple[int, bool]:
     """Store everything in the spool, then ingest the transcripts Stop-like events name.
 
@@ -284,6 +301,8 @@ def drain(config: Any, spool: Any) -> tuple[int, bool]:
     stored_total = 0
     failed = False
     transcripts: dict[str, str] = {}
+    started: list[bool] = []
+    on_start = bool(config.section("hooks").get("ingest_pending_on_start", False))
     try:
         while spool.pending():
             if store is None:
@@ -292,6 +311,8 @@ def drain(config: Any, spool: Any) -> tuple[int, bool]:
             def keep(records: list[dict[str, Any]], store: Any = store) -> None:
                 stored = store_records(store, records, machine_id, redact)
                 transcripts.update(_transcripts(stored))
+                if on_start and any(e.event_type == "SessionStart" for e, _ in stored):
+                    started.append(True)
 
             n, bad = spool.replay(keep)
             stored_total += n
@@ -315,6 +336,8 @@ def drain(config: Any, spool: Any) -> tuple[int, bool]:
                 )
                 if summary.errors:
                     _log(f"transcript ingest: {'; '.join(summary.errors[:3])}")
+        if started and store is not None:
+            _ingest_pending(store, config, machine_id)
         spool.note_failure(False)
     except NetskyError as exc:
         from .._urls import mask_url
