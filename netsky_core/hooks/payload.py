@@ -138,6 +138,12 @@ def to_event(
         import json
 
         metadata = json.dumps({"agent_id": agent_id, "agent_type": agent_type})
+    elif event_type == "PlanLimits":  # kept by `netsky statusline` (see live.limits)
+        import json
+
+        from ..live.limits import claude_windows
+
+        metadata = json.dumps({"windows": claude_windows(payload.get("rate_limits"))})
     return Event(
         machine_id=machine_id,
         session_id=session_id,

@@ -110,7 +110,63 @@ def main(argv: list[str]) -> int:
             return _fail(" ".join(f"{exc}{hint}".split()))
         return _fail(f"internal error: {type(exc).__name__}: {exc}")
     sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+    try:
+        _keep_limits(opts)
+    except Exception as exc:  # the line is out; keeping the limits is best effort
+        from .run import _log
+
+        _log(f"statusline plan limits not kept: {type(exc).__name__}: {exc}")
     return 0
+
+
+_LAST: dict[str, Any] = {}
+
+
+def _keep_limits(opts: dict[str, Any]) -> None:
+    """Store Claude Code's plan usage (``rate_limits``) as a ``PlanLimits`` event,
+    through the hook spool like any hook event, when it changed since the last line
+    (noted per store in the state dir)."""
+    payload = _LAST.get("payload")
+    if not isinstance(payload, dict):
+        return
+    from ..live.limits import claude_windows
+
+    windows = claude_windows(payload.get("rate_limits"))
+    session_id = payload.get("session_id")
+    if not windows or not isinstance(session_id, str) or not session_id:
+        return
+    import json
+
+    from .._paths import ensure_private_dir, state_path
+
+    target = f"{opts['db'] or ''}\0{opts['config'] or ''}"
+    folder = state_path()
+    path = os.path.join(folder, "statusline-limits.json")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            seen = json.load(fh)
+    except (OSError, ValueError):
+        seen = {}
+    if not isinstance(seen, dict) or seen.get(target) == windows:
+        return
+    seen[target] = windows
+    ensure_private_dir(folder)
+    tmp = f"{path}.{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(seen, fh)
+    os.replace(tmp, path)
+    record = {
+        "hook_event_name": "PlanLimits",
+        "session_id": session_id,
+        "cwd": payload.get("cwd"),
+        "rate_limits": payload.get("rate_limits"),
+    }
+    from .run import _parse, _run, _utc_now_iso
+
+    hook_opts = _parse(["--no-transcript"])
+    hook_opts["db"], hook_opts["config"] = opts["db"], opts["config"]
+    _run(hook_opts, json.dumps(record).encode(), _utc_now_iso())
 
 
 def _fail(message: str, code: int = 0) -> int:
@@ -128,6 +184,7 @@ def _line(opts: dict[str, Any], raw: bytes) -> str:
         raise _Problem("statusline input is not JSON") from None
     if not isinstance(payload, dict):
         raise _Problem(f"statusline input is JSON {type(payload).__name__}, not an object")
+    _LAST["payload"] = payload
     from .._settings import light_settings
     from ..live.line import DEFAULT_FORMAT, check_format, rate_limits, render
 
