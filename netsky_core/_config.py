@@ -75,31 +75,15 @@ class Setting:
 
 def default_storage_url() -> str:
     """``sqlite:///`` URL of the default store in the user data dir."""
-    return "sqlite:///" + str(data_dir() / "netsky.db")
+    from ._settings import default_storage_url as default
+
+    return default()
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
-    import tomllib
+    from ._settings import read_toml
 
-    try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except FileNotFoundError:
-        raise ConfigError(f"config file not found: {path}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"cannot parse config file {path}: {exc}") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(
-            f"cannot read config file {path}: not UTF-8 text (byte {exc.start})",
-            hint="TOML files are UTF-8; re-save it in that encoding",
-        ) from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
-    if data:
-        from ._config_schema import structure_config  # cattrs: only when there is a file
-
-        structure_config(data, str(path))
-    return data
+    return read_toml(str(path))
 
 
 @attrs.frozen
@@ -145,30 +129,18 @@ def load_config(
     environ: Mapping[str, str] | None = None,
 ) -> Config:
     """Resolve configuration from the flag values, the environment and the file."""
+    from ._settings import config_file, storage_url
+
     env = os.environ if environ is None else environ
     default_path = config_dir() / "config.toml"
-    path: Path | None
-    if config_path is not None:
-        path = Path(config_path).expanduser()
-        data = _read_toml(path)
-    elif env.get(ENV_CONFIG):
-        path = Path(env[ENV_CONFIG]).expanduser()
-        data = _read_toml(path)
-    elif default_path.is_file():
-        path = default_path
-        data = _read_toml(path)
-    else:
-        path, data = None, {}
+    found = config_file(config_path, env)
+    path = None if found is None else Path(found)
+    data = {} if path is None else _read_toml(path)
 
     storage = data.get("storage", {})
-    if db_url:
-        url = Setting("storage.url", db_url, "flag", "--db")
-    elif env.get(ENV_URL):
-        url = Setting("storage.url", env[ENV_URL], "env", ENV_URL)
-    elif storage.get("url"):
-        url = Setting("storage.url", storage["url"], "file", str(path))
-    else:
-        url = Setting("storage.url", default_storage_url(), "default", "user data dir")
+    url = Setting(
+        "storage.url", *storage_url(db_url, env, data, None if path is None else str(path))
+    )
 
     if storage.get("retention"):
         retention = Setting("storage.retention", storage["retention"], "file", str(path))

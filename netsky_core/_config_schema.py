@@ -34,6 +34,10 @@ NonEmpty = NewType("NonEmpty", str)
 Duration = NewType("Duration", str)
 Pattern = NewType("Pattern", str)
 Price = NewType("Price", float)
+Amount = NewType("Amount", float)  # a positive number of dollars
+TokenCount = NewType("TokenCount", int)  # a positive whole number of tokens
+BudgetMode = NewType("BudgetMode", str)  # "warn" or "block"
+StatusFormat = NewType("StatusFormat", str)  # a statusline format
 Multiplier = NewType("Multiplier", float)
 
 
@@ -102,6 +106,12 @@ def _pattern_problem(value: str) -> str | None:
     except re.error as exc:
         return f"expected a regular expression, got {value!r} ({exc})"
     return None
+
+
+def _format_problem(value: str) -> str | None:
+    from .live.line import check_format
+
+    return check_format(value)
 
 
 def _strings(value: Any, _type: Any) -> tuple[str, ...]:
@@ -183,6 +193,7 @@ class IngestSection:
 @attrs.frozen
 class HooksSection:
     ingest_transcripts: bool = True
+    ingest_pending_on_start: bool = False  # read all new history after a SessionStart
 
 
 @attrs.frozen
@@ -215,6 +226,32 @@ class ServeSection:
 
 
 @attrs.frozen
+class SessionsSection:
+    idle_timeout: Duration | None = None  # a session with no event for this long has ended
+
+
+@attrs.frozen
+class StatuslineSection:
+    format: StatusFormat | None = None
+    color: bool = True
+
+
+@attrs.frozen
+class BudgetSection:
+    """Limits per period in USD (``*_usd``) or tokens (``*_tokens``)."""
+
+    mode: BudgetMode = attrs.field(default="warn")  # type: ignore[assignment]
+    session_usd: Amount | None = None
+    session_tokens: TokenCount | None = None
+    day_usd: Amount | None = None
+    day_tokens: TokenCount | None = None
+    week_usd: Amount | None = None
+    week_tokens: TokenCount | None = None
+    month_usd: Amount | None = None
+    month_tokens: TokenCount | None = None
+
+
+@attrs.frozen
 class ConfigFile:
     """The whole config file, validated."""
 
@@ -227,6 +264,9 @@ class ConfigFile:
     report: ReportSection = ReportSection()
     sync: SyncSection = SyncSection()
     serve: ServeSection = ServeSection()
+    sessions: SessionsSection = SessionsSection()
+    statusline: StatuslineSection = StatuslineSection()
+    budget: BudgetSection = BudgetSection()
 
 
 def _tables(converter: cattrs.Converter) -> Callable[[type], Any]:
@@ -293,6 +333,28 @@ def _make_converter() -> cattrs.Converter:
         Multiplier, _checked(_number, lambda v: price_problem("fast_multiplier", v))
     )
     conv.register_structure_hook(Strings, _strings)
+    conv.register_structure_hook(
+        Amount,
+        _checked(
+            _number,
+            lambda v: None if 0 < v < float("inf") else f"expected a positive amount, got {v!r}",
+        ),
+    )
+    conv.register_structure_hook(
+        TokenCount,
+        _checked(
+            _strict(int, "a whole number of tokens"),
+            lambda v: None if v > 0 else f"expected a positive number of tokens, got {v!r}",
+        ),
+    )
+    conv.register_structure_hook(
+        BudgetMode,
+        _checked(
+            _strict(str, "a string"),
+            lambda v: None if v in ("warn", "block") else f'expected "warn" or "block", got {v!r}',
+        ),
+    )
+    conv.register_structure_hook(StatusFormat, _checked(_strict(str, "a string"), _format_problem))
     conv.register_structure_hook(Patterns, _patterns)
     conv.register_structure_hook(Targets, _targets)
     conv.register_structure_hook(Port, _port)

@@ -2,7 +2,8 @@
 
 ``netsky hook`` runs once per agent event in a fresh process, so it is dispatched
 before ``argparse`` or any other module is imported, with the global options
-(``--db``, ``--config``, ``--debug``) before or after ``hook``.
+(``--db``, ``--config``, ``--debug``) before or after ``hook``; so is
+``netsky statusline`` (its options after it).
 """
 
 from __future__ import annotations
@@ -12,6 +13,10 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["statusline"]:  # run by Claude Code on every update: no argparse
+        from ..hooks.statusline import main as statusline_main
+
+        return statusline_main(args[1:])
     from ..hooks.run import hook_arguments
 
     hook_args = hook_arguments(args)

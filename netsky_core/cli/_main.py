@@ -37,6 +37,9 @@ COMMAND_MODULES = (
     "spool",
     "query",
     "report",
+    "budget",
+    "doctor",
+    "reprice",
     "demo",
 )
 

@@ -110,6 +110,31 @@ def hook_command(
     )
 
 
+def statusline_command(
+    executable: str | os.PathLike[str],
+    *,
+    db: str | None = None,
+    config: str | os.PathLike[str] | None = None,
+) -> str:
+    """The ``statusLine`` command: ``<netsky> statusline [--db URL] [--config PATH]``."""
+    argv = [str(executable), "statusline"]
+    if db:
+        argv += ["--db", db]
+    if config:
+        argv += ["--config", str(config)]
+    return shlex.join(argv)
+
+
+def is_netsky_statusline(command: object) -> bool:
+    """Whether a ``statusLine`` command runs ``netsky statusline`` (any folder)."""
+    if not isinstance(command, str):
+        return False
+    words = _words(command)
+    if len(words) < 2 or words[1] != "statusline":
+        return False
+    return words[0].replace("\\", "/").rsplit("/", 1)[-1].lower() in _EXECUTABLE_NAMES
+
+
 def hook_argv(
     executable: str | os.PathLike[str],
     *,

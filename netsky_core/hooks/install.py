@@ -46,10 +46,12 @@ from .command import (
     hook_argv,
     hook_command,
     is_netsky_command,
+    is_netsky_statusline,
     mask_command,
     netsky_executable,
     parse_hook_command,
     settings_path,
+    statusline_command,
 )
 from .events import (
     DEFAULT_TIMEOUT,
@@ -65,8 +67,10 @@ from .settings import (
     inspect,
     installed_commands,
     plan_install,
+    plan_statusline,
     plan_uninstall,
     read_settings,
+    unplan_statusline,
 )
 from .spool import absolute_store_url
 
@@ -96,13 +100,17 @@ __all__ = [
     "inspect_codex",
     "installed_commands",
     "is_netsky_command",
+    "is_netsky_statusline",
     "mask_command",
     "netsky_executable",
     "parse_hook_command",
     "plan_codex_install",
     "plan_codex_uninstall",
     "plan_install",
+    "plan_statusline",
     "plan_uninstall",
     "read_settings",
     "settings_path",
+    "statusline_command",
+    "unplan_statusline",
 ]

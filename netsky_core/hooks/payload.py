@@ -72,18 +72,9 @@ def hook_uuid(payload: dict[str, Any], event_type: str, random_id: str) -> str:
 
 
 def _proc_stat(pid: int) -> tuple[str, int, int] | None:
-    """(comm, ppid, starttime ticks) from /proc (Linux), or None."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            data = fh.read().decode("utf-8", "replace")
-    except OSError:
-        return None
-    try:
-        comm = data[data.index("(") + 1 : data.rindex(")")]
-        fields = data[data.rindex(")") + 2 :].split()
-        return comm, int(fields[1]), int(fields[19])
-    except (ValueError, IndexError):
-        return None
+    from .._process import proc_stat
+
+    return proc_stat(pid)
 
 
 def agent_process() -> tuple[int | None, int | None]:
@@ -147,6 +138,12 @@ def to_event(
         import json
 
         metadata = json.dumps({"agent_id": agent_id, "agent_type": agent_type})
+    elif event_type == "PlanLimits":  # kept by `netsky statusline` (see live.limits)
+        import json
+
+        from ..live.limits import claude_windows
+
+        metadata = json.dumps({"windows": claude_windows(payload.get("rate_limits"))})
     return Event(
         machine_id=machine_id,
         session_id=session_id,

@@ -268,6 +268,23 @@ def _transcripts(stored: list[tuple[Any, dict[str, Any]]]) -> dict[str, str]:
     return found
 
 
+def _ingest_pending(store: Any, config: Any, machine_id: str) -> None:
+    """Read what is new in every transcript and rollout (``[hooks]
+    ingest_pending_on_start``, after a SessionStart, in the detached drainer), so the
+    agents' cleanup never deletes history netsky has not read."""
+    from ..ingest.options import ingest_options
+    from ..ingest.scan import discover, ingest
+
+    options = ingest_options(config)
+    sources = discover(
+        claude_extra=options.pop("claude_dirs"), codex_extra=options.pop("codex_dirs")
+    )
+    summary = ingest(store, sources, machine_id=machine_id, **options)
+    _log(f"pending history read at session start: {summary.inserted} new events")
+    if summary.errors:
+        _log(f"pending history: {'; '.join(summary.errors[:3])}")
+
+
 def drain(config: Any, spool: Any) -> tuple[int, bool]:
     """Store everything in the spool, then ingest the transcripts Stop-like events name.
 
@@ -284,6 +301,8 @@ def drain(config: Any, spool: Any) -> tuple[int, bool]:
     stored_total = 0
     failed = False
     transcripts: dict[str, str] = {}
+    started: list[bool] = []
+    on_start = bool(config.section("hooks").get("ingest_pending_on_start", False))
     try:
         while spool.pending():
             if store is None:
@@ -292,6 +311,8 @@ def drain(config: Any, spool: Any) -> tuple[int, bool]:
             def keep(records: list[dict[str, Any]], store: Any = store) -> None:
                 stored = store_records(store, records, machine_id, redact)
                 transcripts.update(_transcripts(stored))
+                if on_start and any(e.event_type == "SessionStart" for e, _ in stored):
+                    started.append(True)
 
             n, bad = spool.replay(keep)
             stored_total += n
@@ -315,6 +336,8 @@ def drain(config: Any, spool: Any) -> tuple[int, bool]:
                 )
                 if summary.errors:
                     _log(f"transcript ingest: {'; '.join(summary.errors[:3])}")
+        if started and store is not None:
+            _ingest_pending(store, config, machine_id)
         spool.note_failure(False)
     except NetskyError as exc:
         from .._urls import mask_url
@@ -461,6 +484,47 @@ def _store_now(spool: Any, record: dict[str, Any], spool_error: OSError) -> None
     _log(message)
 
 
+BUDGET_EVENTS = frozenset({"UserPromptSubmit", "PreToolUse"})
+
+
+def _budget_check(
+    opts: dict[str, Any], event_type: str, session_id: str, machine: str | None
+) -> None:
+    """When ``[budget]`` sets limits and one is reached, print Claude Code's hook
+    output (a warning, or with ``mode = "block"`` a block decision). Reads the
+    precomputed usage only; a failure is logged, never the agent's problem."""
+    try:
+        from .._settings import light_settings
+
+        settings = light_settings(opts["db"], opts["config"])
+        from ..live.budget import budget_limits, hook_answer
+
+        if not budget_limits(settings.section("budget")):
+            return
+        from ..live.reader import open_reader
+        from ..live.snapshot import take_snapshot
+
+        reader = open_reader(settings.url)
+        try:
+            snap = take_snapshot(
+                reader,
+                settings,
+                machine_id=machine or settings.machine_id,
+                session_id=session_id,
+                with_block=False,
+            )
+        finally:
+            reader.close()
+        answer = hook_answer(snap.budget, snap.mode, event_type)
+        if answer is not None:
+            import json
+
+            sys.stdout.write(json.dumps(answer) + "\n")
+            sys.stdout.flush()
+    except Exception as exc:
+        _log(f"budget check failed: {type(exc).__name__}: {' '.join(str(exc).split())}")
+
+
 def _run(opts: dict[str, Any], raw_bytes: bytes, received_at: str) -> int:
     import json
 
@@ -470,7 +534,7 @@ def _run(opts: dict[str, Any], raw_bytes: bytes, received_at: str) -> int:
     raw = raw_bytes.decode("utf-8", errors="replace")
     try:
         payload = json.loads(raw)
-        check_payload(payload, opts["framework"])
+        event_type, session_id = check_payload(payload, opts["framework"])
     except (ValueError, RecursionError, HookInputError) as exc:
         if raw_bytes.strip():
             _reject(raw_bytes, str(exc))
@@ -498,6 +562,8 @@ def _run(opts: dict[str, Any], raw_bytes: bytes, received_at: str) -> int:
     except OSError as exc:  # a full or unwritable state dir: store it now instead
         _store_now(spool, record, exc)
         return 0
+    if event_type in BUDGET_EVENTS and opts["framework"] == "claude":
+        _budget_check(opts, event_type, session_id, machine)
     if opts["foreground"] or not hasattr(os, "fork"):
         if spool.try_drainer():
             _drainer(spool, once=True)

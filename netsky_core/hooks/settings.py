@@ -381,6 +381,45 @@ def plan_install(
     return _finish(sf, data, modified, added=added, updated=updated, unchanged=unchanged)
 
 
+def plan_statusline(plan: Plan, command: str, *, force: bool = False) -> str:
+    """Make ``plan`` also set ``statusLine`` to run ``command``. Returns what happens:
+    ``added`` (there was none), ``updated`` (netsky's, brought up to date),
+    ``unchanged``, or ``kept`` (another program's statusLine, left as it is unless
+    ``force``, then ``replaced``)."""
+    from .command import is_netsky_statusline
+
+    want = {"type": "command", "command": command, "padding": 0}
+    current = plan.data.get("statusLine")
+    if current is None:
+        outcome = "added"
+    elif isinstance(current, dict) and is_netsky_statusline(current.get("command")):
+        if all(current.get(k) == v for k, v in want.items()):
+            return "unchanged"
+        outcome = "updated"
+    elif not force:
+        return "kept"
+    else:
+        outcome = "replaced"
+    plan.data["statusLine"] = want
+    plan.modified = True
+    plan.text = plan.settings.render(plan.data)
+    return outcome
+
+
+def unplan_statusline(plan: Plan) -> bool:
+    """Make ``plan`` also remove ``statusLine`` when it runs ``netsky statusline``;
+    True when it does."""
+    from .command import is_netsky_statusline
+
+    current = plan.data.get("statusLine")
+    if not (isinstance(current, dict) and is_netsky_statusline(current.get("command"))):
+        return False
+    del plan.data["statusLine"]
+    plan.modified = True
+    plan.text = plan.settings.render(plan.data)
+    return True
+
+
 def _remove(groups: list[dict[str, Any]], where: Iterable[tuple[int, int]]) -> None:
     """Remove entries (group, index) and the groups this empties (only those)."""
     by_group: dict[int, set[int]] = {}

@@ -78,6 +78,7 @@ class Payload(msgspec.Struct):
     output: msgspec.Raw = msgspec.Raw()
     action: msgspec.Raw = msgspec.Raw()
     role: str | None = None
+    rate_limits: msgspec.Raw = msgspec.Raw()
 
 
 class Line(msgspec.Struct):
@@ -249,7 +250,7 @@ class CodexParser:
     def _event_msg(self, line: Line, p: Payload, raw: bytes) -> list[Event]:
         kind = p.type
         if kind == "token_count":
-            return self._usage(line, p)
+            return self._usage(line, p) + self._plan_limits(line, p, raw)
         if kind == "user_message":
             if not p.message:
                 return []
@@ -273,6 +274,25 @@ class CodexParser:
                 payload=self._payload(raw.decode("utf-8", "replace"))
                 if self.store_payloads
                 else None,
+            )
+        ]
+
+    def _plan_limits(self, line: Line, p: Payload, raw: bytes) -> list[Event]:
+        """A ``PlanLimits`` event when the plan's usage windows changed."""
+        if not p.rate_limits:
+            return []
+        from ..live.limits import PLAN_LIMITS, codex_windows
+
+        windows = codex_windows(orjson.loads(bytes(p.rate_limits)))
+        if not windows or windows == self.state.get("limits"):
+            return []
+        self.state["limits"] = windows
+        return [
+            Event(
+                **self._base(line),
+                event_type=PLAN_LIMITS,
+                uuid="limits:" + _line_id(raw),
+                metadata=_json({"windows": windows}),
             )
         ]
 

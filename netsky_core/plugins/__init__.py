@@ -10,6 +10,19 @@ A plugin module implements hooks marked with :func:`hookimpl`::
         register(name="mystore", schemes=["mystore"], factory=open_mystore)
 """
 
-from .hookspecs import hookimpl
+from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .hookspecs import hookimpl
 
 __all__ = ["hookimpl"]
+
+
+def __getattr__(name: str) -> object:
+    # lazily: a fast-path process reads entry points without importing pluggy
+    if name == "hookimpl":
+        from .hookspecs import hookimpl
+
+        return hookimpl
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

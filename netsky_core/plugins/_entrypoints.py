@@ -10,16 +10,27 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import NamedTuple
+from collections import namedtuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NamedTuple
+
+    class _Fields(NamedTuple):
+        name: str
+        value: str
+        distribution: str | None
+        version: str | None
+else:  # no runtime typing import: the statusline reads entry points on every update
+    _Fields = namedtuple("_Fields", "name value distribution version")
 
 __all__ = ["EntryPointRef", "scan_entry_points"]
 
 
-class EntryPointRef(NamedTuple):
-    name: str
-    value: str
-    distribution: str | None
-    version: str | None
+class EntryPointRef(_Fields):
+    """One entry point: its name, value (``module:attr``) and distribution."""
+
+    __slots__ = ()
 
     @property
     def module(self) -> str:

@@ -8,7 +8,7 @@ the writer.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -365,3 +365,47 @@ def update_session(
     if new is not None and new != current:
         w.put_sessions([new])
     return new
+
+
+def recost_step(
+    w: Writer,
+    cost_of: Callable[[Event], float | None],
+    after_id: int,
+    since: datetime | None,
+    limit: int,
+    extra: Sequence[SessionKey] = (),
+) -> tuple[int, int, list[tuple[Event, Event]]]:
+    """Give up to ``limit`` stored API responses after ``after_id`` (from ``since``)
+    the cost ``cost_of`` says, in place, with their sessions' totals and the usage
+    buckets. Returns (responses read, last id read, (old, new) rows rewritten)."""
+    query = (
+        EventQuery()
+        .with_event_type(EventType.API_REQUEST)
+        .with_since(since)
+        .with_after_id(after_id)
+        .order_by_id()
+        .with_direction(Order.ASC)
+        .with_limit(limit)
+    )
+    batch = w.events(query)
+    if not batch:
+        return 0, after_id, []
+    last = max(e.id or 0 for e in batch)
+    wanted = [e for e in batch if e.key is not None and cost_of(e) != e.cost_usd]
+    if not wanted:
+        return len(batch), last, []
+    keys = sorted({(e.machine_id, e.session_id) for e in wanted} | set(extra))
+    states = w.lock_sessions(keys)
+    current = w.events_by_key([e.key for e in wanted if e.key is not None])
+    pairs = []
+    for event in current.values():  # as stored now that its session is locked
+        if event.event_type != EventType.API_REQUEST:
+            continue
+        cost = cost_of(event)
+        if cost != event.cost_usd:
+            pairs.append((event, attrs.evolve(event, cost_usd=cost)))
+    pairs.sort(key=lambda p: p[0].id or 0)
+    folding = Folding(w, states)
+    folding.flip(pairs)
+    folding.commit()
+    return len(batch), last, pairs

@@ -364,6 +364,32 @@ class Store:
     def storage_stats(self, query: StorageStatsQuery) -> StorageStats:
         return stats_from_sums(self._read(lambda r: r.session_sums(query)))
 
+    def recost(
+        self,
+        cost_of: Callable[[Event], float | None],
+        *,
+        since: datetime | None = None,
+        batch_size: int = GC_BATCH,
+    ) -> list[tuple[Event, Event]]:
+        """Give every stored API response (from ``since``) the cost ``cost_of`` says,
+        in transactions of ``batch_size`` responses; the sessions' totals and the usage
+        buckets follow in the same transactions. Returns the ``(old, new)`` rows
+        rewritten (none the second time: it is idempotent)."""
+        self._check_writable()
+        changed: list[tuple[Event, Event]] = []
+        after = 0
+        while True:
+
+            def step(
+                w: Writer, extra: Sequence[SessionKey], start: int = after
+            ) -> tuple[int, int, list[tuple[Event, Event]]]:
+                return _write.recost_step(w, cost_of, start, since, batch_size, extra)
+
+            n, after, pairs = self._write(step)
+            changed += pairs
+            if n < batch_size:
+                return changed
+
     # -- usage ----------------------------------------------------------------------
 
     def usage(self, query: UsageQuery) -> list[UsageBucket]:

@@ -45,7 +45,11 @@ def test_list_filters_order_and_limit(netsky: Netsky, seeded: str) -> None:
             s["session_id"] for s in netsky.ok("--db", seeded, "sessions", "--json", *args).json()
         ]
 
-    assert ids("--active") == [S3, S1]
+    # the seeded sessions are from 2026-03-01: long idle, so ended whatever their status says
+    assert ids("--active") == []
+    patient = netsky.root / "patient.toml"
+    patient.write_text('[sessions]\nidle_timeout = "5200w"\n')
+    assert ids("--active", "--config", str(patient)) == [S3, S1]
     assert ids("--framework", "codex") == [S2]
     assert ids("--machine", "desktop") == [S3]
     assert ids("--repo", "octo/widgets") == [S1]

@@ -9,9 +9,11 @@ integer microseconds since the Unix epoch (UTC).
 
 from __future__ import annotations
 
-from typing import Any
-
 from netsky_core import NotANetskyStoreError, SchemaVersionError, StorageIntegrityError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 APPLICATION_ID = 0x4E534B59  # "NSKY"
 SQLITE_HEADER = b"SQLite format 3\x00"

@@ -8,16 +8,27 @@ are options: ``?synchronous=FULL&busy_timeout_ms=10000``.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from urllib.parse import parse_qsl, unquote
 
 from netsky_core import InvalidURLError
 
-__all__ = ["parse_sqlite_url", "sqlite_path"]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
+
+__all__ = ["parse_sqlite_url", "sqlite_file", "sqlite_path"]
 
 
 def parse_sqlite_url(url: str) -> tuple[Path, dict[str, str]]:
     """The database path and the options of a ``sqlite:`` URL."""
+    from pathlib import Path
+
+    path, options = sqlite_file(url)
+    return Path(path), options
+
+
+def sqlite_file(url: str) -> tuple[str, dict[str, str]]:
+    """The database path (a string) and the options of a ``sqlite:`` URL."""
     if not url.lower().startswith("sqlite://"):
         raise InvalidURLError(f"not a sqlite URL: {url!r}")
     rest = url[len("sqlite://") :]
@@ -33,8 +44,7 @@ def parse_sqlite_url(url: str) -> tuple[Path, dict[str, str]]:
             f"sqlite URL {url!r} names no file",
             hint="use sqlite:///relative.db or sqlite:////absolute/path.db",
         )
-    path = Path(os.path.expanduser(unquote(rest)))
-    return path, dict(parse_qsl(query, keep_blank_values=True))
+    return os.path.expanduser(unquote(rest)), dict(parse_qsl(query, keep_blank_values=True))
 
 
 def sqlite_path(url: str) -> Path:

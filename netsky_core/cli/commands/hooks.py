@@ -77,6 +77,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
             "netsky hooks install --scope local --db postgresql://me@db.example/netsky",
             "netsky hooks install --events PreToolUse,PostToolUse,Stop,SessionEnd --json",
             "netsky hooks install --framework codex",
+            "netsky hooks install --statusline",
         ],
     )
     _common_args(install, SELECTABLE_EVENTS)
@@ -91,6 +92,15 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         default=DEFAULT_TIMEOUT,
         metavar="SECONDS",
         help=f"how long Claude Code lets the hook run (default {DEFAULT_TIMEOUT})",
+    )
+    install.add_argument(
+        "--statusline",
+        action="store_true",
+        help="also make `netsky statusline` Claude Code's statusLine (an existing one of "
+        "another program is kept unless --force)",
+    )
+    install.add_argument(
+        "--force", action="store_true", help="with --statusline: replace another statusLine"
     )
     install.set_defaults(handler=run_install)
 
@@ -278,6 +288,12 @@ def run_install(ctx: Context) -> int:
     command = cs.hook_command(executable, db=db, config=config, transcript=not args.no_transcript)
     sf = cs.read_settings(cs.settings_path(scope))
     plan = cs.plan_install(sf, command, events=events, timeout=args.timeout)
+    if args.force and not args.statusline:
+        raise UsageError("--force applies to --statusline only")
+    statusline = None
+    if args.statusline:
+        line_command = cs.statusline_command(executable, db=db, config=config)
+        statusline = cs.plan_statusline(plan, line_command, force=args.force)
     from ..._urls import url_password
 
     secret = bool(db and url_password(db))
@@ -307,6 +323,11 @@ def run_install(ctx: Context) -> int:
             f"a different netsky hook is also in the {', '.join(others)} settings: Claude Code "
             f"runs both, so events may be stored twice (`netsky hooks status` shows them)"
         )
+    if statusline == "kept":
+        warnings.append(
+            f"{sf.path} already has a statusLine of another program: kept "
+            "(--statusline --force replaces it)"
+        )
     masked = cs.mask_command(command)
     info: dict[str, Any] = {
         "framework": "claude",
@@ -320,6 +341,7 @@ def run_install(ctx: Context) -> int:
         "unchanged": plan.unchanged,
         "command": masked,
         "timeout": args.timeout,
+        "statusline": statusline,
         "backup": str(result.backup) if result and result.backup else None,
         "warnings": warnings,
     }
@@ -344,6 +366,7 @@ def run_install(ctx: Context) -> int:
                 ("  updated", _join(plan.updated)),
                 ("  unchanged", _join(plan.unchanged)),
                 ("  command", masked),
+                *([("  statusLine", statusline)] if statusline else []),
                 ("  backup", _backup_text(result) or "-"),
             ]
         )
@@ -365,6 +388,9 @@ def run_uninstall(ctx: Context) -> int:
     scope = args.scope or "user"
     sf = cs.read_settings(cs.settings_path(scope))
     plan = cs.plan_uninstall(sf, events=events)
+    statusline = events is None and cs.unplan_statusline(plan)
+    if statusline:
+        plan.removed.append("statusLine")
     result = None if args.dry_run else cs.apply(plan, private_dir=scope == "user")
     info: dict[str, Any] = {
         "framework": "claude",

@@ -12,7 +12,7 @@ from ..._display import count, money, short_id, short_model
 from .._context import Context
 from .._errors import UsageError
 from .._main import add_command
-from .._output import duration, print_json, shorten, table
+from .._output import duration, local, print_json, shorten, table
 
 KINDS = ("daily", "weekly", "monthly", "session", "model", "project", "blocks")
 _HEADERS = ("input", "output", "cache write", "cache read", "total", "cost")
@@ -145,11 +145,32 @@ def _check_framework(ctx: Context, name: str) -> None:
 
 
 def _show(ctx: Context, report: Any) -> int:
+    limits = _plan_limits(ctx) if report.kind == "blocks" else None
     if ctx.json:
-        print_json(report.to_json())
+        data = report.to_json()
+        if limits is not None:
+            data["plan_limits"] = limits
+        print_json(data)
     elif not ctx.args.html:
         _print(report)
+        for framework, value in (limits or {}).items():
+            parts = []
+            for w in value["windows"]:
+                text = f"{w['window']} {w['used_percent']:.0f}%"
+                if w.get("resets_at"):
+                    resets = datetime.fromtimestamp(w["resets_at"], UTC)
+                    text += f" (resets {local(resets)})"
+                parts.append(text)
+            print(f"plan limits ({framework}, {local(value['at'])}): {', '.join(parts)}")
     return 0
+
+
+def _plan_limits(ctx: Context) -> dict[str, Any]:
+    """The latest plan usage windows each agent reported (``PlanLimits`` events)."""
+    from ...live.limits import latest_plan_limits
+
+    with ctx.storage(read=True) as store:
+        return latest_plan_limits(store)
 
 
 def _only_active(report: Any) -> Any:

@@ -40,7 +40,12 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
             "netsky sessions --repo octo/widgets --framework claude --json",
         ],
     )
-    p.add_argument("--active", action="store_true", help="only sessions that have not ended")
+    p.add_argument(
+        "--active",
+        action="store_true",
+        help="only sessions that have not ended (agent process alive, not idle past "
+        "[sessions] idle_timeout)",
+    )
     p.add_argument(
         "--framework",
         metavar="NAME",
@@ -103,6 +108,20 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     s.set_defaults(handler=run_one)
 
 
+def _truthful(ctx: Context, sessions: list[Session], *, active_only: bool = False) -> list[Session]:
+    """Sessions whose agent process is gone, or idle past ``[sessions] idle_timeout``,
+    shown as Done."""
+    from ..._config import resolve_machine_id
+    from ...live.liveness import idle_timeout, truthful
+
+    return truthful(
+        sessions,
+        machine_id=resolve_machine_id(ctx.config).value,
+        idle=idle_timeout(ctx.config),
+        active_only=active_only,
+    )
+
+
 def _repo(text: str) -> str:
     if not _REPO.fullmatch(text):
         raise argparse.ArgumentTypeError(f"expected OWNER/REPO, got {text!r}")
@@ -126,10 +145,12 @@ def run(ctx: Context) -> int:
         query = query.with_github_repo(args.repo)
     if args.since:
         query = query.with_active_since(args.since)
-    if args.limit:
+    if args.limit and not args.active:  # --active: the limit applies after the liveness check
         query = query.with_limit(args.limit)
     with ctx.storage(read=True) as store:
-        sessions = store.list_sessions(query)
+        sessions = _truthful(ctx, store.list_sessions(query), active_only=args.active)
+    if args.limit:
+        sessions = sessions[: args.limit]
     if ctx.json:
         print_json(sessions)
         return 0
@@ -211,7 +232,7 @@ def run_one(ctx: Context) -> int:
     if not args.id.strip():
         raise UsageError("empty session id")
     with ctx.storage(read=True) as store:
-        session = find_session(store, args.id.strip(), args.machine)
+        session = _truthful(ctx, [find_session(store, args.id.strip(), args.machine)])[0]
         events = []
         if args.events:
             query = (

@@ -1,0 +1,78 @@
+"""``netsky budget``: usage against every limit ``[budget]`` sets."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from .._context import Context
+from .._main import add_command
+from .._output import print_json, table
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    p = add_command(
+        sub,
+        common,
+        "budget",
+        help="usage against the limits of [budget] (per session, day, week, month)",
+        description=(
+            "Usage against every limit [budget] sets in the config file, from the usage the\n"
+            "store keeps precomputed. Days, weeks (from Monday) and months are those of the\n"
+            "report time zone ([report] timezone, else the system's) and count every agent's\n"
+            "responses; a session limit counts the session given with --session. A limit is\n"
+            "reached at or above it: then `netsky hook` warns on UserPromptSubmit and\n"
+            'PreToolUse, or with mode = "block" refuses them.'
+        ),
+        examples=[
+            "netsky budget",
+            "netsky budget --session 3f2a9c1e-7d0b-4c52-9b8e-0c1d2e3f4a5b --json",
+        ],
+    )
+    p.add_argument("--session", metavar="ID", help="the session a session limit applies to")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=run)
+
+
+def _amount(unit: str, value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"${value:,.2f}" if unit == "usd" else f"{int(value):,}"
+
+
+def run(ctx: Context) -> int:
+    from ..._config import resolve_machine_id
+    from ...live.reader import StoreReader
+    from ...live.snapshot import take_snapshot
+
+    config = ctx.config
+    machine_id = resolve_machine_id(config).value
+    with ctx.storage(read=True) as store:
+        snap = take_snapshot(
+            StoreReader(store=store),
+            config,
+            machine_id=machine_id,
+            session_id=ctx.args.session,
+            with_block=False,
+        )
+    if ctx.json:
+        print_json({"mode": snap.mode, "limits": [s.as_dict() for s in snap.budget]})
+        return 0
+    if not snap.budget:
+        print("no budget set (add limits such as day_usd = 20.0 under [budget] in the config file)")
+        return 0
+    rows = []
+    for s in snap.budget:
+        pct = s.fraction
+        rows.append(
+            [
+                f"{s.limit.period} ({'USD' if s.limit.unit == 'usd' else 'tokens'})",
+                _amount(s.limit.unit, s.used),
+                _amount(s.limit.unit, s.limit.amount),
+                "-" if pct is None else f"{pct * 100:.0f}%",
+                "no session (--session)" if s.used is None else ("REACHED" if s.reached else "ok"),
+            ]
+        )
+    table(["LIMIT", "USED", "OF", "%", "STATE"], rows, right=(1, 2, 3))
+    print(f"mode: {snap.mode}")
+    return 0

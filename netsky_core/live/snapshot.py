@@ -1,0 +1,93 @@
+"""What is being spent right now: this session, today, the current 5-hour block and
+the budget, in one read of the precomputed usage."""
+
+from __future__ import annotations
+
+import time
+
+from .blocks import LOOKBACK_US, Block, current_block
+from .budget import LimitState, Usage, budget_limits, evaluate, measure, usage_in
+from .periods import period_starts, zone_of
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from .reader import SessionUsage
+
+__all__ = ["Snapshot", "take_snapshot"]
+
+
+class Snapshot:
+    __slots__ = ("block", "budget", "mode", "now_us", "session", "today")
+
+    def __init__(
+        self,
+        now_us: int,
+        session: SessionUsage | None,
+        today: Usage,
+        block: Block | None,
+        budget: list[LimitState],
+        mode: str,
+    ) -> None:
+        self.now_us = now_us
+        self.session = session
+        self.today = today
+        self.block = block
+        self.budget = budget
+        self.mode = mode
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "session": None if self.session is None else self.session.as_dict(),
+            "today": {
+                "cost_usd": self.today.cost_usd,
+                "tokens": self.today.tokens,
+                "requests": self.today.requests,
+            },
+            "block": None if self.block is None else self.block.as_dict(self.now_us),
+            "budget": {"mode": self.mode, "limits": [s.as_dict() for s in self.budget]},
+        }
+
+
+def take_snapshot(
+    reader: Any,
+    settings: Any,
+    *,
+    machine_id: str | None,
+    session_id: str | None,
+    now_us: int | None = None,
+    block_framework: str | None = "claude",
+    with_block: bool = True,
+) -> Snapshot:
+    """Read the usage that answers every question of the statusline and the budget:
+    the session row, and 15-minute windows since the earliest period start. The
+    block counts the responses of ``block_framework`` (None: every framework)."""
+    now = time.time_ns() // 1000 if now_us is None else now_us
+    budget = settings.section("budget")
+    limits = budget_limits(budget)
+    starts = period_starts(now, zone_of(settings.section("report").get("timezone")))
+    periods = {p for p in ("day", "week", "month") if any(x.period == p for x in limits)}
+    periods.add("day")
+    wanted = {p: starts[p] for p in periods}
+    lookback = [now - LOOKBACK_US] if with_block and block_framework is None else []
+    windows = reader.windows(min([*wanted.values(), *lookback]))
+    session = None
+    if session_id and machine_id:
+        session = reader.session(machine_id, session_id)
+    usage = measure(windows, wanted, session)
+    block = None
+    if with_block:
+        if block_framework is None:
+            block_windows = [w for w in windows if w.start_us >= now - LOOKBACK_US]
+        else:
+            block_windows = reader.windows(now - LOOKBACK_US, block_framework)
+        block = current_block(block_windows, now)
+    return Snapshot(
+        now_us=now,
+        session=session,
+        today=usage_in(windows, starts["day"]),
+        block=block,
+        budget=evaluate(limits, usage),
+        mode=budget.get("mode", "warn"),
+    )
