@@ -19,6 +19,12 @@ point's *name* is the URL scheme it serves (register one entry point per scheme)
             description="My store",
         )
 
+or, the same in one statement, with the factory imported only when a store is opened::
+
+    netsky_register_backends = backend(
+        "mystore", ["mystore"], "netsky_mystore.engine:open_mystore", "My store"
+    )
+
 Keep the plugin module cheap to import: import the driver inside the factory.
 Opening a ``mystore://`` URL imports only this module; ``netsky backends`` imports
 every plugin and reports the ones that fail. Run the conformance suite against the
@@ -27,7 +33,8 @@ backend with ``pytest --pyargs netsky_conformance.run --netsky-url 'mystore://..
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 PROJECT = "netsky"
@@ -84,6 +91,37 @@ def hookspec(function: F | None = None, *, firstresult: bool = False) -> Any:
         return func
 
     return mark(function) if function is not None else mark
+
+
+def backend(
+    name: str,
+    schemes: Sequence[str],
+    opener: str,
+    description: str = "",
+    options: type | None = None,
+) -> Callable[[Any], None]:
+    """A ready-made ``netsky_register_backends`` implementation for one backend.
+
+    ``opener`` names the factory as ``"module:function"``; the module is imported on the
+    first ``open``, so importing the plugin module stays cheap. Assign the result to
+    ``netsky_register_backends`` in the plugin module.
+    """
+    module_name, _, function_name = opener.partition(":")
+
+    def factory(url: str, **kwargs: Any) -> Any:
+        return getattr(importlib.import_module(module_name), function_name)(url, **kwargs)
+
+    @hookimpl
+    def netsky_register_backends(register: Any) -> None:
+        register(
+            name=name,
+            schemes=list(schemes),
+            factory=factory,
+            description=description,
+            options=options,
+        )
+
+    return netsky_register_backends
 
 
 @hookspec

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import attrs
 
-from netsky_core.plugins.hookspecs import hookimpl
+from netsky_core.plugins.hookspecs import backend
 
 
 @attrs.frozen
@@ -14,18 +12,10 @@ class MemoryOptions:
     """``[storage.memory]`` may set only the standard options."""
 
 
-def _open(url: str, **options: Any) -> Any:
-    from ._engine import open_memory
-
-    return open_memory(url, **options)
-
-
-@hookimpl
-def netsky_register_backends(register: Any) -> None:
-    register(
-        name="memory",
-        schemes=["memory"],
-        factory=_open,
-        description="In-process store; each memory:// URL opens a fresh, private store",
-        options=MemoryOptions,
-    )
+netsky_register_backends = backend(
+    "memory",
+    ["memory"],
+    "netsky_memory._engine:open_memory",
+    "In-process store; each memory:// URL opens a fresh, private store",
+    options=MemoryOptions,
+)

@@ -7,7 +7,7 @@ from typing import Any
 
 import attrs
 
-from netsky_core.plugins.hookspecs import hookimpl
+from netsky_core.plugins.hookspecs import backend
 
 from .duckdb_path import netsky_duckdb_attach  # noqa: F401  (the DuckDB native analytics path)
 
@@ -27,18 +27,10 @@ class PostgresOptions:
     pool_timeout: float | None = attrs.field(default=None, validator=_positive)
 
 
-def _open(url: str, **options: Any) -> Any:
-    from ._engine import open_postgres
-
-    return open_postgres(url, **options)
-
-
-@hookimpl
-def netsky_register_backends(register: Any) -> None:
-    register(
-        name="postgres",
-        schemes=["postgresql", "postgres"],
-        factory=_open,
-        description="PostgreSQL server shared by many machines (postgresql://user@host/db)",
-        options=PostgresOptions,
-    )
+netsky_register_backends = backend(
+    "postgres",
+    ["postgresql", "postgres"],
+    "netsky_postgres._engine:open_postgres",
+    "PostgreSQL server shared by many machines (postgresql://user@host/db)",
+    options=PostgresOptions,
+)

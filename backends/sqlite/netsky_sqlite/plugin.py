@@ -6,7 +6,7 @@ from typing import Any
 
 import attrs
 
-from netsky_core.plugins.hookspecs import hookimpl
+from netsky_core.plugins.hookspecs import backend
 
 from .duckdb_path import netsky_duckdb_attach  # noqa: F401  (the DuckDB native analytics path)
 
@@ -27,18 +27,10 @@ class SqliteOptions:
     lock_timeout_s: float = attrs.field(default=60.0, validator=attrs.validators.gt(0))
 
 
-def _open(url: str, **options: Any) -> Any:
-    from ._engine import open_sqlite
-
-    return open_sqlite(url, **options)
-
-
-@hookimpl
-def netsky_register_backends(register: Any) -> None:
-    register(
-        name="sqlite",
-        schemes=["sqlite"],
-        factory=_open,
-        description="Embedded SQLite file (the default store); safe for many concurrent hook processes",
-        options=SqliteOptions,
-    )
+netsky_register_backends = backend(
+    "sqlite",
+    ["sqlite"],
+    "netsky_sqlite._engine:open_sqlite",
+    "Embedded SQLite file (the default store); safe for many concurrent hook processes",
+    options=SqliteOptions,
+)
