@@ -86,6 +86,7 @@ def run(
     cmd: list[str], env: dict[str, str], stdin: bytes | None = None, rss: bool = False
 ) -> tuple[float, int | None, bytes]:
     """(seconds, peak RSS in KiB or None, stdout) of one process; exits on failure."""
+    rss = rss and os.path.exists("/usr/bin/time")  # GNU time (Debian package 'time')
     full = ["/usr/bin/time", "-v", *cmd] if rss else cmd
     started = time.perf_counter()
     proc = subprocess.run(full, env=env, input=stdin, capture_output=True, check=False)
