@@ -67,7 +67,30 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         default="monday",
         help="first day of a week (weekly; default monday)",
     )
-    p.add_argument("--active", action="store_true", help="blocks: only the active block")
+    p.add_argument(
+        "--active",
+        action="store_true",
+        help="blocks: the active block as a card (elapsed, remaining, usage, burn rate, projection)",
+    )
+    p.add_argument(
+        "--token-limit",
+        type=_token_limit,
+        metavar="N|max",
+        help="blocks: the block's token limit (max: the most tokens an earlier block used); "
+        "the card shows the share used now and projected",
+    )
+    p.add_argument(
+        "--live",
+        action="store_true",
+        help="blocks: the active block's card, redrawn in place until Ctrl-C",
+    )
+    p.add_argument(
+        "--refresh",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="with --live: seconds between redraws (default 5)",
+    )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument(
         "--html",
@@ -84,8 +107,19 @@ def run(ctx: Context) -> int:
     from ...analytics.usage_report import usage_report
 
     args = ctx.args
-    if args.active and args.kind != "blocks":
-        raise UsageError("--active applies to `netsky report blocks` only")
+    for flag, given in (
+        ("--active", args.active),
+        ("--live", args.live),
+        ("--token-limit", args.token_limit is not None),
+    ):
+        if given and args.kind != "blocks":
+            raise UsageError(f"{flag} applies to `netsky report blocks` only")
+    if args.live:
+        if ctx.json or args.html:
+            raise UsageError("--live draws a card on the terminal: it takes no --json or --html")
+        if not 0.2 <= args.refresh <= 3600:
+            raise UsageError("--refresh must be between 0.2 and 3600 seconds")
+        return _live(ctx)
     if args.framework is not None:
         _check_framework(ctx, args.framework)
     options = dict(timezone=args.timezone, framework=args.framework, config=ctx.config)
@@ -119,9 +153,14 @@ def run(ctx: Context) -> int:
             board = dashboard(data)
     if args.active:
         everything, report = report, _only_active(report)
-        if not report.rows and everything.rows and not ctx.json and not args.html:
-            latest = everything.rows[-1].values["last_activity"]
-            print(f"no active block: the latest usage was at {_local(latest, report.timezone)}")
+        card = _card(everything, args.token_limit)
+        if ctx.json:
+            data = report.to_json()
+            data["card"] = _jsonable(card)
+            print_json(data)
+            return 0
+        if not args.html:
+            print(_card_text(everything, card), end="")
             return 0
     if args.html:
         from ...analytics import render_html
@@ -175,6 +214,102 @@ def _plan_limits(ctx: Context) -> dict[str, Any]:
 
 def _only_active(report: Any) -> Any:
     return report.only_active()
+
+
+def _token_limit(text: str) -> int | str:
+    if text == "max":
+        return text
+    try:
+        value = int(text.replace(",", "").replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of tokens or 'max': {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of tokens: {text!r}")
+    return value
+
+
+def _jsonable(value: Any) -> Any:
+    from ...analytics.results import _jsonable as convert
+
+    return convert(value)
+
+
+def _card(report: Any, token_limit: int | str | None) -> Any:
+    from ...analytics.card import active_card, token_limit_of
+
+    return active_card(report, token_limit=token_limit_of(report, token_limit))
+
+
+def _card_text(report: Any, card: Any) -> str:
+    """The card as text lines (what --active prints and --live redraws)."""
+    if card is None:
+        if report.rows:
+            latest = report.rows[-1].values["last_activity"]
+            return f"no active block: the latest usage was at {_local(latest, report.timezone)}\n"
+        return "no API usage in the store\n"
+    tz = report.timezone
+    lines = [
+        f"ACTIVE 5-hour block: {_local(card['start'], tz)} - "
+        f"{_local(card['end'], tz, '%H:%M')} ({tz})",
+        f"  elapsed     {duration(card['elapsed_seconds'])} ({card['elapsed_percent']:.0f}%)",
+        f"  remaining   {duration(card['remaining_seconds'])}",
+        f"  usage       {card['total_tokens']:,} tokens, {cost(card['cost_usd'])}, "
+        f"{card['requests']:,} requests"
+        + (
+            f" ({', '.join(short_model(m) for m in card['models'] if m)})" if card["models"] else ""
+        ),
+    ]
+    burn, projection, limit = card["burn_rate"], card["projection"], card["token_limit"]
+    if burn:
+        rate = f"  burn rate   {burn['tokens_per_minute']:,.0f} tokens/min"
+        if burn["cost_usd_per_hour"] is not None:
+            rate += f", {cost(burn['cost_usd_per_hour'])}/h"
+        lines.append(rate)
+    if projection:
+        lines.append(
+            f"  projection  {projection['total_tokens']:,} tokens, "
+            f"{cost(projection['cost_usd'])} at the block's end"
+        )
+    if limit:
+        lines.append(
+            f"  limit       {limit['tokens']:,} tokens: {limit['used_percent']:.1f}% used, "
+            f"{limit['projected_percent']:.1f}% projected, {limit['remaining_tokens']:,} left"
+            + ("" if limit["status"] == "ok" else f" [{limit['status'].upper()}]")
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _live(ctx: Context) -> int:
+    """Redraw the active block's card every ``--refresh`` seconds until Ctrl-C (on a
+    terminal in place; in a pipe one card after another)."""
+    import time
+
+    from ...analytics.usage_report import usage_report
+
+    args = ctx.args
+    terminal = sys.stdout.isatty()
+    try:
+        while True:
+            report = usage_report(
+                "blocks",
+                ctx.url,
+                timezone=args.timezone,
+                framework=args.framework,
+                config=ctx.config,
+                use_buckets=True,
+            )
+            text = _card_text(report, _card(report, args.token_limit))
+            stamp = (
+                f"(every {args.refresh:g}s, Ctrl-C ends; {datetime.now().strftime('%H:%M:%S')})\n"
+            )
+            if terminal:
+                sys.stdout.write("\x1b[H\x1b[2J" + text + stamp)
+            else:
+                sys.stdout.write(text + stamp)
+            sys.stdout.flush()
+            time.sleep(args.refresh)
+    except KeyboardInterrupt:
+        return 0
 
 
 # -- tables -------------------------------------------------------------------------------
