@@ -21,7 +21,20 @@ def test_all_matches_what_is_exported() -> None:
     for name in netsky_core.__all__:
         assert getattr(netsky_core, name) is not None, name
     public = {n for n in dir(netsky_core) if not n.startswith(("_", "@"))}
-    modules = {"cli", "ingest", "analytics", "backend", "storage", "plugins", "hooks", "sync", "demo", "sources", "otel"}
+    modules = {
+        "cli",
+        "ingest",
+        "analytics",
+        "backend",
+        "storage",
+        "plugins",
+        "hooks",
+        "sync",
+        "demo",
+        "sources",
+        "otel",
+        "live",
+    }
     assert (
         public <= set(netsky_core.__all__) | {"annotations", "importlib", "TYPE_CHECKING"} | modules
     )

@@ -416,7 +416,7 @@ def render_html(report: Report, board: dict[str, Any], *, title: str | None = No
 {sessions}
 </div>
 <h2>by agent</h2>
-<div class="table" id="agents">{_agents_table(board.get("agents") or [])}</div>
+<div class="panel"><div class="table" id="agents">{_agents_table(board.get("agents") or [])}</div></div>
 <h2>{_e(report.kind)} report</h2>
 <div class="panel"><div class="table">{_table(report)}</div></div>
 <script type="application/json" id="netsky-data">{_json_script(embedded)}</script>

@@ -97,7 +97,7 @@ def run(ctx: Context) -> int:
         what = "no such file or folder" if names or len(targets) > 1 else "no such source or path"
         raise UsageError(
             f"{what}: {', '.join(missing)}",
-            hint=f"installed sources: {', '.join(sorted(known)) or 'none'} (see `netsky sources`)",
+            hint=f"installed sources: {', '.join(sorted(known)) or 'none'}; see `netsky sources`",
         )
     extra = {"claude": options.pop("claude_dirs"), "codex": options.pop("codex_dirs")}
     plan = plan_ingest(names, targets, extra=extra, disabled=disabled)

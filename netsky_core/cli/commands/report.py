@@ -179,7 +179,7 @@ def _check_framework(ctx: Context, name: str) -> None:
     if name not in known:
         raise UsageError(
             f"unknown framework {name!r}",
-            hint=f"installed sources: {', '.join(known) or 'none'} (see `netsky sources`)",
+            hint=f"installed sources: {', '.join(known) or 'none'}; see `netsky sources`",
         )
 
 

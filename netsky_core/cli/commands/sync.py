@@ -206,7 +206,7 @@ def _exclusive(local_url: str, key: str) -> Iterator[None]:
 
             raise StorageError(
                 "another netsky sync from this store to this target is running",
-                hint="wait for it to finish (or stop it)",
+                hint="wait for it to finish, or stop it",
             ) from None
         try:
             yield
