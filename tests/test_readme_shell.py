@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import select
 import signal
 import subprocess
 import sys
@@ -97,11 +98,16 @@ def test_shell_block_runs(shell_env: tuple[Path, dict[str, str]], line: int, cod
                 ["bash", "-c", f"exec {command}"],
                 cwd=root,
                 env=env,
-                stdout=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,
             )
-            time.sleep(3)
+            assert proc.stdout is not None
+            # following once it has printed the last events (a loaded machine starts slowly)
+            ready, _, _ = select.select([proc.stdout], [], [], 60)
+            assert ready, f"README.md line {line}: {command} printed nothing"
+            proc.stdout.readline()
+            time.sleep(1)
             proc.send_signal(signal.SIGINT)
             _, stderr = proc.communicate(timeout=30)
             assert proc.returncode == 0, f"README.md line {line}: {command}\n{stderr}"
