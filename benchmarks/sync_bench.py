@@ -69,15 +69,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="20,000 events")
     args = parser.parse_args()
     n = args.events or (20_000 if args.quick else 1_000_000)
-    with tempfile.TemporaryDirectory(prefix="netsky-sync-bench-") as tmp:
-        root = Path(tmp)
-        src = f"sqlite:///{root / 'local.db'}"
-        with open_storage(src) as store:
-            for i in range(0, n, 50_000):
-                store.insert_many(_events(i, min(n, i + 50_000)))
-        tag = secrets.token_hex(3)
-        copy_s = _run(["copy", src, _schema(args.url, f"bench_copy_{tag}")], root)
-        sync_s = _run(["--db", src, "sync", "--to", _schema(args.url, f"bench_sync_{tag}")], root)
+    sync_s, copy_s = measure(args.url, n)
     print("| what | sync | copy | sync/copy |")
     print("| --- | --- | --- | --- |")
     print(
@@ -85,6 +77,21 @@ def main() -> int:
         f"| {copy_s:.1f} s ({n / copy_s:,.0f} events/s) | {sync_s / copy_s:.2f} |"
     )
     return 0
+
+
+def measure(url: str, n: int) -> tuple[float, float]:
+    """(seconds of `netsky sync --to`, seconds of `netsky copy`) of one store of ``n``
+    generated events into two fresh schemas of the database at ``url``."""
+    with tempfile.TemporaryDirectory(prefix="netsky-sync-bench-") as tmp:
+        root = Path(tmp)
+        src = f"sqlite:///{root / 'local.db'}"
+        with open_storage(src) as store:
+            for i in range(0, n, 50_000):
+                store.insert_many(_events(i, min(n, i + 50_000)))
+        tag = secrets.token_hex(3)
+        copy_s = _run(["copy", src, _schema(url, f"bench_copy_{tag}")], root)
+        sync_s = _run(["--db", src, "sync", "--to", _schema(url, f"bench_sync_{tag}")], root)
+    return sync_s, copy_s
 
 
 if __name__ == "__main__":

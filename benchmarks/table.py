@@ -519,8 +519,22 @@ def bench_postgres(n: int, batch: int, rows: list[Row], notes: list[str]) -> Non
     try:
         pg.bench_insert_many(url, n, batch, table)
         pg._drop_schemas(url)
+        sync = _load(ROOT / "benchmarks" / "sync_bench.py", "nb_sync_bench")
+        sync_s, copy_s = sync.measure(url, n)
+        pg._drop_schemas(url)
     finally:
         stop()
+    rows.append(
+        Row(
+            f"`netsky sync --to` PostgreSQL, {n:,}-event SQLite store",
+            f"{sync_s:.1f} s",
+            "`netsky copy` of the same store",
+            f"{copy_s:.1f} s",
+            sync_s / copy_s,
+            "≤ 1.2",
+            sync_s / copy_s <= 1.2,
+        )
+    )
     _name, ours, raw, speed = table.rows[0]
     ratio = float(speed)
     rows.append(
@@ -572,7 +586,10 @@ def main(argv: list[str] | None = None) -> int:
         default=Path(tempfile.gettempdir()) / "netsky-bench-run",
         help="cache folder (history, venv, stores)",
     )
-    ap.add_argument("--only", help="comma-separated rows: ingest,query,report,hook,sqlite,postgres")
+    ap.add_argument(
+        "--only",
+        help="comma-separated rows: ingest,query,report,hook,sqlite,postgres (insert_many and sync)",
+    )
     ap.add_argument("--quick", action="store_true", help="smoke run: a few MB, seconds")
     ap.add_argument("--json", type=Path, help="also write the table as JSON to this file")
     args = ap.parse_args(argv)
