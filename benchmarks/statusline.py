@@ -34,21 +34,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "backends" / "sqlite" / "benchmarks"))
+from tests.ccusage import find_ccusage  # noqa: E402
 from tests.history import generate, parse_size  # noqa: E402
 
 GOAL = 2.5
-
-
-def find_ccusage() -> str | None:
-    for candidate in (
-        os.environ.get("NETSKY_CCUSAGE"),
-        str(ROOT / ".venv" / "ccusage" / "node_modules" / ".bin" / "ccusage"),
-        "/tmp/ccu/node_modules/.bin/ccusage",
-        shutil.which("ccusage"),
-    ):
-        if candidate and Path(candidate).exists():
-            return candidate
-    return None
 
 
 def run(cmd: list[str], env: dict[str, str], stdin: bytes = b"") -> tuple[float, bytes]:

@@ -43,6 +43,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from tests.ccusage import find_ccusage  # noqa: E402
+
 GROUP_BY = (
     "SELECT event_type, framework, count(*) AS events, sum(tokens_input) AS input, "
     "sum(tokens_output) AS output FROM events GROUP BY ALL ORDER BY ALL"
@@ -115,37 +117,6 @@ def interleave(rounds: int, ours: Callable[[], Any], ref: Callable[[], Any]) -> 
 
 def med(xs: list[float]) -> float:
     return statistics.median(xs)
-
-
-def regular_install(folder: Path) -> Path:
-    """A venv with netsky installed from the checkout (not editable), byte-compiled."""
-    venv = folder / "venv"
-    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q"]
-    packages = [str(ROOT), str(ROOT / "backends" / "memory"), str(ROOT / "backends" / "sqlite")]
-    if not (venv / "bin" / "netsky").exists():
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([*pip, *packages], check=True, capture_output=True)
-    else:  # cached venv, current code
-        subprocess.run(
-            [*pip, "--no-deps", "--force-reinstall", *packages], check=True, capture_output=True
-        )
-    subprocess.run(
-        [str(venv / "bin" / "python"), "-m", "compileall", "-q", str(venv / "lib")],
-        capture_output=True,
-    )
-    return venv
-
-
-def find_ccusage() -> str | None:
-    for candidate in (
-        os.environ.get("NETSKY_CCUSAGE"),
-        str(ROOT / ".venv" / "ccusage" / "node_modules" / ".bin" / "ccusage"),
-        "/tmp/ccu/node_modules/.bin/ccusage",
-        shutil.which("ccusage"),
-    ):
-        if candidate and Path(candidate).exists():
-            return candidate
-    return None
 
 
 def fresh_db(path: Path) -> None:
@@ -622,7 +593,8 @@ def main(argv: list[str] | None = None) -> int:
         bin_dir = Path(sys.executable).parent
     else:
         print("installing netsky (regular, byte-compiled) ...", flush=True)
-        bin_dir = regular_install(work) / "bin"
+        ingest_bench = _load(ROOT / "benchmarks" / "ingest" / "compare.py", "nb_ingest_compare")
+        bin_dir = ingest_bench.regular_install(work) / "bin"
     empty = work / "empty-home"
     empty.mkdir(exist_ok=True)
     (work / "no-codex").mkdir(exist_ok=True)
