@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 else:  # no runtime typing import: the statusline reads entry points on every update
     _Fields = namedtuple("_Fields", "name value distribution version")
 
-__all__ = ["EntryPointRef", "scan_entry_points"]
+__all__ = ["EntryPointRef", "installed_entry_points", "scan_entry_points"]
 
 
 class EntryPointRef(_Fields):
@@ -39,6 +39,38 @@ class EntryPointRef(_Fields):
     @property
     def attr(self) -> str | None:
         return self.value.split(":", 1)[1].strip() if ":" in self.value else None
+
+    def load(self) -> object:
+        """Import the module and resolve ``attr`` in it (the module when there is none)."""
+        import importlib
+
+        obj: object = importlib.import_module(self.module)
+        if self.attr:
+            for part in self.attr.split("."):
+                obj = getattr(obj, part)
+        return obj
+
+
+def installed_entry_points(group: str, *, one_per_name: bool = False) -> list[EntryPointRef]:
+    """Every entry point of ``group`` through ``importlib.metadata`` (complete, slower
+    than :func:`scan_entry_points`); the same one found twice on ``sys.path`` once, and
+    with ``one_per_name`` only the first of each name."""
+    from importlib.metadata import entry_points
+
+    out: list[EntryPointRef] = []
+    seen: set[object] = set()
+    for ep in entry_points(group=group):
+        key = ep.name if one_per_name else (ep.name, ep.value)
+        if key in seen:
+            continue
+        seen.add(key)
+        dist = getattr(ep, "dist", None)
+        out.append(
+            EntryPointRef(
+                ep.name, ep.value, getattr(dist, "name", None), getattr(dist, "version", None)
+            )
+        )
+    return out
 
 
 def _parse(text: str, group: str) -> list[tuple[str, str]]:

@@ -10,7 +10,6 @@ backends (memory, sqlite, postgres) are found exactly like a third-party plugin.
 
 from __future__ import annotations
 
-import importlib
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -19,7 +18,7 @@ import attrs
 
 from .._errors import BackendNotFoundError, NetskyError, PluginLoadError
 from .._urls import SCHEME_ALIASES
-from ._entrypoints import EntryPointRef, scan_entry_points
+from ._entrypoints import EntryPointRef, installed_entry_points, scan_entry_points
 
 __all__ = ["BackendSpec", "PluginInfo", "PluginRegistry", "default_registry"]
 
@@ -119,22 +118,7 @@ class PluginInfo:
 
 
 def _all_entry_points() -> list[EntryPointRef]:
-    from importlib.metadata import entry_points
-
-    out: list[EntryPointRef] = []
-    seen: set[tuple[str, str]] = set()
-    for ep in entry_points(group=GROUP):
-        key = (ep.name, ep.value)
-        if key in seen:
-            continue
-        seen.add(key)
-        dist = getattr(ep, "dist", None)
-        out.append(
-            EntryPointRef(
-                ep.name, ep.value, getattr(dist, "name", None), getattr(dist, "version", None)
-            )
-        )
-    return out
+    return installed_entry_points(GROUP)
 
 
 class PluginRegistry:
@@ -250,10 +234,7 @@ class PluginRegistry:
             self._loaded[ref.name] = info
             return info
         try:
-            module = importlib.import_module(ref.module)
-            if ref.attr:
-                for part in ref.attr.split("."):
-                    module = getattr(module, part)
+            module: Any = ref.load()
         except BaseException as exc:
             if not plugin_failure(exc):
                 raise

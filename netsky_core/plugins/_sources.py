@@ -8,12 +8,11 @@ its error (``netsky sources``) and never stops the others, as for backends.
 
 from __future__ import annotations
 
-import importlib
 import threading
 from collections.abc import Iterable
 from typing import Any
 
-from ._entrypoints import EntryPointRef, scan_entry_points
+from ._entrypoints import EntryPointRef, installed_entry_points, scan_entry_points
 from ._registry import plugin_failure
 
 __all__ = ["SOURCE_GROUP", "SourcePlugin", "SourceRegistry"]
@@ -51,21 +50,7 @@ class SourcePlugin:
 
 
 def _all_refs() -> list[EntryPointRef]:
-    from importlib.metadata import entry_points
-
-    out: list[EntryPointRef] = []
-    seen: set[str] = set()
-    for ep in entry_points(group=SOURCE_GROUP):
-        if ep.name in seen:
-            continue
-        seen.add(ep.name)
-        dist = getattr(ep, "dist", None)
-        out.append(
-            EntryPointRef(
-                ep.name, ep.value, getattr(dist, "name", None), getattr(dist, "version", None)
-            )
-        )
-    return out
+    return installed_entry_points(SOURCE_GROUP, one_per_name=True)
 
 
 class SourceRegistry:
@@ -132,10 +117,7 @@ class SourceRegistry:
             self._loaded[ref.name] = info
             return info
         try:
-            obj: Any = importlib.import_module(ref.module)
-            if ref.attr:
-                for part in ref.attr.split("."):
-                    obj = getattr(obj, part)
+            obj: Any = ref.load()
         except BaseException as exc:
             if not plugin_failure(exc):
                 raise
