@@ -487,6 +487,17 @@ def _store_now(spool: Any, record: dict[str, Any], spool_error: OSError) -> None
 BUDGET_EVENTS = frozenset({"UserPromptSubmit", "PreToolUse"})
 
 
+def _mentions_budget(path: str) -> bool:
+    """Whether the config file's text names a budget at all (a byte search, much
+    cheaper than importing the TOML parser); an unreadable file goes on to the full
+    reader, which says why."""
+    try:
+        with open(path, "rb") as fh:
+            return b"budget" in fh.read()
+    except OSError:
+        return True
+
+
 def _budget_check(
     opts: dict[str, Any], event_type: str, session_id: str, machine: str | None
 ) -> None:
@@ -494,8 +505,11 @@ def _budget_check(
     output (a warning, or with ``mode = "block"`` a block decision). Reads the
     precomputed usage only; a failure is logged, never the agent's problem."""
     try:
-        from .._settings import light_settings
+        from .._settings import config_file, light_settings
 
+        path = config_file(opts["config"], os.environ)
+        if path is None or not _mentions_budget(path):
+            return  # no [budget] table: no TOML parse on the agent's every prompt and tool
         settings = light_settings(opts["db"], opts["config"])
         from ..live.budget import budget_limits, hook_answer
 
