@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import time
 from pathlib import Path
@@ -101,6 +102,10 @@ def test_watch_keeps_syncing_until_stopped(
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, (out, err)
     assert "Traceback" not in err
+    rounds = [json.loads(line) for line in out.splitlines()]
+    assert len(rounds) >= 2, out  # one compact JSON object per line, one line per round
+    assert all(r["target"] == target for r in rounds)
+    assert sum(r["events"]["inserted"] for r in rounds) == SEED_EVENTS + 1
 
 
 def test_seed_is_unchanged_by_a_sync(netsky: Netsky, tmp_path: Path) -> None:
@@ -125,3 +130,25 @@ def test_a_second_sync_to_the_same_target_is_refused_while_one_runs(
     assert not (tmp_path / "shared.db").exists() or _keys(target) == []
     netsky.ok("--db", seeded_sqlite, "sync", "--to", target)
     assert _keys(target) == _keys(seeded_sqlite)
+
+
+def test_watch_json_reports_a_failing_target_as_a_line_and_keeps_going(
+    netsky: Netsky, seeded_sqlite: str, tmp_path: Path
+) -> None:
+    target = "postgresql://netsky:secret@127.0.0.1:1/none"
+    proc = netsky.popen(
+        "--db", seeded_sqlite, "sync", "--to", target, "--watch", "--interval", "1s", "--json"
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        second = proc.stdout.readline()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    for line in (first, second):
+        round_ = json.loads(line)
+        assert round_["target"] == "postgresql://netsky:***@127.0.0.1:1/none"
+        assert round_["error"]
+        assert "secret" not in line
+    assert "secret" not in err and "Traceback" not in err

@@ -14,7 +14,7 @@ from .._context import Context
 from .._errors import UsageError
 from .._main import add_command
 from .._output import fields, local, print_json, progress
-from .events import positive_value
+from .events import jsonl, positive_value
 
 DEFAULT_INTERVAL = "30s"
 _REPORT_EVERY = 5.0  # seconds between progress lines when stderr is not a terminal
@@ -140,6 +140,8 @@ def _sync_once(ctx: Context, store: Any, url: str, *, raise_errors: bool) -> int
             raise
         sys.stderr.write(f"netsky: sync to {mask_url(url)} failed\n")
         report_error(exc)
+        if ctx.json and ctx.args.watch:
+            jsonl({"target": mask_url(url), "error": str(exc)})
         return 1
     _print_result(ctx, result)
     return 0
@@ -148,17 +150,18 @@ def _sync_once(ctx: Context, store: Any, url: str, *, raise_errors: bool) -> int
 def _print_result(ctx: Context, result: Any) -> None:
     e = result.events
     if ctx.json:
-        print_json(
-            {
-                "target": result.target,
-                "events": e,
-                "sessions_restored": result.sessions_restored,
-                "positions_restored": result.positions_restored,
-                "after_id": result.after_id,
-                "behind": result.behind,
-            }
-        )
-        sys.stdout.flush()
+        value = {
+            "target": result.target,
+            "events": e,
+            "sessions_restored": result.sessions_restored,
+            "positions_restored": result.positions_restored,
+            "after_id": result.after_id,
+            "behind": result.behind,
+        }
+        if ctx.args.watch:
+            jsonl(value)  # one line per round and target, for a reader of the stream
+        else:
+            print_json(value)
         return
     fields(
         [
