@@ -417,6 +417,7 @@ def decode_logs(
     for resource_logs in request.resource_logs:
         try:
             resource = _attributes(resource_logs.resource.attributes)
+            mapper.machine_id = _sender_machine(resource) or machine_id
         except _Malformed as exc:
             n = sum(len(s.log_records) for s in resource_logs.scope_logs)
             malformed += n
@@ -449,6 +450,24 @@ def decode_logs(
         unknown_event_types=frozenset(unknown),
         problems=problems,
     )
+
+
+SENDER_MACHINE = "netsky.machine_id"
+"""The resource attribute naming the sending machine's netsky ``machine_id``
+(``OTEL_RESOURCE_ATTRIBUTES=netsky.machine_id=laptop-3f2a``); without it the events
+are stored under the serving machine's id."""
+
+_MACHINE_MAX = 200
+
+
+def _sender_machine(resource: dict[str, Any]) -> str | None:
+    """The machine id a resource names for itself, or None when it names none."""
+    value = _text(resource, SENDER_MACHINE)
+    if value is None:
+        return None
+    if len(value) > _MACHINE_MAX or not value.isprintable() or value != value.strip():
+        raise _Malformed(f"{SENDER_MACHINE} is not a usable machine id")
+    return value
 
 
 _POINT_KINDS = ("gauge", "sum", "histogram", "exponential_histogram", "summary")

@@ -262,3 +262,32 @@ def test_the_log_record_event_name_field_is_read(prices):
         "claude",
         3,
     )
+
+
+def _with_resource(records, **attributes):
+    request = logs_request(records)
+    for key, value in attributes.items():
+        kv = request.resource_logs[0].resource.attributes.add()
+        kv.key = key
+        kv.value.string_value = value
+    return request.SerializeToString()
+
+
+def test_a_sender_naming_its_machine_id_gets_its_events_stored_under_it(prices):
+    record = log_record(None, claude_attrs("tool_decision", "s", T0, tool_name="Bash"))
+    body = _with_resource([record], **{"netsky.machine_id": "laptop-3f2a"})
+    (event,) = decode_logs(body, PROTOBUF, machine_id=M, prices=prices).events
+    assert event.machine_id == "laptop-3f2a"
+    (plain,) = decode([record], prices).events
+    assert plain.machine_id == M
+    assert plain.uuid == event.uuid  # the same record, whoever sent it
+
+
+@pytest.mark.parametrize("bad", ["x" * 201, "two\nlines", " padded"])
+def test_an_unusable_sender_machine_id_makes_its_records_malformed(prices, bad):
+    record = log_record(None, claude_attrs("tool_decision", "s", T0, tool_name="Bash"))
+    result = decode_logs(
+        _with_resource([record], **{"netsky.machine_id": bad}), PROTOBUF, machine_id=M, prices=prices
+    )
+    assert (result.accepted, result.malformed) == (0, 1)
+    assert bad not in str(result.problems)
