@@ -7,6 +7,7 @@ were drawn (tests read it from a headless browser's DOM).
 from __future__ import annotations
 
 import html
+import os
 from datetime import UTC, datetime
 from typing import Any
 
@@ -389,7 +390,7 @@ def render_html(report: Report, board: dict[str, Any], *, title: str | None = No
     sessions = ""
     if board.get("sessions"):
         sessions = '<div class="chart wide" id="chart-sessions"><h3>top sessions by cost</h3></div>'
-    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    generated = _generated_at().strftime("%Y-%m-%d %H:%M UTC")
     labels = {m["model"]: short_model(m["model"]) for m in board.get("models", ()) if m["model"]}
     embedded = {**board, "labels": labels}
     return f"""<!DOCTYPE html>
@@ -424,3 +425,12 @@ def render_html(report: Report, board: dict[str, Any], *, title: str | None = No
 </body>
 </html>
 """
+
+
+def _generated_at() -> datetime:
+    """Now, or ``SOURCE_DATE_EPOCH`` when set (reproducible pages: the same data makes
+    the same bytes)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
+    if epoch.isdigit():
+        return datetime.fromtimestamp(int(epoch), UTC)
+    return datetime.now(UTC)

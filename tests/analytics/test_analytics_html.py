@@ -120,6 +120,16 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any, dict[str,
     return target, report, board
 
 
+def test_source_date_epoch_makes_the_page_reproducible(
+    page: tuple[Path, Any, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, report, board = page
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
+    first = render_html(report, board)
+    assert "generated 2026-01-01 00:00 UTC" in first
+    assert render_html(report, board) == first
+
+
 def test_page_is_self_contained(page: tuple[Path, Any, dict[str, Any]]) -> None:
     text = page[0].read_text(encoding="utf-8")
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", text)
