@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -23,6 +23,7 @@ from ._entrypoints import EntryPointRef, installed_entry_points, scan_entry_poin
 __all__ = ["BackendSpec", "PluginInfo", "PluginRegistry", "default_registry"]
 
 GROUP = "netsky"
+_T = TypeVar("_T")
 HOOK = "netsky_register_backends"
 
 
@@ -81,10 +82,53 @@ class BackendSpec:
     __hash__ = None  # type: ignore[assignment]
 
 
-class PluginInfo:
+class Discovered:
+    """What every discovered plugin has: where it came from, and its error or whether
+    it is disabled."""
+
+    __slots__ = ("disabled", "distribution", "error", "module", "name", "version")
+
+    def __init__(
+        self,
+        name: str,
+        module: str,
+        distribution: str | None,
+        version: str | None,
+        error: str | None = None,
+        disabled: bool = False,
+    ) -> None:
+        self.name = name
+        self.module = module
+        self.distribution = distribution
+        self.version = version
+        self.error = error
+        self.disabled = disabled
+
+
+def load_entry_point(
+    ref: EntryPointRef,
+    disabled: frozenset[str],
+    unloaded: Callable[..., _T],
+    register: Callable[[Any], _T],
+) -> _T:
+    """``register(obj)`` of the object ``ref`` names; ``unloaded(disabled=True)`` when
+    the plugin or its distribution is disabled, ``unloaded(error=...)`` when importing
+    it fails."""
+    if ref.name in disabled or (ref.distribution or "") in disabled:
+        return unloaded(disabled=True)
+    try:
+        obj = ref.load()
+    except BaseException as exc:
+        if not plugin_failure(exc):
+            raise
+        return unloaded(error=f"import failed: {type(exc).__name__}: {exc}")
+    return register(obj)
+
+
+class PluginInfo(Discovered):
     """One discovered plugin, as ``netsky backends`` shows it."""
 
-    __slots__ = ("backends", "disabled", "distribution", "error", "module", "name", "version")
+    __slots__ = ("backends",)
 
     def __init__(
         self,
@@ -96,13 +140,8 @@ class PluginInfo:
         error: str | None = None,
         disabled: bool = False,
     ) -> None:
-        self.name = name
-        self.module = module
-        self.distribution = distribution
-        self.version = version
+        super().__init__(name, module, distribution, version, error, disabled)
         self.backends = backends
-        self.error = error
-        self.disabled = disabled
 
     def __repr__(self) -> str:
         state = f", error={self.error!r}" if self.error else ""
@@ -229,32 +268,21 @@ class PluginRegistry:
         cached = self._loaded.get(ref.name)
         if cached is not None and cached.module == ref.module:
             return cached
-        if ref.name in self._disabled or (ref.distribution or "") in self._disabled:
-            info = PluginInfo(ref.name, ref.module, ref.distribution, ref.version, disabled=True)
+
+        def unloaded(**state: Any) -> PluginInfo:
+            info = PluginInfo(ref.name, ref.module, ref.distribution, ref.version, **state)
             self._loaded[ref.name] = info
             return info
-        try:
-            module: Any = ref.load()
-        except BaseException as exc:
-            if not plugin_failure(exc):
-                raise
-            info = PluginInfo(
-                ref.name,
-                ref.module,
-                ref.distribution,
-                ref.version,
-                error=f"import failed: {type(exc).__name__}: {exc}",
-            )
-            self._loaded[ref.name] = info
-            return info
-        try:
-            return self.register_module(
-                module, name=ref.name, distribution=ref.distribution, version=ref.version
-            )
-        except PluginLoadError as exc:
-            info = PluginInfo(ref.name, ref.module, ref.distribution, ref.version, error=str(exc))
-            self._loaded[ref.name] = info
-            return info
+
+        def register(module: Any) -> PluginInfo:
+            try:
+                return self.register_module(
+                    module, name=ref.name, distribution=ref.distribution, version=ref.version
+                )
+            except PluginLoadError as exc:
+                return unloaded(error=str(exc))
+
+        return load_entry_point(ref, self._disabled, unloaded, register)
 
     # -- queries ------------------------------------------------------------------
 

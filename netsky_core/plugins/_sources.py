@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ._entrypoints import EntryPointRef, installed_entry_points, scan_entry_points
-from ._registry import plugin_failure
+from ._registry import Discovered, load_entry_point, plugin_failure
 
 __all__ = ["SOURCE_GROUP", "SourcePlugin", "SourceRegistry"]
 
@@ -21,10 +21,10 @@ SOURCE_GROUP = "netsky.sources"
 SOURCE_HOOK = "netsky_register_sources"
 
 
-class SourcePlugin:
+class SourcePlugin(Discovered):
     """One discovered source plugin: the sources it registered, or its error."""
 
-    __slots__ = ("disabled", "distribution", "error", "module", "name", "sources", "version")
+    __slots__ = ("sources",)
 
     def __init__(
         self,
@@ -36,13 +36,8 @@ class SourcePlugin:
         error: str | None = None,
         disabled: bool = False,
     ) -> None:
-        self.name = name
-        self.module = module
-        self.distribution = distribution
-        self.version = version
+        super().__init__(name, module, distribution, version, error, disabled)
         self.sources = sources
-        self.error = error
-        self.disabled = disabled
 
     def __repr__(self) -> str:
         state = f", error={self.error!r}" if self.error else ""
@@ -112,31 +107,22 @@ class SourceRegistry:
         cached = self._loaded.get(ref.name)
         if cached is not None:
             return cached
-        if ref.name in self._disabled or (ref.distribution or "") in self._disabled:
-            info = SourcePlugin(ref.name, ref.value, ref.distribution, ref.version, disabled=True)
+
+        def unloaded(**state: Any) -> SourcePlugin:
+            info = SourcePlugin(ref.name, ref.value, ref.distribution, ref.version, **state)
             self._loaded[ref.name] = info
             return info
-        try:
-            obj: Any = ref.load()
-        except BaseException as exc:
-            if not plugin_failure(exc):
-                raise
-            info = SourcePlugin(
-                ref.name,
-                ref.value,
-                ref.distribution,
-                ref.version,
-                error=f"import failed: {type(exc).__name__}: {exc}",
+
+        def register(obj: Any) -> SourcePlugin:
+            return self.register_object(
+                obj,
+                name=ref.name,
+                module=ref.value,
+                distribution=ref.distribution,
+                version=ref.version,
             )
-            self._loaded[ref.name] = info
-            return info
-        return self.register_object(
-            obj,
-            name=ref.name,
-            module=ref.value,
-            distribution=ref.distribution,
-            version=ref.version,
-        )
+
+        return load_entry_point(ref, self._disabled, unloaded, register)
 
     def plugins(self, names: Iterable[str] | None = None) -> list[SourcePlugin]:
         """The plugins of ``names`` (entry point names; None: every installed one),
