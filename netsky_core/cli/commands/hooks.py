@@ -345,15 +345,9 @@ def run_install(ctx: Context) -> int:
         "backup": str(result.backup) if result and result.backup else None,
         "warnings": warnings,
     }
-    if args.dry_run:
-        info["diff"] = plan.diff()
-    if ctx.json:
-        print_json(info)
+    if _printed(ctx, info, plan, sf.path):
         return 0
-    if args.dry_run:
-        sys.stdout.write(info["diff"] or f"{sf.path}: nothing would change\n")
-        print(f"dry run: nothing was written to {sf.path}")
-    elif not plan.changed:
+    if not plan.changed:
         print(f"netsky's hook is already installed in {sf.path} ({scope}): nothing changed")
     else:
         print(
@@ -374,6 +368,21 @@ def run_install(ctx: Context) -> int:
     for warning in warnings:
         _note(warning)
     return 0
+
+
+def _printed(ctx: Context, info: dict[str, Any], plan: Any, path: Any, *, diff: bool = True) -> bool:
+    """Print ``info`` as JSON, or a dry run's diff (``diff``: the plan has one); True when
+    that is all there is to print. A dry run's ``info`` carries the diff."""
+    dry = bool(ctx.args.dry_run) and diff
+    if dry:
+        info["diff"] = plan.diff()
+    if ctx.json:
+        print_json(info)
+        return True
+    if dry:
+        sys.stdout.write(info["diff"] or f"{path}: nothing would change\n")
+        print(f"dry run: nothing was written to {path}")
+    return dry
 
 
 def run_uninstall(ctx: Context) -> int:
@@ -401,15 +410,9 @@ def run_uninstall(ctx: Context) -> int:
         "removed": plan.removed,
         "backup": str(result.backup) if result and result.backup else None,
     }
-    if args.dry_run:
-        info["diff"] = plan.diff()
-    if ctx.json:
-        print_json(info)
+    if _printed(ctx, info, plan, sf.path):
         return 0
-    if args.dry_run:
-        sys.stdout.write(info["diff"] or f"{sf.path}: nothing would change\n")
-        print(f"dry run: nothing was written to {sf.path}")
-    elif not plan.changed:
+    if not plan.changed:
         where = sf.path if sf.exists else f"{sf.path} (no such file)"
         print(f"no netsky hook in {where}: nothing changed")
     else:
@@ -444,10 +447,7 @@ def _install_codex(ctx: Context, db: str | None, config: str | None) -> int:
         "line": masked_line,
         "backup": str(result.backup) if result and result.backup else None,
     }
-    if args.dry_run and plan.text is not None:
-        info["diff"] = plan.diff()
-    if ctx.json:
-        print_json(info)
+    if _printed(ctx, info, plan, path, diff=plan.text is not None):
         return 0
     if plan.text is None:
         print(f"netsky did not change {path}: {plan.reason}.")
@@ -457,10 +457,7 @@ def _install_codex(ctx: Context, db: str | None, config: str | None) -> int:
         if masked_line != plan.line:
             print("(the password of the store URL is shown as ***)")
         return 0
-    if args.dry_run:
-        sys.stdout.write(info.get("diff") or f"{path}: nothing would change\n")
-        print(f"dry run: nothing was written to {path}")
-    elif not plan.changed:
+    if not plan.changed:
         print(f"netsky is already Codex's notify program in {path}: nothing changed")
     else:
         print(f"set Codex's notify to netsky in {path}")
@@ -486,16 +483,10 @@ def _uninstall_codex(ctx: Context) -> int:
         "reason": plan.reason,
         "backup": str(result.backup) if result and result.backup else None,
     }
-    if args.dry_run and plan.text is not None:
-        info["diff"] = plan.diff()
-    if ctx.json:
-        print_json(info)
+    if _printed(ctx, info, plan, path, diff=plan.text is not None):
         return 0
     if plan.text is None:
         print(f"netsky did not change {path}: {plan.reason}; remove its notify line by hand")
-    elif args.dry_run:
-        sys.stdout.write(info.get("diff") or f"{path}: nothing would change\n")
-        print(f"dry run: nothing was written to {path}")
     elif not plan.changed:
         print(f"netsky is not Codex's notify program in {path}: nothing changed")
     else:
