@@ -3,7 +3,9 @@ and session rows read with the standard ``sqlite3`` module only, so the statusli
 and the hook's budget check stay fast however large the store grows.
 
 ``windows`` returns ``(start_us, requests, priced_requests, tokens, cost_picousd)``
-per 15-minute window; ``session`` a dict of ``netsky_core.live.reader.SESSION_FIELDS``.
+per 15-minute window; ``projects`` ``(project, branch, start_us, requests,
+priced_requests, tokens, cost_picousd)`` rows of the project usage table; ``session``
+a dict of ``netsky_core.live.reader.SESSION_FIELDS``.
 """
 
 from __future__ import annotations
@@ -70,6 +72,13 @@ class SqliteLiveReader:
             f"SELECT start, {_SUMS} FROM usage WHERE {where} GROUP BY start ORDER BY start", args
         ).fetchall()
         return rows
+
+    def projects(self, since_us: int) -> list[tuple[Any, ...]]:
+        return self._conn.execute(
+            "SELECT project, branch, start, requests, priced_requests, tokens, cost_picousd "
+            "FROM project_usage WHERE start >= ?",
+            (since_us,),
+        ).fetchall()
 
     def session(self, machine_id: str, session_id: str) -> dict[str, Any] | None:
         r = self._conn.execute(

@@ -52,6 +52,10 @@ def test_fixture_upgrades_to_latest_with_all_data(fixture: Path, tmp_path: Path)
 
         assert store.usage(UsageQuery()) == expected_usage(store.query(EventQuery()))
         assert store.info().tables["usage"] > 0
+        from netsky_conformance.projects import expected_project_usage
+
+        projects = store.project_usage()
+        assert projects == expected_project_usage(store.query(EventQuery())) and projects
         (position,) = store.query_transcript_positions()
         assert (position.offset, position.line_number, position.inode) == (4096, 60, 42)
         # the upgraded store keeps working
