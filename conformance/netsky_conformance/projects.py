@@ -50,6 +50,7 @@ def _responses(draw: st.DrawFn) -> Event:
     )
     return repeated_version(event) if draw(st.integers(0, 5)) == 0 else event
 
+
 __all__ = ["ProjectUsageConformance", "expected_project_usage"]
 
 _PROPERTY = settings(
@@ -109,9 +110,7 @@ def expected_project_usage(stored: Iterable[Event]) -> list[ProjectUsage]:
 
 
 class ProjectUsageConformance(StorageFixtures):
-    def test_project_usage_sums_responses_per_cwd_branch_and_window(
-        self, storage: Storage
-    ) -> None:
+    def test_project_usage_sums_responses_per_cwd_branch_and_window(self, storage: Storage) -> None:
         requires(storage, Capability.PROJECT_USAGE)
         storage.insert_many(
             [

@@ -16,7 +16,6 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable
     from datetime import datetime, timedelta
-
     from typing import Any
 
     from .._queries import StorageStatsQuery

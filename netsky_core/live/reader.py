@@ -6,7 +6,9 @@ that reads its usage buckets and session rows with nothing but its driver; it
 returns None when it cannot answer (the store is missing, or has another schema
 version). Such a reader has ``windows(since_us, framework=None)`` returning
 ``(start_us, requests, priced_requests, tokens, cost_picousd)`` tuples per 15-minute
-window (every machine and model summed, ordered by start), ``session(machine_id,
+window (every machine and model summed, ordered by start), ``projects(since_us)``
+returning the project usage rows from then as ``(project, branch, start_us, requests,
+priced_requests, tokens, cost_picousd)`` tuples, ``session(machine_id,
 session_id)`` returning a dict of :data:`SESSION_FIELDS` or None, and ``close()``. Every other store is read through ``open_storage`` (:class:`StoreReader`):
 the same answers, with the full import cost.
 """
@@ -21,6 +23,11 @@ if TYPE_CHECKING:
         def windows(self, since_us: int, framework: str | None = None) -> list[Window]:
             """Usage summed per 15-minute window starting at or after ``since_us``
             (all machines and models; one framework when given), by start."""
+            ...
+
+        def projects(self, since_us: int) -> list[tuple[Any, ...]]:
+            """Project usage rows starting at or after ``since_us``: ``(project,
+            branch, start_us, requests, priced_requests, tokens, cost_picousd)``."""
             ...
 
         def session(self, machine_id: str, session_id: str) -> SessionUsage | None: ...
@@ -142,6 +149,9 @@ class BackendReader:
     def windows(self, since_us: int, framework: str | None = None) -> list[Window]:
         return [Window(*row) for row in self._inner.windows(since_us, framework)]
 
+    def projects(self, since_us: int) -> list[tuple[Any, ...]]:
+        return list(self._inner.projects(since_us))
+
     def session(self, machine_id: str, session_id: str) -> SessionUsage | None:
         found = self._inner.session(machine_id, session_id)
         return None if found is None else SessionUsage(**found)
@@ -184,6 +194,22 @@ class StoreReader:
             )
             w.cost_picousd += b.cost_picousd
         return [out[k] for k in sorted(out)]
+
+    def projects(self, since_us: int) -> list[tuple[Any, ...]]:
+        from ..backend import from_us, to_us
+
+        return [
+            (
+                r.project,
+                r.branch,
+                to_us(r.start),
+                r.requests,
+                r.priced_requests,
+                r.tokens,
+                r.cost_picousd,
+            )
+            for r in self._store.project_usage(from_us(since_us))
+        ]
 
     def session(self, machine_id: str, session_id: str) -> SessionUsage | None:
         from ..backend import to_us

@@ -7,11 +7,10 @@ these, which are the executable statement of what every backend must return.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from .._queries import EventQuery, Order, SessionQuery, StorageStatsQuery, UsageQuery
 from .._records import Event, Session
-from datetime import datetime
-
 from .._results import ProjectUsage, UsageBucket
 from .engine import SessionSums
 
@@ -40,7 +39,9 @@ def select_usage(buckets: Iterable[UsageBucket], query: UsageQuery) -> list[Usag
     return sorted((b for b in buckets if query.matches(b)), key=query.sort_key)
 
 
-def select_project_usage(rows: Iterable[ProjectUsage], since: datetime | None) -> list[ProjectUsage]:
+def select_project_usage(
+    rows: Iterable[ProjectUsage], since: datetime | None
+) -> list[ProjectUsage]:
     """The project usage rows starting at or after ``since``, by (start, project,
     branch), None first (as SQL stores order None, stored as '')."""
     return sorted(

@@ -144,6 +144,9 @@ def test_stats_active_counts_only_sessions_still_going(tmp_path: Path) -> None:
     assert (every["session_count"], every["active_session_count"]) == (3, 1)
     assert every["total_tokens"] == 123
     assert "3 (1 active)" in netsky.ok("--db", url, "stats").stdout
-    assert netsky.ok("--db", url, "stats", "--active", "--machine", "m3", "--json").json()[
-        "session_count"
-    ] == 0
+    assert (
+        netsky.ok("--db", url, "stats", "--active", "--machine", "m3", "--json").json()[
+            "session_count"
+        ]
+        == 0
+    )
