@@ -102,7 +102,9 @@ def take_snapshot(
     if not every_limit:
         limits = [x for x in limits if applies(x, cwd, branch)]
     periods = {
-        p for p in ("day", "week", "month") if any(x.period == p and x.scope is None for x in limits)
+        p
+        for p in ("day", "week", "month")
+        if any(x.period == p and x.scope is None for x in limits)
     }
     periods.add("day")
     wanted = {p: starts[p] for p in periods}

@@ -1,17 +1,18 @@
 """Project usage on SQLite: the ``project_usage`` table (schema version 4), its
 backfill from the stored responses (the core's rule), and the reader and writer
-primitives (mixed into ``SqliteReader`` / ``SqliteWriter``)."""
+primitives (mixed into ``SqliteReader`` / ``SqliteWriter``).
+
+Imported by ``_schema``, which the live reader imports: the standard library only at
+import time (the statusline loads no attrs, no apsw)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
-from netsky_core import ProjectUsage
-from netsky_core.backend import PROJECT_USAGE_SUMS, from_us, project_deltas
-
-from ._rows import dt, us
+if TYPE_CHECKING:
+    from netsky_core import ProjectUsage
 
 __all__ = ["MIGRATION", "ProjectUsageReads", "ProjectUsageWrites"]
 
@@ -26,26 +27,39 @@ CREATE TABLE project_usage (
     cost_picousd INTEGER NOT NULL,
     PRIMARY KEY (project, branch, start)
 )"""
-COLUMNS = ("project", "branch", "start", *PROJECT_USAGE_SUMS)
+SUMS = ("requests", "priced_requests", "tokens", "cost_picousd")
+"""``netsky_core.backend.PROJECT_USAGE_SUMS`` (checked by the tests)."""
+COLUMNS = ("project", "branch", "start", *SUMS)
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM project_usage"
 _ADD = (
     f"INSERT INTO project_usage ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))}) "
     "ON CONFLICT (project, branch, start) DO UPDATE SET "
-    + ", ".join(f"{c} = {c} + excluded.{c}" for c in PROJECT_USAGE_SUMS)
+    + ", ".join(f"{c} = {c} + excluded.{c}" for c in SUMS)
 )
 _DROP_EMPTY = (
     "DELETE FROM project_usage WHERE project = ? AND branch = ? AND start = ? AND requests <= 0"
 )
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_US = timedelta(microseconds=1)
+
+
+def _us(value: datetime) -> int:
+    return (value - _EPOCH) // _US
+
+
 def _key_row(key: tuple[Any, ...]) -> tuple[Any, ...]:
     """A key as stored (None project / branch as '')."""
-    return (key[0] or "", key[1] or "", us(key[2]))
+    return (key[0] or "", key[1] or "", _us(key[2]))
 
 
 def _backfill(conn: Any) -> None:
     """Fill the table from the stored responses, by the core's rule."""
     from netsky_core import Event
+    from netsky_core.backend import project_deltas
+
+    from ._rows import dt
 
     events = [
         Event(
@@ -84,7 +98,10 @@ class ProjectUsageReads:
     c: Any
 
     def project_usage(self, since: datetime | None) -> list[ProjectUsage]:
-        where, args = ("", []) if since is None else (" WHERE start >= ?", [us(since)])
+        from netsky_core import ProjectUsage
+        from netsky_core.backend import from_us
+
+        where, args = ("", []) if since is None else (" WHERE start >= ?", [_us(since)])
         rows = self.c.execute(f"{_SELECT}{where} ORDER BY start, project, branch", args)
         return [
             ProjectUsage(
@@ -109,4 +126,4 @@ class ProjectUsageWrites:
         self.c.executemany(_DROP_EMPTY, keys)
 
     def delete_project_usage(self, before: datetime) -> None:
-        self.c.execute("DELETE FROM project_usage WHERE start < ?", (us(before),))
+        self.c.execute("DELETE FROM project_usage WHERE start < ?", (_us(before),))
