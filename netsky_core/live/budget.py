@@ -173,34 +173,28 @@ def usage_in(windows: list[Window], since_us: int, until_us: int | None = None) 
 
 
 def scoped_usage(
-    rows: list[tuple[Any, ...]], limits: list[Limit], starts: dict[str, int]
+    totals: list[tuple[Any, ...]], limits: list[Limit], starts: dict[str, int]
 ) -> dict[tuple[str, str, str], Usage]:
     """Per ``(scope, name, period)`` of the day / week / month limits among
-    ``limits`` with a scope, the usage of the project usage ``rows`` (``(project,
-    branch, start_us, requests, priced_requests, tokens, cost_picousd)``) that match."""
+    ``limits`` with a scope, the usage of the projects and branches that match:
+    ``totals`` are ``(project, branch, *sums)`` rows with ``(requests,
+    priced_requests, tokens, cost_picousd)`` since each of ``starts`` in its order."""
+    order = list(starts)
     wanted = {
         (x.scope, x.name or "", x.period)
         for x in limits
         if x.scope is not None and x.period in starts
     }
     sums = {key: [0, 0, 0, 0] for key in wanted}
-    seen: dict[tuple[str, str, Any, Any], bool] = {}
-    for project, branch, start, requests, priced, tokens, cost in rows:
+    for row in totals:
+        project, branch = row[0] or None, row[1] or None
         for key in wanted:
             scope, name, period = key
-            if start < starts[period]:
-                continue
-            hit = seen.get((scope, name, project, branch))
-            if hit is None:
-                hit = seen[(scope, name, project, branch)] = _matches(
-                    scope, name, project or None, branch or None
-                )
-            if hit:
+            if _matches(scope, name, project, branch):
+                i = 2 + 4 * order.index(period)
                 s = sums[key]
-                s[0] += requests
-                s[1] += priced
-                s[2] += tokens
-                s[3] += cost
+                for j in range(4):
+                    s[j] += row[i + j]
     return {k: Usage(None if s[1] == 0 else s[3] / 10**12, s[2], s[0]) for k, s in sums.items()}
 
 

@@ -113,8 +113,8 @@ def take_snapshot(
     usage = measure(windows, wanted, session)
     scoped = {x.period for x in limits if x.scope is not None and x.period in starts}
     scoped_starts = {p: starts[p] for p in scoped}
-    rows = reader.projects(min(scoped_starts.values())) if scoped_starts else []
-    by_scope = scoped_usage(rows, limits, scoped_starts)
+    totals = reader.project_totals(list(scoped_starts.values())) if scoped_starts else []
+    by_scope = scoped_usage(totals, limits, scoped_starts)
     block = None
     if with_block:
         if block_framework is None:

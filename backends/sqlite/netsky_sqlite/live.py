@@ -3,8 +3,8 @@ and session rows read with the standard ``sqlite3`` module only, so the statusli
 and the hook's budget check stay fast however large the store grows.
 
 ``windows`` returns ``(start_us, requests, priced_requests, tokens, cost_picousd)``
-per 15-minute window; ``projects`` ``(project, branch, start_us, requests,
-priced_requests, tokens, cost_picousd)`` rows of the project usage table; ``session``
+per 15-minute window; ``project_totals(starts)`` per project and branch the sums
+``(requests, priced_requests, tokens, cost_picousd)`` since each start; ``session``
 a dict of ``netsky_core.live.reader.SESSION_FIELDS``.
 """
 
@@ -73,11 +73,17 @@ class SqliteLiveReader:
         ).fetchall()
         return rows
 
-    def projects(self, since_us: int) -> list[tuple[Any, ...]]:
+    def project_totals(self, starts: list[int]) -> list[tuple[Any, ...]]:
+        sums = ", ".join(
+            f"sum(CASE WHEN start >= ? THEN {c} ELSE 0 END)"
+            for _ in starts
+            for c in ("requests", "priced_requests", "tokens", "cost_picousd")
+        )
+        args = [s for s in starts for _ in range(4)]
         return self._conn.execute(
-            "SELECT project, branch, start, requests, priced_requests, tokens, cost_picousd "
-            "FROM project_usage WHERE start >= ?",
-            (since_us,),
+            f"SELECT project, branch, {sums} FROM project_usage WHERE start >= ? "
+            "GROUP BY project, branch",
+            [*args, min(starts)],
         ).fetchall()
 
     def session(self, machine_id: str, session_id: str) -> dict[str, Any] | None:
