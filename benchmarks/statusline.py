@@ -14,7 +14,8 @@ statusline JSON on stdin:
    output cache off: a statusline that is asked after new usage pays this).
 
 Prints medians and the ratios ours / bare interpreter (goal: at most 2.5) and ours /
-ccusage.
+ccusage; ``--json PATH`` writes the medians (ms), the store's size and the lines too
+(``benchmarks/run`` reads them for its table).
 """
 
 from __future__ import annotations
@@ -98,6 +99,7 @@ def main() -> None:
         "--work", default=str(Path(tempfile.gettempdir()) / "netsky-bench-statusline")
     )
     parser.add_argument("--quick", action="store_true", help="CI smoke: 20 MB, 50,000 events")
+    parser.add_argument("--json", type=Path, help="also write the medians as JSON to this file")
     args = parser.parse_args()
     if args.quick:
         args.size, args.events, args.runs = "20M", 50_000, 6
@@ -175,6 +177,19 @@ def main() -> None:
         print(
             f"netsky / ccusage statusline: {med['netsky'] / med['ccusage']:.3f} "
             f"(ccusage takes {med['ccusage'] / med['netsky']:.1f}x as long)"
+        )
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {
+                    "median_ms": med,
+                    "runs": args.runs,
+                    "events": count,
+                    "history": args.size,
+                    "goal": GOAL,
+                },
+                indent=2,
+            )
         )
 
 

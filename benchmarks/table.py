@@ -21,6 +21,10 @@ round) and reports medians. Processes are timed from the outside; peak RSS comes
   SQLite, same table), batches of 5,000.
 * PostgreSQL ``insert_many`` vs binary COPY of the same rows (when a server can be
   started or ``NETSKY_TEST_POSTGRES_URL`` names one).
+* statusline: ``netsky statusline`` as a cold process on a store of ``--events``
+  events vs ``python -c pass`` of the same venv (goal: at most 2.5x) and vs ``ccusage
+  statusline --offline --no-cache`` on the same history (``benchmarks/statusline.py``,
+  run as its own process: its history ends today, so today and the block hold usage).
 """
 
 from __future__ import annotations
@@ -540,6 +544,50 @@ def print_table(rows: list[Row], notes: list[str]) -> None:
         print(f"- {note}")
 
 
+def bench_statusline(
+    work: Path, events: int, runs: int, quick: bool, rows: list[Row], notes: list[str]
+) -> None:
+    out = work / "statusline.json"
+    out.unlink(missing_ok=True)
+    cmd = [sys.executable, str(ROOT / "benchmarks" / "statusline.py"), "--json", str(out)]
+    cmd += ["--work", str(work / "statusline"), "--runs", str(runs)]
+    cmd += ["--quick"] if quick else ["--events", str(events)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0 or not out.exists():
+        notes.append(f"statusline benchmark failed: {proc.stderr.strip()[-300:]}")
+        return
+    data = json.loads(out.read_text())
+    ms = data["median_ms"]
+    ours = ms["netsky"]
+    label = f"`netsky statusline`, cold process, {data['events']:,}-event store"
+    ratio = ours / ms["python -c pass"]
+    rows.append(
+        Row(
+            label,
+            f"{ours:.1f} ms",
+            "`python -c pass`",
+            f"{ms['python -c pass']:.1f} ms",
+            ratio,
+            f"≤ {data['goal']}x",
+            ratio <= data["goal"],
+        )
+    )
+    if "ccusage" in ms:
+        rows.append(
+            Row(
+                label,
+                f"{ours:.1f} ms",
+                "`ccusage statusline --offline --no-cache`",
+                f"{ms['ccusage']:.1f} ms",
+                ours / ms["ccusage"],
+                "< 1x",
+                ms["ccusage"] > ours,
+            )
+        )
+    else:
+        notes.append("ccusage not found: the statusline row has no ccusage reference")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
@@ -559,7 +607,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument(
         "--only",
-        help="comma-separated rows: ingest,query,report,hook,sqlite,postgres (insert_many and sync)",
+        help=(
+            "comma-separated rows: ingest,query,report,hook,sqlite,postgres (insert_many and "
+            "sync),statusline"
+        ),
     )
     ap.add_argument("--quick", action="store_true", help="smoke run: a few MB, seconds")
     ap.add_argument("--json", type=Path, help="also write the table as JSON to this file")
@@ -569,7 +620,7 @@ def main(argv: list[str] | None = None) -> int:
         args.days = 5
     from tests.history import generate, parse_size
 
-    only = set((args.only or "ingest,query,report,hook,sqlite,postgres").split(","))
+    only = set((args.only or "ingest,query,report,hook,sqlite,postgres,statusline").split(","))
     work: Path = args.work
     work.mkdir(parents=True, exist_ok=True)
     history = work / f"history-{args.size}-{args.seed}-{args.days}"
@@ -654,6 +705,9 @@ def main(argv: list[str] | None = None) -> int:
     if "postgres" in only:
         print(f"PostgreSQL insert_many vs COPY, {args.events:,} events ...", flush=True)
         bench_postgres(args.events, 5000, rows, notes)
+    if "statusline" in only:
+        print(f"statusline vs python -c pass and ccusage, {args.events:,} events ...", flush=True)
+        bench_statusline(work, args.events, max(args.hooks, 3), args.quick, rows, notes)
     notes.append(f"load average at the end: {os.getloadavg()[0]:.2f} (2 cores)")
     print_table(rows, notes)
     if args.json:

@@ -51,6 +51,7 @@ _EXPORTS: dict[str, str] = {
     "GitContext": "._records",
     "InsertResult": "._records",
     "MigrationResult": "._results",
+    "ProjectUsage": "._results",
     "Session": "._records",
     "SessionStatus": "._records",
     "StorageInfo": "._results",
@@ -153,7 +154,14 @@ if TYPE_CHECKING:  # pragma: no cover
         Session,
         SessionStatus,
     )
-    from ._results import GcResult, MigrationResult, StorageInfo, StorageStats, UsageBucket
+    from ._results import (
+        GcResult,
+        MigrationResult,
+        ProjectUsage,
+        StorageInfo,
+        StorageStats,
+        UsageBucket,
+    )
     from .plugins._list import list_plugins
     from .plugins._registry import BackendSpec, PluginInfo, PluginRegistry
     from .storage.fold import aggregate_events, fold_session

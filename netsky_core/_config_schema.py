@@ -237,10 +237,32 @@ class StatuslineSection:
 
 
 @attrs.frozen
+class BudgetLimits:
+    """``[budget.project."<name or path>"]`` / ``[budget.branch."<name or glob>"]``:
+    the limits of one project or branch."""
+
+    session_usd: Amount | None = None
+    session_tokens: TokenCount | None = None
+    day_usd: Amount | None = None
+    day_tokens: TokenCount | None = None
+    week_usd: Amount | None = None
+    week_tokens: TokenCount | None = None
+    month_usd: Amount | None = None
+    month_tokens: TokenCount | None = None
+
+
+ProjectBudgets = NewType("ProjectBudgets", dict)  # [budget.project."<name or path>"] tables
+BranchBudgets = NewType("BranchBudgets", dict)  # [budget.branch."<name or glob>"] tables
+
+
+@attrs.frozen
 class BudgetSection:
-    """Limits per period in USD (``*_usd``) or tokens (``*_tokens``)."""
+    """Limits per period in USD (``*_usd``) or tokens (``*_tokens``), for the whole
+    store and per project or branch."""
 
     mode: BudgetMode = attrs.field(default="warn")  # type: ignore[assignment]
+    project: ProjectBudgets = attrs.field(factory=dict)  # type: ignore[assignment]
+    branch: BranchBudgets = attrs.field(factory=dict)  # type: ignore[assignment]
     session_usd: Amount | None = None
     session_tokens: TokenCount | None = None
     day_usd: Amount | None = None
@@ -315,6 +337,52 @@ def _mapping_of(cl: type) -> Callable[[Any, Any], dict[str, Any]]:
     return hook
 
 
+def _project_problem(name: str) -> str | None:
+    if not name.strip():
+        return "expected a project name or path, got an empty string"
+    if "/" in name or "\\" in name or name.startswith("~"):
+        import os.path
+
+        if not os.path.isabs(os.path.expanduser(name)):
+            return (
+                f"a project path must be absolute (or start with ~), got {name!r}; "
+                "a bare name such as 'widgets' names every directory of that name"
+            )
+    return None
+
+
+def _branch_problem(name: str) -> str | None:
+    if not name.strip():
+        return "expected a branch name or glob, got an empty string"
+    return None
+
+
+def _budget_tables(check: Callable[[str], str | None]) -> Callable[[Any, Any], dict[str, Any]]:
+    """``[budget.<scope>."<name>"]`` tables: each a table of limits that sets one."""
+
+    def hook(value: Any, _type: Any) -> dict[str, Any]:
+        if not isinstance(value, Mapping):
+            raise Invalid(f"expected a table, got {_kind(value)}")
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            problem = check(str(key))
+            if problem:
+                raise Invalid(problem, [str(key)])
+            try:
+                limits = _converter.structure(item, BudgetLimits)
+            except Exception as exc:
+                raise Invalid("", [str(key)], exc) from None
+            if limits == BudgetLimits():
+                raise Invalid(
+                    "sets no limit (add day_usd = 5.0 or another *_usd / *_tokens key)",
+                    [str(key)],
+                )
+            out[str(key)] = limits
+        return out
+
+    return hook
+
+
 def _make_converter() -> cattrs.Converter:
     conv = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
     conv.register_structure_hook(str, _strict(str, "a string"))
@@ -355,6 +423,8 @@ def _make_converter() -> cattrs.Converter:
         ),
     )
     conv.register_structure_hook(StatusFormat, _checked(_strict(str, "a string"), _format_problem))
+    conv.register_structure_hook(ProjectBudgets, _budget_tables(_project_problem))
+    conv.register_structure_hook(BranchBudgets, _budget_tables(_branch_problem))
     conv.register_structure_hook(Patterns, _patterns)
     conv.register_structure_hook(Targets, _targets)
     conv.register_structure_hook(Port, _port)

@@ -100,6 +100,10 @@ class Capability(enum.StrEnum):
     """``vacuum()`` reclaims space."""
     SIZE_ON_DISK = "size_on_disk"
     """``info().size_bytes`` is known."""
+    PROJECT_USAGE = "project_usage"
+    """``project_usage()``: usage per working directory and git branch is kept (the
+    engine has the ``project_usage`` / ``add_project_usage`` /
+    ``delete_project_usage`` primitives)."""
 
 
 def _utc(value: Any, name: str) -> datetime:

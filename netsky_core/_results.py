@@ -10,7 +10,14 @@ from datetime import datetime
 
 import attrs
 
-__all__ = ["GcResult", "MigrationResult", "StorageInfo", "StorageStats", "UsageBucket"]
+__all__ = [
+    "GcResult",
+    "MigrationResult",
+    "ProjectUsage",
+    "StorageInfo",
+    "StorageStats",
+    "UsageBucket",
+]
 
 
 @attrs.frozen(kw_only=True)
@@ -66,6 +73,30 @@ class StorageInfo:
     oldest_event: datetime | None = None
     newest_event: datetime | None = None
     details: dict[str, str | bool] = attrs.field(factory=dict)
+
+
+@attrs.frozen(kw_only=True)
+class ProjectUsage:
+    """API usage of one working directory and git branch in one 15-minute window
+    (every machine, framework and model), what per-project and per-branch budgets
+    read. ``project`` / ``branch`` are None for responses that named none; costs are
+    exact integers in picodollars, ``cost_usd`` None when nothing was priced."""
+
+    project: str | None
+    branch: str | None
+    start: datetime
+    requests: int = 0
+    priced_requests: int = 0
+    tokens: int = 0
+    cost_picousd: int = 0
+
+    @property
+    def key(self) -> tuple[str | None, str | None, datetime]:
+        return (self.project, self.branch, self.start)
+
+    @property
+    def cost_usd(self) -> float | None:
+        return None if self.priced_requests == 0 else self.cost_picousd / 10**12
 
 
 @attrs.frozen(kw_only=True)

@@ -25,8 +25,10 @@ What is here:
   (:data:`SQLITE`, :data:`POSTGRES`, or your own);
 * for stores that keep records in memory or a key-value store: the query semantics
   in Python (:func:`select_events`, :func:`select_sessions`, :func:`select_usage`,
-  :func:`session_sums`) and :func:`apply_usage`; :func:`usage_deltas` for a
-  migration that fills usage buckets from stored requests;
+  :func:`session_sums`, :func:`select_project_usage`) and :func:`apply_usage`,
+  :func:`apply_project_usage`; :func:`usage_deltas` / :func:`project_deltas` for a
+  migration that fills usage buckets / project usage rows from stored requests
+  (:data:`PROJECT_USAGE_FIELDS`; declare ``Capability.PROJECT_USAGE``);
 * time helpers: :func:`to_us`, :func:`from_us`; :func:`event_from_row` builds an
   Event from a stored row without validating it again.
 
@@ -53,7 +55,19 @@ from .storage.engine import (
     SessionSums,
     Writer,
 )
-from .storage.inmemory import select_events, select_sessions, select_usage, session_sums
+from .storage.inmemory import (
+    select_events,
+    select_project_usage,
+    select_sessions,
+    select_usage,
+    session_sums,
+)
+from .storage.projects import (
+    PROJECT_USAGE_FIELDS,
+    PROJECT_USAGE_SUMS,
+    apply_project_usage,
+    project_deltas,
+)
 from .storage.protocol import iter_events
 from .storage.sql import (
     ACTIVE,
@@ -79,6 +93,8 @@ __all__ = [
     "EVENT_FIELDS",
     "POSITION_FIELDS",
     "POSTGRES",
+    "PROJECT_USAGE_FIELDS",
+    "PROJECT_USAGE_SUMS",
     "SESSION_FIELDS",
     "SQLITE",
     "STARTED",
@@ -96,6 +112,7 @@ __all__ = [
     "SessionKey",
     "SessionSums",
     "Writer",
+    "apply_project_usage",
     "apply_usage",
     "billing_key",
     "event_filter",
@@ -104,7 +121,9 @@ __all__ = [
     "from_us",
     "iter_events",
     "limit",
+    "project_deltas",
     "select_events",
+    "select_project_usage",
     "select_sessions",
     "select_usage",
     "session_filter",

@@ -52,6 +52,7 @@ pytest.register_assert_rewrite(
             "invariants",
             "lifecycle",
             "positions",
+            "projects",
             "sessions",
             "stats",
             "usage",
@@ -72,6 +73,7 @@ from .gc import GcConformance  # noqa: E402
 from .invariants import check_invariants  # noqa: E402
 from .lifecycle import LifecycleConformance  # noqa: E402
 from .positions import PositionsConformance  # noqa: E402
+from .projects import ProjectUsageConformance  # noqa: E402
 from .sessions import SessionsConformance  # noqa: E402
 from .stats import StatsConformance  # noqa: E402
 from .usage import UsageConformance  # noqa: E402
@@ -85,6 +87,7 @@ class StorageConformance(
     StatsConformance,
     PositionsConformance,
     UsageConformance,
+    ProjectUsageConformance,
     LifecycleConformance,
 ):
     """Every conformance test; subclass it and override ``new_url``."""
@@ -98,6 +101,7 @@ __all__ = [
     "GcConformance",
     "LifecycleConformance",
     "PositionsConformance",
+    "ProjectUsageConformance",
     "SessionsConformance",
     "StatsConformance",
     "StorageConformance",

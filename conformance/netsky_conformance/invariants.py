@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from netsky_core import (
+    Capability,
     Event,
     EventType,
     SessionQuery,
@@ -96,6 +97,11 @@ def check_invariants(store: Storage, *, given: set[tuple[str, str]] = frozenset(
     if got != expected:
         wrong = sorted(set(got) ^ set(expected) | {k for k in got if got[k] != expected.get(k)})
         raise AssertionError(f"usage buckets differ from the stored requests at {wrong[:3]}")
+    if Capability.PROJECT_USAGE in store.capabilities:
+        from .projects import expected_project_usage
+
+        if store.project_usage() != expected_project_usage(events):
+            raise AssertionError("project usage differs from the stored requests")
     horizon = store.horizon()
     if horizon is not None:
         old = [e for e in events if e.timestamp < horizon]

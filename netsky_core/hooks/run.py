@@ -499,11 +499,17 @@ def _mentions_budget(path: str) -> bool:
 
 
 def _budget_check(
-    opts: dict[str, Any], event_type: str, session_id: str, machine: str | None
+    opts: dict[str, Any],
+    event_type: str,
+    session_id: str,
+    machine: str | None,
+    cwd: Any = None,
+    branch: Any = None,
 ) -> None:
-    """When ``[budget]`` sets limits and one is reached, print Claude Code's hook
-    output (a warning, or with ``mode = "block"`` a block decision). Reads the
-    precomputed usage only; a failure is logged, never the agent's problem."""
+    """When ``[budget]`` sets limits and one that applies to the work in ``cwd`` on
+    ``branch`` is reached, print Claude Code's hook output (a warning, or with
+    ``mode = "block"`` a block decision). Reads the precomputed usage only; a failure
+    is logged, never the agent's problem."""
     try:
         from .._settings import config_file, light_settings
 
@@ -526,6 +532,8 @@ def _budget_check(
                 machine_id=machine or settings.machine_id,
                 session_id=session_id,
                 with_block=False,
+                cwd=cwd if isinstance(cwd, str) and cwd else None,
+                branch=branch if isinstance(branch, str) and branch else None,
             )
         finally:
             reader.close()
@@ -577,7 +585,8 @@ def _run(opts: dict[str, Any], raw_bytes: bytes, received_at: str) -> int:
         _store_now(spool, record, exc)
         return 0
     if event_type in BUDGET_EVENTS and opts["framework"] == "claude":
-        _budget_check(opts, event_type, session_id, machine)
+        branch = None if git is None else git.get("git_branch")
+        _budget_check(opts, event_type, session_id, machine, payload.get("cwd"), branch)
     if opts["foreground"] or not hasattr(os, "fork"):
         if spool.try_drainer():
             _drainer(spool, once=True)

@@ -169,6 +169,33 @@ def _keep_limits(opts: dict[str, Any]) -> None:
     _run(hook_opts, json.dumps(record).encode(), _utc_now_iso())
 
 
+def _cwd(payload: dict[str, Any]) -> str | None:
+    """The session's working directory (``workspace.current_dir``, else ``cwd``)."""
+    workspace = payload.get("workspace")
+    for value in (
+        workspace.get("current_dir") if isinstance(workspace, dict) else None,
+        payload.get("cwd"),
+    ):
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def _branch(settings: Any, cwd: str | None) -> str | None:
+    """The git branch of ``cwd``, read only when a ``[budget.branch."..."]`` table
+    needs it (else the session row's branch serves)."""
+    tables = settings.section("budget").get("branch")
+    if not cwd or not isinstance(tables, dict) or not tables:
+        return None
+    try:
+        from ..ingest.gitinfo import find_git_dir, read_branch
+
+        dirs = find_git_dir(cwd)
+        return None if dirs is None else read_branch(dirs)
+    except (OSError, ValueError, TypeError):
+        return None
+
+
 def _fail(message: str, code: int = 0) -> int:
     sys.stdout.write(f"netsky: {message}\n")
     sys.stderr.write(f"netsky: error: {message}\n")
@@ -199,6 +226,7 @@ def _line(opts: dict[str, Any], raw: bytes) -> str:
     from ..live.reader import open_reader
     from ..live.snapshot import take_snapshot
 
+    cwd = _cwd(payload)
     reader = open_reader(settings.url)
     try:
         snap = take_snapshot(
@@ -206,6 +234,8 @@ def _line(opts: dict[str, Any], raw: bytes) -> str:
             settings,
             machine_id=settings.machine_id,
             session_id=session_id if isinstance(session_id, str) else None,
+            cwd=cwd,
+            branch=_branch(settings, cwd),
         )
     finally:
         reader.close()

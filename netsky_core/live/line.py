@@ -111,7 +111,9 @@ def render(payload: dict[str, Any], snap: Any, fmt: str, color: bool) -> str:
     parts = []
     for state in snap.budget:
         pct = state.fraction
-        text = f"{state.limit.period} {'?' if pct is None else f'{pct * 100:.0f}%'}"
+        limit = state.limit
+        what = limit.period if limit.scope is None else f"{limit.name} {limit.period}"
+        text = f"{what} {'?' if pct is None else f'{pct * 100:.0f}%'}"
         parts.append(paint(text, _LEVEL[_level(pct)]))
     values["budget"] = f" | budget {' '.join(parts)}" if parts else ""
     limits = [

@@ -16,10 +16,13 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable
     from datetime import datetime, timedelta
+    from typing import Any
 
+    from .._queries import StorageStatsQuery
     from .._records import Session
+    from .._results import StorageStats
 
-__all__ = ["DEFAULT_IDLE_TIMEOUT", "end_reason", "idle_timeout", "truthful"]
+__all__ = ["DEFAULT_IDLE_TIMEOUT", "end_reason", "idle_timeout", "truthful", "truthful_stats"]
 
 DEFAULT_IDLE_TIMEOUT = "12h"
 
@@ -75,3 +78,42 @@ def truthful(
             s = attrs.evolve(s, status=SessionStatus.DONE)
         out.append(s)
     return out
+
+
+def truthful_stats(
+    store: Any,
+    query: StorageStatsQuery,
+    *,
+    machine_id: str | None,
+    idle: timedelta,
+    now: datetime | None = None,
+) -> StorageStats:
+    """``store.storage_stats(query)`` with the sessions :func:`end_reason` finds ended
+    counted as ended: not active, and left out when ``query`` keeps active ones only.
+    Reads the sessions whose stored status says they are going (a few) besides the
+    store's totals."""
+    from .._queries import SessionQuery
+
+    stats = store.storage_stats(query)
+    if stats.active_session_count == 0:
+        return stats
+    going = (
+        SessionQuery()
+        .active_only()
+        .with_framework(query.framework)
+        .with_machine(query.machine_id)
+        .with_active_since(query.since)
+    )
+    listed = store.list_sessions(going)
+    alive = truthful(listed, machine_id=machine_id, idle=idle, now=now, active_only=True)
+    ended = len(listed) - len(alive)
+    if ended == 0:
+        return stats
+    import attrs
+
+    if not query.only_active:
+        return attrs.evolve(stats, active_session_count=stats.active_session_count - ended)
+    from ..storage.inmemory import session_sums
+    from ..storage.store import stats_from_sums
+
+    return stats_from_sums(session_sums(alive, query))

@@ -6,7 +6,9 @@ that reads its usage buckets and session rows with nothing but its driver; it
 returns None when it cannot answer (the store is missing, or has another schema
 version). Such a reader has ``windows(since_us, framework=None)`` returning
 ``(start_us, requests, priced_requests, tokens, cost_picousd)`` tuples per 15-minute
-window (every machine and model summed, ordered by start), ``session(machine_id,
+window (every machine and model summed, ordered by start), ``project_totals(starts)``
+returning per project and branch ``(project, branch, *sums)`` with ``(requests,
+priced_requests, tokens, cost_picousd)`` since each start, ``session(machine_id,
 session_id)`` returning a dict of :data:`SESSION_FIELDS` or None, and ``close()``. Every other store is read through ``open_storage`` (:class:`StoreReader`):
 the same answers, with the full import cost.
 """
@@ -21,6 +23,12 @@ if TYPE_CHECKING:
         def windows(self, since_us: int, framework: str | None = None) -> list[Window]:
             """Usage summed per 15-minute window starting at or after ``since_us``
             (all machines and models; one framework when given), by start."""
+            ...
+
+        def project_totals(self, starts: list[int]) -> list[tuple[Any, ...]]:
+            """Per project and branch of the project usage rows (None or '' for
+            none), ``(project, branch, *sums)`` where ``sums`` holds ``(requests,
+            priced_requests, tokens, cost_picousd)`` since each of ``starts``."""
             ...
 
         def session(self, machine_id: str, session_id: str) -> SessionUsage | None: ...
@@ -142,6 +150,9 @@ class BackendReader:
     def windows(self, since_us: int, framework: str | None = None) -> list[Window]:
         return [Window(*row) for row in self._inner.windows(since_us, framework)]
 
+    def project_totals(self, starts: list[int]) -> list[tuple[Any, ...]]:
+        return list(self._inner.project_totals(starts))
+
     def session(self, machine_id: str, session_id: str) -> SessionUsage | None:
         found = self._inner.session(machine_id, session_id)
         return None if found is None else SessionUsage(**found)
@@ -184,6 +195,21 @@ class StoreReader:
             )
             w.cost_picousd += b.cost_picousd
         return [out[k] for k in sorted(out)]
+
+    def project_totals(self, starts: list[int]) -> list[tuple[Any, ...]]:
+        from ..backend import from_us, to_us
+
+        out: dict[tuple[Any, Any], list[int]] = {}
+        for r in self._store.project_usage(from_us(min(starts))):
+            sums = out.setdefault((r.project, r.branch), [0] * (4 * len(starts)))
+            start = to_us(r.start)
+            for i, since in enumerate(starts):
+                if start >= since:
+                    sums[4 * i] += r.requests
+                    sums[4 * i + 1] += r.priced_requests
+                    sums[4 * i + 2] += r.tokens
+                    sums[4 * i + 3] += r.cost_picousd
+        return [(p, b, *sums) for (p, b), sums in out.items()]
 
     def session(self, machine_id: str, session_id: str) -> SessionUsage | None:
         from ..backend import to_us

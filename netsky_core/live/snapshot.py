@@ -6,7 +6,16 @@ from __future__ import annotations
 import time
 
 from .blocks import LOOKBACK_US, Block, current_block
-from .budget import LimitState, Usage, budget_limits, evaluate, measure, usage_in
+from .budget import (
+    LimitState,
+    Usage,
+    applies,
+    budget_limits,
+    evaluate,
+    measure,
+    scoped_usage,
+    usage_in,
+)
 from .periods import period_starts, zone_of
 
 TYPE_CHECKING = False
@@ -19,7 +28,7 @@ __all__ = ["Snapshot", "take_snapshot"]
 
 
 class Snapshot:
-    __slots__ = ("block", "budget", "mode", "now_us", "session", "today")
+    __slots__ = ("block", "branch", "budget", "cwd", "mode", "now_us", "session", "today")
 
     def __init__(
         self,
@@ -29,7 +38,11 @@ class Snapshot:
         block: Block | None,
         budget: list[LimitState],
         mode: str,
+        cwd: str | None = None,
+        branch: str | None = None,
     ) -> None:
+        self.cwd = cwd
+        self.branch = branch
         self.now_us = now_us
         self.session = session
         self.today = today
@@ -46,7 +59,12 @@ class Snapshot:
                 "requests": self.today.requests,
             },
             "block": None if self.block is None else self.block.as_dict(self.now_us),
-            "budget": {"mode": self.mode, "limits": [s.as_dict() for s in self.budget]},
+            "budget": {
+                "mode": self.mode,
+                "cwd": self.cwd,
+                "branch": self.branch,
+                "limits": [s.as_dict() for s in self.budget],
+            },
         }
 
 
@@ -59,23 +77,44 @@ def take_snapshot(
     now_us: int | None = None,
     block_framework: str | None = "claude",
     with_block: bool = True,
+    cwd: str | None = None,
+    branch: str | None = None,
+    every_limit: bool = False,
 ) -> Snapshot:
     """Read the usage that answers every question of the statusline and the budget:
-    the session row, and 15-minute windows since the earliest period start. The
-    block counts the responses of ``block_framework`` (None: every framework)."""
+    the session row, 15-minute windows since the earliest period start, and when a
+    project or branch table sets day / week / month limits, the project usage rows
+    since the earliest of those. The block counts the responses of
+    ``block_framework`` (None: every framework).
+
+    The limits are those that apply to work in ``cwd`` on ``branch`` (None: the
+    session row's), or with ``every_limit`` all of them."""
     now = time.time_ns() // 1000 if now_us is None else now_us
     budget = settings.section("budget")
     limits = budget_limits(budget)
     starts = period_starts(now, zone_of(settings.section("report").get("timezone")))
-    periods = {p for p in ("day", "week", "month") if any(x.period == p for x in limits)}
+    session = None
+    if session_id and machine_id:
+        session = reader.session(machine_id, session_id)
+    if session is not None:
+        cwd = cwd or session.cwd
+        branch = branch or session.git_branch
+    if not every_limit:
+        limits = [x for x in limits if applies(x, cwd, branch)]
+    periods = {
+        p
+        for p in ("day", "week", "month")
+        if any(x.period == p and x.scope is None for x in limits)
+    }
     periods.add("day")
     wanted = {p: starts[p] for p in periods}
     lookback = [now - LOOKBACK_US] if with_block and block_framework is None else []
     windows = reader.windows(min([*wanted.values(), *lookback]))
-    session = None
-    if session_id and machine_id:
-        session = reader.session(machine_id, session_id)
     usage = measure(windows, wanted, session)
+    scoped = {x.period for x in limits if x.scope is not None and x.period in starts}
+    scoped_starts = {p: starts[p] for p in scoped}
+    totals = reader.project_totals(list(scoped_starts.values())) if scoped_starts else []
+    by_scope = scoped_usage(totals, limits, scoped_starts)
     block = None
     if with_block:
         if block_framework is None:
@@ -88,6 +127,8 @@ def take_snapshot(
         session=session,
         today=usage_in(windows, starts["day"]),
         block=block,
-        budget=evaluate(limits, usage),
+        budget=evaluate(limits, usage, by_scope, (cwd, branch)),
         mode=budget.get("mode", "warn"),
+        cwd=cwd,
+        branch=branch,
     )

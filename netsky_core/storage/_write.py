@@ -117,6 +117,18 @@ class Folding:
         deltas = usage_deltas(self.usage)
         if deltas:
             self.w.add_usage(deltas)
+        _commit_project_usage(self.w, self.usage)
+
+
+def _commit_project_usage(w: Writer, usage: list[tuple[int, list[Event]]]) -> None:
+    """The project usage rows of the same changes (engines with ``add_project_usage``)."""
+    add = getattr(w, "add_project_usage", None)
+    if add is not None:
+        from .projects import project_deltas
+
+        deltas = project_deltas(usage)
+        if deltas:
+            add(deltas)
 
 
 def settle(

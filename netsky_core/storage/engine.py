@@ -140,6 +140,12 @@ class Reader(Protocol):
         """Usage buckets ``query`` selects, in ``UsageQuery.sort_key`` order."""
         ...
 
+    # Optional (``Capability.PROJECT_USAGE``):
+    #
+    # def project_usage(self, since: datetime | None) -> list[ProjectUsage]:
+    #     """Project usage rows starting at or after ``since``, by (start, project,
+    #     branch), None sorting first."""
+
     def positions(
         self, machine_id: str | None = None, path: str | None = None
     ) -> list[FilePosition]:
@@ -216,6 +222,16 @@ class Writer(Reader, Protocol):
     #     count_billing_keys(bill_keys) in one round trip, for a few events into
     #     sessions that exist; raise Restart (nothing kept) when a session is missing.
     #     The Store raises Restart itself when an event turns out older than the horizon."""
+    #
+    # Project usage (with ``Reader.project_usage(since)``; declare
+    # ``Capability.PROJECT_USAGE``): the Store keeps it when these are present.
+    #
+    # def add_project_usage(self, deltas) -> None:
+    #     """Add ``deltas`` (``projects.PROJECT_USAGE_SUMS`` per ``(project, branch,
+    #     start)`` key) to the project usage rows; delete a row left without requests."""
+    #
+    # def delete_project_usage(self, before: datetime) -> None:
+    #     """Delete the project usage rows that start before ``before``."""
     #
     # def insert_and_count(self, events, names, bill_keys) -> tuple[list[int | None], dict[str, int]]:
     #     """insert_events(events); lock_names(names); count_billing_keys(bill_keys),

@@ -7,13 +7,20 @@ these, which are the executable statement of what every backend must return.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from .._queries import EventQuery, Order, SessionQuery, StorageStatsQuery, UsageQuery
 from .._records import Event, Session
-from .._results import UsageBucket
+from .._results import ProjectUsage, UsageBucket
 from .engine import SessionSums
 
-__all__ = ["select_events", "select_sessions", "select_usage", "session_sums"]
+__all__ = [
+    "select_events",
+    "select_project_usage",
+    "select_sessions",
+    "select_usage",
+    "session_sums",
+]
 
 
 def select_events(events: Iterable[Event], query: EventQuery) -> list[Event]:
@@ -30,6 +37,17 @@ def select_sessions(sessions: Iterable[Session], query: SessionQuery) -> list[Se
 
 def select_usage(buckets: Iterable[UsageBucket], query: UsageQuery) -> list[UsageBucket]:
     return sorted((b for b in buckets if query.matches(b)), key=query.sort_key)
+
+
+def select_project_usage(
+    rows: Iterable[ProjectUsage], since: datetime | None
+) -> list[ProjectUsage]:
+    """The project usage rows starting at or after ``since``, by (start, project,
+    branch), None first (as SQL stores order None, stored as '')."""
+    return sorted(
+        (r for r in rows if since is None or r.start >= since),
+        key=lambda r: (r.start, r.project or "", r.branch or ""),
+    )
 
 
 def session_sums(sessions: Iterable[Session], query: StorageStatsQuery) -> SessionSums:

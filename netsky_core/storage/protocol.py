@@ -23,7 +23,14 @@ from .._records import (
     InsertResult,
     Session,
 )
-from .._results import GcResult, MigrationResult, StorageInfo, StorageStats, UsageBucket
+from .._results import (
+    GcResult,
+    MigrationResult,
+    ProjectUsage,
+    StorageInfo,
+    StorageStats,
+    UsageBucket,
+)
 
 __all__ = ["EventFollower", "Storage", "iter_events"]
 
@@ -161,6 +168,14 @@ class Storage(Protocol):
         """The usage buckets the query selects (15-minute windows of API usage per
         machine, framework and model, kept with the events in the same transaction;
         gc removes the buckets that end before its cutoff)."""
+        ...
+
+    def project_usage(self, since: datetime | None = None) -> list[ProjectUsage]:
+        """API usage per working directory, git branch and 15-minute window: the rows
+        starting at or after ``since`` (None: all), by (start, project, branch). Kept like the usage
+        buckets (same transactions, same gc); what per-project and per-branch budgets
+        read. Stores whose backend lacks ``Capability.PROJECT_USAGE`` raise
+        ``StorageError``."""
         ...
 
     # -- transcript positions -----------------------------------------------------

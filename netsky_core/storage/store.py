@@ -32,7 +32,14 @@ from .._records import (
     InsertResult,
     Session,
 )
-from .._results import GcResult, MigrationResult, StorageInfo, StorageStats, UsageBucket
+from .._results import (
+    GcResult,
+    MigrationResult,
+    ProjectUsage,
+    StorageInfo,
+    StorageStats,
+    UsageBucket,
+)
 from . import _write
 from .engine import Engine, LockBusy, Reader, Restart, SessionKey, Writer
 from .git import apply_git_context, apply_git_info, apply_github_repo, apply_transcript_path
@@ -235,6 +242,8 @@ class Store:
 
         ends = cutoff - timedelta(microseconds=USAGE_WINDOW_US - 1)
         self._write(lambda w, extra: w.delete_usage(ends))
+        if Capability.PROJECT_USAGE in self._engine.capabilities:
+            self._write(lambda w, extra: w.delete_project_usage(ends))  # type: ignore[attr-defined]
         return GcResult(
             cutoff=cutoff,
             expired_events=max(expired_events, deleted_events),
@@ -394,6 +403,14 @@ class Store:
 
     def usage(self, query: UsageQuery) -> list[UsageBucket]:
         return self._read(lambda r: r.usage(query))
+
+    def project_usage(self, since: datetime | None = None) -> list[ProjectUsage]:
+        if Capability.PROJECT_USAGE not in self._engine.capabilities:
+            raise StorageError(
+                f"the {self._engine.name} backend keeps no usage per project and branch",
+                hint="per-project and per-branch budgets need a store that does (sqlite, postgres)",
+            )
+        return self._read(lambda r: r.project_usage(since))  # type: ignore[attr-defined]
 
     # -- transcript positions -------------------------------------------------------
 

@@ -91,3 +91,62 @@ def test_the_idle_timeout_is_configurable(tmp_path: Path) -> None:
     config.write_text('[sessions]\nidle_timeout = "soon"\n')
     r = netsky("--db", url, "sessions", "--config", str(config))
     assert r.returncode != 0 and "[sessions].idle_timeout" in r.stderr, r
+
+
+def api_event(session: str, when: datetime, machine: str, tokens: int, cost: float) -> Event:
+    return Event(
+        machine_id=machine,
+        session_id=session,
+        event_type=EventType.API_REQUEST,
+        timestamp=when,
+        uuid=f"api:{session}",
+        framework="claude",
+        source=EventSource.TRANSCRIPT,
+        model="claude-sonnet-4-5",
+        tokens_input=tokens,
+        tokens_output=0,
+        cost_usd=cost,
+    )
+
+
+def test_stats_active_counts_only_sessions_still_going(tmp_path: Path) -> None:
+    netsky = Netsky(tmp_path)
+    url = f"sqlite:///{tmp_path / 'n.db'}"
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE
+    )
+    try:
+        info = proc_stat(child.pid)
+        assert info is not None
+        now = datetime.now(UTC)
+        with open_storage(url) as store:
+            store.insert_many(
+                [
+                    start_event("alive", child.pid, info[2], now, "test-machine"),
+                    api_event("alive", now, "test-machine", 100, 1.0),
+                    start_event("elsewhere", 1 << 22, None, now, "other-machine"),
+                    api_event("elsewhere", now, "other-machine", 20, 0.25),
+                    start_event("stale", 1 << 22, None, now - timedelta(hours=13), "m3"),
+                    api_event("stale", now - timedelta(hours=13), "m3", 3, 0.5),
+                ]
+            )
+        going = netsky.ok("--db", url, "stats", "--active", "--json").json()
+        assert (going["session_count"], going["active_session_count"]) == (2, 2)
+        assert (going["total_tokens"], going["total_cost_usd"]) == (120, 1.25)
+        assert going["total_api_requests"] == 2
+    finally:
+        child.communicate(b"")  # the agent exits
+    assert process_state(child.pid, info[2]) == "gone"
+    going = netsky.ok("--db", url, "stats", "--active", "--json").json()
+    assert (going["session_count"], going["active_session_count"]) == (1, 1)
+    assert (going["total_tokens"], going["total_cost_usd"]) == (20, 0.25)
+    every = netsky.ok("--db", url, "stats", "--json").json()
+    assert (every["session_count"], every["active_session_count"]) == (3, 1)
+    assert every["total_tokens"] == 123
+    assert "3 (1 active)" in netsky.ok("--db", url, "stats").stdout
+    assert (
+        netsky.ok("--db", url, "stats", "--active", "--machine", "m3", "--json").json()[
+            "session_count"
+        ]
+        == 0
+    )

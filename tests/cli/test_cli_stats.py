@@ -21,7 +21,8 @@ def test_stats_json(netsky: Netsky, seeded: str) -> None:
     data = netsky.ok("--db", seeded, "stats", "--json").json()
     assert set(data) >= KEYS
     assert data["session_count"] == 3
-    assert data["active_session_count"] == 2
+    # the seeded sessions are from 2026-03-01: long idle, so none is still going
+    assert data["active_session_count"] == 0
     assert data["total_api_requests"] == 4
     assert data["tokens_input"] == 400
     assert data["tokens_output"] == 800
@@ -35,7 +36,12 @@ def test_stats_filters(netsky: Netsky, seeded: str) -> None:
     def stats(*args: str) -> dict:
         return netsky.ok("--db", seeded, "stats", "--json", *args).json()
 
-    assert stats("--active")["session_count"] == 2
+    assert stats("--active")["session_count"] == 0
+    patient = netsky.root / "patient.toml"
+    patient.write_text('[sessions]\nidle_timeout = "5200w"\n')
+    going = stats("--active", "--config", str(patient))
+    assert (going["session_count"], going["active_session_count"]) == (2, 2)
+    assert going["total_cost_usd"] == 1.75
     codex = stats("--framework", "codex")
     assert codex["session_count"] == 1
     assert codex["total_api_requests"] == 1
@@ -48,7 +54,7 @@ def test_stats_filters(netsky: Netsky, seeded: str) -> None:
 
 def test_stats_text(netsky: Netsky, seeded: str) -> None:
     out = netsky.ok("--db", seeded, "stats").stdout
-    assert "3 (2 active)" in out
+    assert "3 (0 active)" in out
     assert "4,000" in out
     assert "$1.75" in out
     unknown = netsky.ok("--db", seeded, "stats", "--framework", "codex").stdout

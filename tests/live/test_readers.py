@@ -28,6 +28,8 @@ event_st = st.builds(
         tokens_output=tokens // 2,
         tokens_reasoning=tokens // 3 if framework == "codex" else None,
         cost_usd=cost,
+        cwd=("/w/a", "/w/b", None)[n % 3],
+        git_branch=("main", None)[n // 3 % 2],
     ),
     st.sampled_from(["s1", "s2"]),
     st.integers(0, 3000),
@@ -55,6 +57,13 @@ def test_the_sqlite_reader_equals_the_store_reader(tmp_path: Path, events: list[
         since = int((T0 - timedelta(hours=1)).timestamp() * 1_000_000)
         for framework in (None, "claude", "codex"):
             assert fast.windows(since, framework) == generic.windows(since, framework)
+
+        def totals(reader: object, starts: list[int]) -> list[tuple[object, ...]]:
+            rows = reader.project_totals(starts)  # type: ignore[attr-defined]
+            return sorted(((p or None, b or None, *r) for p, b, *r in rows), key=repr)
+
+        for starts in ([since], [since + 3_600_000_000 * 20, since, since + 60_000_000 * 15]):
+            assert totals(fast, starts) == totals(generic, starts)
         for key in [("m1", "s1"), ("m2", "s2"), ("m1", "nope")]:
             a, b = fast.session(*key), generic.session(*key)
             assert (a is None) == (b is None)

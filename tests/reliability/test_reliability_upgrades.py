@@ -94,6 +94,10 @@ def _check_fixture_data(store: Storage) -> tuple[int, int]:
         "owner/repo",
         5,
     )
+    from netsky_conformance.projects import expected_project_usage
+
+    projects = store.project_usage()  # backfilled by the migration that added them
+    assert projects and projects == expected_project_usage(stored)
     (position,) = store.query_transcript_positions()
     assert (position.path, position.offset, position.line_number, position.inode) == (
         POSITION_PATH,

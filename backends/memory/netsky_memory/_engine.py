@@ -19,6 +19,7 @@ from netsky_core import (
     EventQuery,
     FilePosition,
     MigrationResult,
+    ProjectUsage,
     ReadOnlyStorageError,
     Session,
     SessionQuery,
@@ -32,9 +33,11 @@ from netsky_core.backend import (
     EventKey,
     SessionKey,
     SessionSums,
+    apply_project_usage,
     apply_usage,
     billing_key,
     select_events,
+    select_project_usage,
     select_sessions,
     select_usage,
     session_sums,
@@ -53,6 +56,7 @@ class _Data:
         self.sessions: dict[SessionKey, Session] = {}
         self.positions: dict[tuple[str, str], FilePosition] = {}
         self.usage: dict[tuple[Any, ...], UsageBucket] = {}
+        self.projects: dict[tuple[Any, ...], ProjectUsage] = {}
         self.meta: dict[str, str] = {}
         self.next_id = 1
 
@@ -93,6 +97,9 @@ class _Reader:
 
     def usage(self, query: UsageQuery) -> list[UsageBucket]:
         return select_usage(self.d.usage.values(), query)
+
+    def project_usage(self, since: datetime | None) -> list[ProjectUsage]:
+        return select_project_usage(self.d.projects.values(), since)
 
     def positions(
         self, machine_id: str | None = None, path: str | None = None
@@ -212,6 +219,15 @@ class _Writer(_Reader):
         for key in [k for k, b in self.d.usage.items() if b.start < before]:
             self._set(self.d.usage, key, _MISSING)
 
+    def add_project_usage(self, deltas: Mapping[tuple[Any, ...], Sequence[int]]) -> None:
+        for key, delta in deltas.items():
+            row = apply_project_usage(self.d.projects.get(key), key, list(delta))
+            self._set(self.d.projects, key, _MISSING if row is None else row)
+
+    def delete_project_usage(self, before: datetime) -> None:
+        for key in [k for k, r in self.d.projects.items() if r.start < before]:
+            self._set(self.d.projects, key, _MISSING)
+
     def put_position(self, position: FilePosition) -> None:
         self._set(self.d.positions, (position.machine_id, position.path), position)
 
@@ -223,7 +239,7 @@ class MemoryEngine:
     """A complete, thread-safe, non-persistent engine."""
 
     name = "memory"
-    capabilities: frozenset[Capability] = frozenset()
+    capabilities: frozenset[Capability] = frozenset({Capability.PROJECT_USAGE})
     latest_schema_version = SCHEMA_VERSION
     schema_version = SCHEMA_VERSION
 

@@ -245,7 +245,10 @@ _V3: list[Any] = [
     "DROP INDEX {s}.events_uuid",
 ]
 
-MIGRATIONS: list[tuple[int, list[Any]]] = [(1, _V1), (2, _V2), (3, _V3)]
+# usage per working directory, git branch and 15 minutes (budgets)
+from ._projects import MIGRATION as _V4  # noqa: E402
+
+MIGRATIONS: list[tuple[int, list[Any]]] = [(1, _V1), (2, _V2), (3, _V3), (4, _V4)]
 """``(version, steps)`` in order. A step is a statement, where ``{s}`` is the quoted
 schema name (executed with a params tuple, so ``%`` in it is escaped), or a function
 ``step(conn, target)``. Released versions never change."""

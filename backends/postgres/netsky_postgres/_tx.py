@@ -46,6 +46,7 @@ from netsky_core.backend import (
 )
 
 from ._connection import Attempt, Retry
+from ._projects import ProjectUsageReads, ProjectUsageWrites
 from ._sql import (
     EVENT_COPY_TYPES,
     Statements,
@@ -83,7 +84,7 @@ class BatchState:
         self.probe_all = False
 
 
-class PgReader:
+class PgReader(ProjectUsageReads):
     """Reads; in autocommit (each statement its own snapshot) unless a writer's."""
 
     def __init__(self, conn: psycopg.Connection, st: Statements, target: Target) -> None:
@@ -250,7 +251,7 @@ class PgReader:
         return _utc(row[0]), _utc(row[1])
 
 
-class PgWriter(PgReader):
+class PgWriter(ProjectUsageWrites, PgReader):
     """One transaction: queued changes, pipelined with the reads and the commit."""
 
     def __init__(

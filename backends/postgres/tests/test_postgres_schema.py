@@ -131,7 +131,7 @@ def test_concurrent_first_opens_migrate_exactly_once(
             "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"
         ).fetchone()
         versions = conn.execute("SELECT value FROM public.netsky_meta").fetchall()
-    assert tables == (5,)  # events, sessions, positions, usage, netsky_meta
+    assert tables == (6,)  # events, sessions, positions, usage, project_usage, netsky_meta
     assert versions == [(str(LATEST_VERSION),)]
 
 

@@ -53,6 +53,7 @@ _CAPABILITIES = frozenset(
         Capability.READ_ONLY,
         Capability.VACUUM,
         Capability.SIZE_ON_DISK,
+        Capability.PROJECT_USAGE,
     }
 )
 

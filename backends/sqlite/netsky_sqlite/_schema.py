@@ -206,6 +206,8 @@ def _backfill_billing_keys(conn: Any) -> None:
     conn.executemany("UPDATE events SET bill_key = ? WHERE id = ?", updates)
 
 
+from ._projects import MIGRATION as _PROJECT_USAGE  # noqa: E402
+
 # One entry per schema version: the steps (SQL statements or functions of the
 # connection) that bring version N-1 to N. Released versions never change.
 MIGRATIONS: tuple[tuple[Any, ...], ...] = (
@@ -244,6 +246,7 @@ MIGRATIONS: tuple[tuple[Any, ...], ...] = (
         "DROP INDEX events_uuid",
         "CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
     ),
+    _PROJECT_USAGE,  # usage per working directory, git branch and 15 minutes (budgets)
 )
 LATEST = len(MIGRATIONS)
 
@@ -290,6 +293,7 @@ def read_version(conn: Any, path: str) -> int:
 
 def expected_columns() -> dict[str, tuple[str, ...]]:
     """The columns of every table at ``LATEST``."""
+    from ._projects import COLUMNS as PROJECT_USAGE_COLUMNS
     from ._rows import EVENT_WRITE_COLUMNS, POSITION_COLUMNS, SESSION_COLUMNS, USAGE_COLUMNS
 
     return {
@@ -298,6 +302,7 @@ def expected_columns() -> dict[str, tuple[str, ...]]:
         "positions": tuple(POSITION_COLUMNS),
         "usage": tuple(USAGE_COLUMNS),
         "meta": ("name", "value"),
+        "project_usage": PROJECT_USAGE_COLUMNS,
     }
 
 

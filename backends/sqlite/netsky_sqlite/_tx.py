@@ -37,6 +37,7 @@ from netsky_core.backend import (
     usage_filter,
 )
 
+from ._projects import ProjectUsageReads, ProjectUsageWrites
 from ._rows import (
     EVENT_COLUMNS,
     EVENT_WRITE_COLUMNS,
@@ -93,7 +94,7 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> list[Sequence[Any]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-class SqliteReader:
+class SqliteReader(ProjectUsageReads):
     def __init__(self, conn: apsw.Connection) -> None:
         self.c = conn
 
@@ -204,7 +205,7 @@ class SqliteReader:
         return dt(lo), dt(hi)
 
 
-class SqliteWriter(SqliteReader):
+class SqliteWriter(ProjectUsageWrites, SqliteReader):
     def lock_sessions(
         self, keys: Sequence[SessionKey], *, wait: bool = True
     ) -> dict[SessionKey, Session]:

@@ -3,7 +3,9 @@ and session rows read with the standard ``sqlite3`` module only, so the statusli
 and the hook's budget check stay fast however large the store grows.
 
 ``windows`` returns ``(start_us, requests, priced_requests, tokens, cost_picousd)``
-per 15-minute window; ``session`` a dict of ``netsky_core.live.reader.SESSION_FIELDS``.
+per 15-minute window; ``project_totals(starts)`` per project and branch the sums
+``(requests, priced_requests, tokens, cost_picousd)`` since each start; ``session``
+a dict of ``netsky_core.live.reader.SESSION_FIELDS``.
 """
 
 from __future__ import annotations
@@ -70,6 +72,19 @@ class SqliteLiveReader:
             f"SELECT start, {_SUMS} FROM usage WHERE {where} GROUP BY start ORDER BY start", args
         ).fetchall()
         return rows
+
+    def project_totals(self, starts: list[int]) -> list[tuple[Any, ...]]:
+        sums = ", ".join(
+            f"sum(CASE WHEN start >= ? THEN {c} ELSE 0 END)"
+            for _ in starts
+            for c in ("requests", "priced_requests", "tokens", "cost_picousd")
+        )
+        args = [s for s in starts for _ in range(4)]
+        return self._conn.execute(
+            f"SELECT project, branch, {sums} FROM project_usage WHERE start >= ? "
+            "GROUP BY project, branch",
+            [*args, min(starts)],
+        ).fetchall()
 
     def session(self, machine_id: str, session_id: str) -> dict[str, Any] | None:
         r = self._conn.execute(

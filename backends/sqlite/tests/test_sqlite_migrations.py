@@ -19,6 +19,14 @@ sys.path.insert(0, str(HERE / "fixtures"))
 from make_fixtures import fixture_events  # noqa: E402
 
 
+def test_the_project_usage_columns_are_the_cores() -> None:
+    from netsky_sqlite import _projects
+
+    from netsky_core.backend import PROJECT_USAGE_SUMS
+
+    assert _projects.SUMS == PROJECT_USAGE_SUMS
+
+
 def test_there_is_a_fixture_for_every_released_version() -> None:
     versions = sorted(int(p.stem.removeprefix("schema_v")) for p in FIXTURES)
     assert versions == list(range(1, _schema.LATEST + 1))
@@ -52,6 +60,10 @@ def test_fixture_upgrades_to_latest_with_all_data(fixture: Path, tmp_path: Path)
 
         assert store.usage(UsageQuery()) == expected_usage(store.query(EventQuery()))
         assert store.info().tables["usage"] > 0
+        from netsky_conformance.projects import expected_project_usage
+
+        projects = store.project_usage()
+        assert projects == expected_project_usage(store.query(EventQuery())) and projects
         (position,) = store.query_transcript_positions()
         assert (position.offset, position.line_number, position.inode) == (4096, 60, 42)
         # the upgraded store keeps working

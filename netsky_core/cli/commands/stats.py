@@ -31,7 +31,11 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
             "netsky stats --active --machine laptop-3f2a --json",
         ],
     )
-    p.add_argument("--active", action="store_true", help="only sessions that have not ended")
+    p.add_argument(
+        "--active",
+        action="store_true",
+        help="only sessions still going (not ended, agent process alive, not idle)",
+    )
     p.add_argument(
         "--framework",
         metavar="NAME",
@@ -62,8 +66,13 @@ def run(ctx: Context) -> int:
         query = query.with_machine(args.machine)
     if args.since:
         query = query.with_since(args.since)
+    from ..._config import resolve_machine_id
+    from ...live.liveness import idle_timeout, truthful_stats
+
+    machine_id = resolve_machine_id(ctx.config).value
+    idle = idle_timeout(ctx.config)
     with ctx.storage(read=True) as store:
-        stats = store.storage_stats(query)
+        stats = truthful_stats(store, query, machine_id=machine_id, idle=idle)
     if ctx.json:
         print_json(stats)
         return 0
