@@ -33,6 +33,7 @@ ENV_URL = "NETSKY_DATABASE_URL"
 ENV_CONFIG = "NETSKY_CONFIG"
 ENV_MACHINE = "NETSKY_MACHINE_ID"
 _CHECKED = "config-checked"
+_CHECKED_KEEP = 16  # config files (or versions of one) noted as validated
 
 
 def default_config_file() -> str:
@@ -137,6 +138,34 @@ def light_settings(
 
 
 def _read_checked(path: str) -> dict[str, Any]:
+    """The tables of the config file at ``path``. A file validated before (same path,
+    size and modification time) comes from the note made then, as JSON: no TOML parse,
+    no ``tomllib`` import (a hook with a budget reads its config on every event)."""
+    try:
+        st = os.stat(path)
+    except OSError:  # not found, unreadable: the full reader says why
+        return read_toml(path)
+    stamp = f"{os.path.abspath(path)}\0{st.st_size}\0{st.st_mtime_ns}\0"
+    from ._paths import state_path
+
+    stamp_file = os.path.join(state_path(), _CHECKED)
+    stamps: list[str] = []
+    try:
+        with open(stamp_file, encoding="utf-8") as fh:
+            stamps = fh.read().splitlines(keepends=True)
+    except OSError:
+        pass
+    import json
+
+    for line in stamps:
+        if line.startswith(stamp):
+            try:
+                known = json.loads(line[len(stamp) :])
+            except ValueError:
+                break  # an older note, or a torn one: parse the file
+            if isinstance(known, dict):
+                return known
+            break
     import tomllib
 
     try:
@@ -144,29 +173,26 @@ def _read_checked(path: str) -> dict[str, Any]:
             st = os.fstat(fh.fileno())
             raw = fh.read()
         data = tomllib.loads(raw.decode("utf-8"))
-    except (OSError, ValueError):  # not found, unreadable, not TOML: the full reader says why
+    except (OSError, ValueError):  # unreadable, not TOML: the full reader says why
         return read_toml(path)
-    stamp = f"{os.path.abspath(path)}\0{st.st_size}\0{st.st_mtime_ns}\n"
-    from ._paths import state_path
-
-    stamp_file = os.path.join(state_path(), _CHECKED)
-    try:
-        with open(stamp_file, encoding="utf-8") as fh:
-            if stamp in fh.read().splitlines(keepends=True):
-                return data
-    except OSError:
-        pass
     if data:
         from ._config_schema import structure_config
 
         structure_config(data, path)
     try:
+        note = json.dumps(data, separators=(",", ":"), ensure_ascii=True)
+    except (TypeError, ValueError):
+        return data  # a TOML date or time: parsed every time, like a file never noted
+    stamp = f"{os.path.abspath(path)}\0{st.st_size}\0{st.st_mtime_ns}\0"
+    others = [line for line in stamps if not line.startswith(stamp)]
+    try:
         from ._paths import ensure_private_dir
 
         ensure_private_dir(state_path())
         tmp = f"{stamp_file}.{os.getpid()}"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(stamp)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it holds the config
+        with open(fd, "w", encoding="utf-8") as fh:  # the newest few files, newest last
+            fh.writelines([*others[-(_CHECKED_KEEP - 1) :], f"{stamp}{note}\n"])
         os.replace(tmp, stamp_file)
     except OSError:
         pass  # validated again next time
