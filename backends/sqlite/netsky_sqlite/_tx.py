@@ -133,6 +133,16 @@ class SqliteReader:
             out.update((k, int(n)) for k, n in self.c.execute(sql, list(chunk)))
         return out
 
+    def billing_keys_held(self, keys: Sequence[str], at_least: int) -> list[str]:
+        out: list[str] = []
+        for chunk in _chunks(list(keys)):
+            sql = (
+                f"SELECT bill_key FROM events WHERE bill_key IN "
+                f"({', '.join('?' * len(chunk))}) GROUP BY bill_key HAVING count(*) >= ?"
+            )
+            out.extend(k for (k,) in self.c.execute(sql, [*chunk, at_least]))
+        return sorted(out)
+
     def sessions(self, query: SessionQuery) -> list[Session]:
         clauses, params = session_filter(query, SQLITE)
         where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
