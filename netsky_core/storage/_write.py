@@ -222,16 +222,16 @@ def insert_batch(
         | set(extra)
         | {(m, s) for m, s, _c, _at in git}
     )
-    # the billing key of each API response offered, computed once: (candidate, key)
-    bills = [
-        (c, k)
+    # the billing key of each API response offered, computed once: candidate -> key
+    bills = {
+        c: k
         for c, e in enumerate(candidates)
         if e.event_type == _API and (k := billing_key(e)) is not None
-    ]
+    }
     counts: dict[str, int] | None = None
     opener = getattr(w, "open_and_insert", None) if fast and n <= FAST_BATCH else None
     if opener is not None:
-        shared = sorted({k for _c, k in bills})
+        shared = sorted(set(bills.values()))
         locks = [BILL_LOCK + k for k in shared]
         states, value, new_ids, counts = opener(
             keys, candidates, locks, shared, _HORIZON_LOCK, HORIZON
@@ -247,9 +247,9 @@ def insert_batch(
         else:
             alive = [c for c in range(n) if candidates[c].timestamp >= horizon]
             living = set(alive)
-            bills = [(c, k) for c, k in bills if c in living]
+            bills = {c: k for c, k in bills.items() if c in living}
         counter = getattr(w, "insert_and_count", None)
-        shared = sorted({k for _c, k in bills})
+        shared = sorted(set(bills.values()))
         offered = candidates if len(alive) == n else [candidates[c] for c in alive]
         if counter is not None and shared:
             new_ids, counts = counter(offered, [BILL_LOCK + k for k in shared], shared)
@@ -288,7 +288,7 @@ def insert_batch(
     folding = Folding(w, states)
     before = dict(folding.states)
     folding.fold(changes)
-    bill = {k for c, k in bills if stored[c] is None}
+    bill = {k for c, k in bills.items() if stored[c] is None}
     settle(w, bill, folding, new=True, counts=counts)
     earlier = [k for k in changes if _earlier_first(before.get(k), folding.states.get(k))]
     for machine_id, session_id, context, at in sorted(git, key=lambda g: g[3]):

@@ -18,8 +18,9 @@ stored summary; :func:`merge_sessions` joins two summaries' "when / latest" fact
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
+from itertools import chain, repeat
 from typing import Any
 
 import attrs
@@ -125,8 +126,23 @@ _FIRST_LAST = (
 
 _MIN = datetime.min.replace(tzinfo=UTC)
 
-Items = list[tuple[Event, int]]
+Items = Iterable[tuple[Event, int]]
 """Versions with a sign: 1 added to the kept set, -1 removed from it, 0 only seen."""
+
+
+class _Signed:
+    """The versions of one fold with their signs, read once per concern without a
+    tuple kept per version (``zip`` reuses its pair; fewer objects for the cyclic gc)."""
+
+    __slots__ = ("added", "removed", "seen")
+
+    def __init__(self, added: list[Event], removed: list[Event], seen: list[Event]) -> None:
+        self.added, self.removed, self.seen = added, removed, seen
+
+    def __iter__(self) -> Iterator[tuple[Event, int]]:
+        return chain(
+            zip(self.added, repeat(1)), zip(self.removed, repeat(-1)), zip(self.seen, repeat(0))
+        )
 
 
 def _payload_field(event: Event, name: str) -> Any:
@@ -385,9 +401,7 @@ def fold_session(
         if state is not None
         else {"machine_id": machine_id, "session_id": session_id}
     )
-    items: Items = [(e, 1) for e in added]
-    items.extend((e, -1) for e in removed)
-    items.extend((e, 0) for e in seen)
+    items = _Signed(list(added), list(removed), list(seen))
     for fold in _FOLDS:
         fold(s, items)
     return Session(**s)

@@ -229,7 +229,7 @@ class SqliteWriter(SqliteReader):
         c = self.c
         last = one_row(c.execute("SELECT coalesce(max(id), 0) FROM events"))[0]
         before = c.total_changes()
-        c.executemany(_INSERT, [event_row(e) for e in events])
+        c.executemany(_INSERT, map(event_row, events))  # each row freed once bound
         if c.total_changes() - before == len(events):
             first = c.last_insert_rowid() - len(events) + 1
             return list(range(first, first + len(events)))
