@@ -270,3 +270,88 @@ def test_the_repeated_form_holds_the_response_exactly(offered: list[Event]) -> N
         after = fold_session(before, e.machine_id, e.session_id, added=[copy], removed=[e])
         assert after.api_request_count == 0 and after.event_count == 1
         assert (after.tokens_input, after.tokens_output, after.cost_usd) == (None, None, None)
+
+
+def test_ties_at_one_timestamp_are_broken_by_value_in_any_batching() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    t = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def prompt(text: str, cwd: str, at: datetime = t) -> Event:
+        return Event(
+            machine_id="m1",
+            session_id="s1",
+            event_type=EventType.USER_PROMPT_SUBMIT,
+            timestamp=at,
+            cwd=cwd,
+            payload=orjson.dumps({"prompt": text}).decode(),
+        )
+
+    offered = [
+        prompt("beta", "/b"),
+        prompt("alpha", "/c"),
+        prompt("gamma", "/a"),
+        prompt("   ", "/z", t - timedelta(seconds=1)),  # no text: not a message
+        prompt("delta", "/d", t - timedelta(seconds=1)),
+    ]
+    expected = definition("m1", "s1", offered)
+    assert (expected.first_user_message, expected.last_user_message) == ("delta", "gamma")
+    assert expected.cwd == "/c"
+    for cut in range(len(offered) + 1):
+        for order in (offered, offered[::-1]):
+            state = None
+            for part in (order[:cut], order[cut:]):
+                state = fold_session(state, "m1", "s1", added=part)
+            assert state == expected
+
+
+def usage_definition(changes: list[tuple[int, list[Event]]]) -> dict[Any, list[int]]:
+    """The usage buckets' deltas, event by event, straight from their definition."""
+    from netsky_core.storage.fold import PICO
+    from netsky_core.storage.usage import usage_window
+
+    out: dict[Any, list[int]] = {}
+    for sign, evs in changes:
+        for e in evs:
+            if e.event_type != EventType.API_REQUEST:
+                continue
+            key = (e.machine_id, e.framework or None, e.model or None, usage_window(e.timestamp))
+            d = out.setdefault(key, [0] * 9)
+            priced = e.cost_usd is not None
+            tokens = [e.tokens_input, e.tokens_output, e.tokens_cache_read]
+            tokens += [e.tokens_cache_write, e.tokens_reasoning]
+            row = [1, 0 if priced else 1, 1 if priced else 0, *(t or 0 for t in tokens)]
+            row.append(round(e.cost_usd * PICO) if priced else 0)
+            for i, v in enumerate(row):
+                d[i] += sign * v
+    return {k: v for k, v in out.items() if any(v)}
+
+
+@given(
+    data=st.data(),
+    offered=st.lists(events(machines=2, sessions=2), min_size=0, max_size=40),
+)
+@settings(max_examples=300, deadline=None)
+def test_usage_deltas_match_the_definition(data: st.DataObject, offered: list[Event]) -> None:
+    from datetime import timedelta
+
+    import attrs
+    from netsky_conformance.strategies import T_BASE, wide_times
+
+    from netsky_core.storage.usage import usage_deltas
+
+    blank = st.sampled_from([None, "", "claude"])
+    # around window edges (15 minutes), and far before and after 1970
+    edges = st.integers(-3, 3).map(lambda n: T_BASE + timedelta(minutes=15 * n, microseconds=-n))
+    times = st.one_of(edges, wide_times)
+    offered = [
+        attrs.evolve(
+            e, framework=data.draw(blank), model=data.draw(blank), timestamp=data.draw(times)
+        )
+        if data.draw(st.booleans())
+        else e
+        for e in offered
+    ]
+    cut = data.draw(st.integers(0, len(offered)))
+    changes = [(1, offered[:cut]), (data.draw(st.sampled_from([1, -1])), offered[cut:])]
+    assert usage_deltas(changes) == usage_definition(changes)

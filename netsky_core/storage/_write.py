@@ -147,11 +147,17 @@ def settle(
     wanted = sorted(set(keys))
     if not wanted:
         return
+    least = 2 if new else 1
     if counts is None:
         w.lock_names([BILL_LOCK + k for k in wanted])
-        counts = w.count_billing_keys(wanted)
-    least = 2 if new else 1
-    wanted = [k for k in wanted if counts.get(k, 0) >= least]
+        held = getattr(w, "billing_keys_held", None)
+        if held is not None:
+            wanted = held(wanted, least)
+        else:
+            counts = w.count_billing_keys(wanted)
+            wanted = [k for k in wanted if counts.get(k, 0) >= least]
+    else:
+        wanted = [k for k in wanted if counts.get(k, 0) >= least]
     if not wanted:
         return
     groups: dict[str, list[Event]] = {}
@@ -228,12 +234,16 @@ def insert_batch(
         | set(extra)
         | {(m, s) for m, s, _c, _at in git}
     )
+    # the billing key of each API response offered, computed once: candidate -> key
+    bills = {
+        c: k
+        for c, e in enumerate(candidates)
+        if e.event_type == _API and (k := billing_key(e)) is not None
+    }
     counts: dict[str, int] | None = None
     opener = getattr(w, "open_and_insert", None) if fast and n <= FAST_BATCH else None
     if opener is not None:
-        shared = sorted(
-            {k for e in candidates if e.event_type == _API and (k := billing_key(e)) is not None}
-        )
+        shared = sorted(set(bills.values()))
         locks = [BILL_LOCK + k for k in shared]
         states, value, new_ids, counts = opener(
             keys, candidates, locks, shared, _HORIZON_LOCK, HORIZON
@@ -244,31 +254,34 @@ def insert_batch(
         alive = list(range(n))
     else:
         states, horizon = open_batch(w, keys)
-        alive = [c for c in range(n) if horizon is None or candidates[c].timestamp >= horizon]
+        if horizon is None or not n or min(e.timestamp for e in candidates) >= horizon:
+            alive = list(range(n))
+        else:
+            alive = [c for c in range(n) if candidates[c].timestamp >= horizon]
+            living = set(alive)
+            bills = {c: k for c, k in bills.items() if c in living}
         counter = getattr(w, "insert_and_count", None)
-        shared = sorted(
-            {
-                k
-                for c in alive
-                if candidates[c].event_type == _API and (k := billing_key(candidates[c]))
-            }
-        )
+        shared = sorted(set(bills.values()))
+        offered = candidates if len(alive) == n else [candidates[c] for c in alive]
         if counter is not None and shared:
-            new_ids, counts = counter(
-                [candidates[c] for c in alive], [BILL_LOCK + k for k in shared], shared
-            )
+            new_ids, counts = counter(offered, [BILL_LOCK + k for k in shared], shared)
         else:
-            new_ids = w.insert_events([candidates[c] for c in alive]) if alive else []
-    ids: list[int | None] = [None] * n
-    stored: list[Event | None] = [None] * n
-    kept: list[Event | None] = [None] * n
+            new_ids = w.insert_events(offered) if alive else []
     conflicts: list[int] = []
-    for c, row_id in zip(alive, new_ids):
-        if row_id is None:
-            conflicts.append(c)
-        else:
-            ids[c] = row_id
-            kept[c] = candidates[c]  # (without its id: folds and billing keys need none)
+    if len(alive) == n and None not in new_ids:  # the common case: every row is new
+        ids: list[int | None] = list(new_ids)
+        stored: list[Event | None] = [None] * n
+        kept: list[Event | None] = list(candidates)
+    else:
+        ids = [None] * n
+        stored = [None] * n
+        kept = [None] * n
+        for c, row_id in zip(alive, new_ids):
+            if row_id is None:
+                conflicts.append(c)
+            else:
+                ids[c] = row_id
+                kept[c] = candidates[c]  # (without its id: folds and billing keys need none)
     if conflicts:
         found = w.events_by_key([candidates[c].key for c in conflicts])  # type: ignore[misc]
         updates: list[Event] = []
@@ -287,13 +300,7 @@ def insert_batch(
     folding = Folding(w, states)
     before = dict(folding.states)
     folding.fold(changes)
-    bill = {
-        k
-        for c in alive
-        if candidates[c].event_type == _API
-        and stored[c] is None
-        and (k := billing_key(candidates[c])) is not None
-    }
+    bill = {k for c, k in bills.items() if stored[c] is None}
     settle(w, bill, folding, new=True, counts=counts)
     earlier = [k for k in changes if _earlier_first(before.get(k), folding.states.get(k))]
     for machine_id, session_id, context, at in sorted(git, key=lambda g: g[3]):

@@ -212,6 +212,10 @@ class Writer(Reader, Protocol):
 
     # Optional, for speed (the Store uses them when present):
     #
+    # def billing_keys_held(self, keys, at_least) -> list[str]:
+    #     """The keys (sorted, of ``keys``) that ``count_billing_keys`` counts at least
+    #     ``at_least`` times, without sending the others' counts back."""
+    #
     # def open_batch(self, keys, lock_name, meta_name) -> tuple[dict[SessionKey, Session], str | None]:
     #     """lock_names([lock_name], shared=True); lock_sessions(keys); meta(meta_name),
     #     in one round trip."""

@@ -17,8 +17,10 @@ stored summary; :func:`merge_sessions` joins two summaries' "when / latest" fact
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
+from itertools import chain, repeat
 from typing import Any
 
 import attrs
@@ -124,8 +126,23 @@ _FIRST_LAST = (
 
 _MIN = datetime.min.replace(tzinfo=UTC)
 
-Items = list[tuple[Event, int]]
+Items = Iterable[tuple[Event, int]]
 """Versions with a sign: 1 added to the kept set, -1 removed from it, 0 only seen."""
+
+
+class _Signed:
+    """The versions of one fold with their signs, read once per concern without a
+    tuple kept per version (``zip`` reuses its pair; fewer objects for the cyclic gc)."""
+
+    __slots__ = ("added", "removed", "seen")
+
+    def __init__(self, added: list[Event], removed: list[Event], seen: list[Event]) -> None:
+        self.added, self.removed, self.seen = added, removed, seen
+
+    def __iter__(self) -> Iterator[tuple[Event, int]]:
+        return chain(
+            zip(self.added, repeat(1)), zip(self.removed, repeat(-1)), zip(self.seen, repeat(0))
+        )
 
 
 def _payload_field(event: Event, name: str) -> Any:
@@ -184,23 +201,24 @@ def _prompt_text(event: Event) -> str | None:
 def _fold_counts(s: dict[str, Any], items: Items) -> None:
     """Event counters: per source, per type, prompts and compactions per source."""
     c = {name: s.get(name) or 0 for name in _COUNT_FIELDS}
-    for event, sign in items:
-        if not sign:
-            continue
-        et, source = event.event_type, event.source
-        c["event_count"] += sign
+    kinds = Counter((e.event_type, e.source, sign) for e, sign in items if sign)
+    for (et, source, sign), n in kinds.items():
+        n *= sign
+        c["event_count"] += n
         counter = _SOURCE_COUNTER.get(source)
         if counter is not None:
-            c[counter] += sign
+            c[counter] += n
         counter = _TYPE_COUNTER.get(et)
         if counter is not None:
-            c[counter] += sign
+            c[counter] += n
         elif et == _PROMPT:
-            c[_PROMPT_COUNTER.get(source, "prompts_other")] += sign
+            c[_PROMPT_COUNTER.get(source, "prompts_other")] += n
         elif et == _COMPACT:
-            c[_COMPACTION_COUNTER.get(source, "compactions_other")] += sign
-        elif et == _START and _payload_field(event, "source") == "resume":
-            c["revival_count"] += sign
+            c[_COMPACTION_COUNTER.get(source, "compactions_other")] += n
+    if any(et == _START for et, _source, _sign in kinds):
+        for event, sign in items:
+            if sign and event.event_type == _START and _payload_field(event, "source") == "resume":
+                c["revival_count"] += sign
     s.update(c)
     s["message_count"] = max(c["prompts_hook"], c["prompts_transcript"], c["prompts_other"])
     s["compaction_count"] = max(
@@ -210,7 +228,7 @@ def _fold_counts(s: dict[str, Any], items: Items) -> None:
 
 def _fold_usage(s: dict[str, Any], items: Items) -> None:
     """Tokens and cost (exact picodollars); unknown stays None, never 0."""
-    totals = [s.get(name) or 0 for name in _TOKEN_FIELDS]
+    ti, to, tr, tw, tx = (s.get(name) or 0 for name in _TOKEN_FIELDS)
     cost = s.get("cost_picousd") or 0
     usage = s.get("usage_event_count") or 0
     priced = s.get("priced_event_count") or 0
@@ -218,27 +236,35 @@ def _fold_usage(s: dict[str, Any], items: Items) -> None:
     for event, sign in items:
         if not sign:
             continue
-        values = (
+        i, o, r, w, x = (
             event.tokens_input,
             event.tokens_output,
             event.tokens_cache_read,
             event.tokens_cache_write,
             event.tokens_reasoning,
         )
-        if values != (None, None, None, None, None):
+        c = event.cost_usd
+        if i is not None or o is not None or r is not None or w is not None or x is not None:
             usage += sign
-            for i, v in enumerate(values):
-                if v:
-                    totals[i] += sign * v
-            if event.cost_usd is None and event.event_type == _API:
+            if i:
+                ti += sign * i
+            if o:
+                to += sign * o
+            if r:
+                tr += sign * r
+            if w:
+                tw += sign * w
+            if x:
+                tx += sign * x
+            if c is None and event.event_type == _API:
                 unpriced += sign
-        if event.cost_usd is not None:
+        if c is not None:
             priced += sign
-            cost += sign * round(event.cost_usd * PICO)
+            cost += sign * round(c * PICO)
     s["usage_event_count"] = usage
     s["priced_event_count"] = priced
     s["unpriced_request_count"] = unpriced
-    for name, total in zip(_TOKEN_FIELDS, totals):
+    for name, total in zip(_TOKEN_FIELDS, (ti, to, tr, tw, tx)):
         s[name] = total if usage > 0 else None
     s["cost_picousd"] = cost if priced > 0 else None
     s["cost_usd"] = cost / PICO if priced > 0 else None
@@ -249,16 +275,19 @@ def _fold_usage(s: dict[str, Any], items: Items) -> None:
 
 def _fold_times(s: dict[str, Any], items: Items) -> None:
     """First / last activity, start and end."""
+    seen = [e for e, sign in items if sign >= 0]
     for first_name, last_name, only in _FIRST_LAST:
+        if only is None:
+            times = [e.timestamp for e in seen]
+        else:
+            times = [e.timestamp for e in seen if e.event_type == only]
         first, last = s.get(first_name), s.get(last_name)
-        for event, sign in items:
-            if sign < 0 or (only is not None and event.event_type != only):
-                continue
-            ts = event.timestamp
-            if first is None or ts < first:
-                first = ts
-            if last is None or ts > last:
-                last = ts
+        if times:
+            lo, hi = min(times), max(times)
+            if first is None or lo < first:
+                first = lo
+            if last is None or hi > last:
+                last = hi
         s[first_name], s[last_name] = first, last
 
 
@@ -372,9 +401,7 @@ def fold_session(
         if state is not None
         else {"machine_id": machine_id, "session_id": session_id}
     )
-    items: Items = [(e, 1) for e in added]
-    items.extend((e, -1) for e in removed)
-    items.extend((e, 0) for e in seen)
+    items = _Signed(list(added), list(removed), list(seen))
     for fold in _FOLDS:
         fold(s, items)
     return Session(**s)

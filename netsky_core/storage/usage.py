@@ -7,7 +7,9 @@ supersession, billing change and gc, so usage reports read a few rows per day.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from itertools import compress, groupby, repeat
+from operator import attrgetter, floordiv, is_not, itemgetter, sub
 
 import attrs
 
@@ -43,6 +45,19 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = datetime.resolution
 _API = EventType.API_REQUEST
 _N = len(USAGE_SUMS)
+_WINDOW = timedelta(microseconds=USAGE_WINDOW_US)
+_TS = attrgetter("timestamp")
+_TYPE = attrgetter("event_type")
+_KEY = attrgetter("machine_id", "framework", "model")
+_VALUES = attrgetter(
+    "cost_usd",
+    "tokens_input",
+    "tokens_output",
+    "tokens_cache_read",
+    "tokens_cache_write",
+    "tokens_reasoning",
+)
+_PICO_F = float(PICO)  # exact: round(cost * PICO) == round(_PICO_F * cost)
 
 
 def usage_window(ts: datetime) -> datetime:
@@ -58,28 +73,40 @@ def usage_deltas(changes: Iterable[tuple[int, Iterable[Event]]]) -> dict[UsageKe
     Per bucket key ``(machine_id, framework, model, window start)`` a list of
     :data:`USAGE_SUMS` to add. Only ``ApiRequest`` events count; an empty framework
     or model counts as None.
+
+    The events are read by column and summed per run of one bucket (a batch is
+    mostly in time order), so the cost per event is a few C-level steps.
     """
-    out: dict[UsageKey, list[int]] = {}
+    sums: dict[tuple[str, str | None, str | None, int], list[int]] = {}
     for sign, events in changes:
-        for e in events:
-            if e.event_type != _API:
-                continue
-            key = (e.machine_id, e.framework or None, e.model or None, usage_window(e.timestamp))
-            d = out.get(key)
+        if not isinstance(events, list):
+            events = list(events)
+        api = list(compress(events, map(_API.__eq__, map(_TYPE, events))))
+        if not api:
+            continue
+        since_epoch = map(sub, map(_TS, api), repeat(_EPOCH))
+        windows = map(floordiv, since_epoch, repeat(_WINDOW))
+        keyed = zip(zip(map(_KEY, api), windows), map(_VALUES, api))
+        for (names, window), run in groupby(keyed, key=itemgetter(0)):
+            rows = [values for _key, values in run]
+            machine_id, framework, model = names
+            key = (machine_id, framework or None, model or None, window)
+            d = sums.get(key)
             if d is None:
-                d = out[key] = [0] * _N
-            d[0] += sign
-            if e.cost_usd is None:
-                d[1] += sign
-            else:
-                d[2] += sign
-                d[8] += sign * round(e.cost_usd * PICO)
-            d[3] += sign * (e.tokens_input or 0)
-            d[4] += sign * (e.tokens_output or 0)
-            d[5] += sign * (e.tokens_cache_read or 0)
-            d[6] += sign * (e.tokens_cache_write or 0)
-            d[7] += sign * (e.tokens_reasoning or 0)
-    return {k: v for k, v in out.items() if any(v)}
+                d = sums[key] = [0] * _N
+            columns = list(zip(*rows))
+            costs = list(compress(columns[0], map(is_not, columns[0], repeat(None))))
+            d[0] += sign * len(rows)
+            d[1] += sign * (len(rows) - len(costs))
+            d[2] += sign * len(costs)
+            for i in range(5):
+                d[3 + i] += sign * sum(filter(None, columns[1 + i]))
+            d[8] += sign * sum(map(round, map(_PICO_F.__mul__, costs)))
+    out: dict[UsageKey, list[int]] = {}
+    for (machine_id, framework, model, window), d in sums.items():
+        if any(d):
+            out[(machine_id, framework, model, _EPOCH + window * _WINDOW)] = d
+    return out
 
 
 def apply_usage(bucket: UsageBucket | None, key: UsageKey, delta: list[int]) -> UsageBucket | None:

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from itertools import groupby, repeat
+from operator import attrgetter, is_, is_not
 from typing import Any
 
 import attrs
@@ -40,6 +42,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = datetime.resolution
 _EVENT_FIELDS = tuple(f.name for f in attrs.fields(Event) if f.name != "id")
 _REPEATED = EventType.API_REQUEST_REPEATED
+_SESSION_KEY = attrgetter("machine_id", "session_id")
 _API = EventType.API_REQUEST
 _TOKENS = (
     "tokens_input",
@@ -208,10 +211,17 @@ class BatchPlan:
         unchanged, the candidate was a duplicate).
         """
         changes: dict[tuple[str, str], SessionChange] = {}
-        if not self.losers and all(s is None for s in stored) and None not in kept:
+        if (
+            not self.losers
+            and not any(map(is_not, stored, repeat(None)))
+            and not any(map(is_, kept, repeat(None)))  # (`in` would call Event.__eq__)
+        ):
             # the common case: every candidate is new
-            for event in self.candidates:
-                _change(changes, event).added.append(event)
+            for key, run in groupby(self.candidates, key=_SESSION_KEY):
+                change = changes.get(key)
+                if change is None:
+                    change = changes[key] = SessionChange()
+                change.added.extend(run)
             n = len(self.candidates)
             result = InsertResult(
                 ids=tuple(ids) if len(self.index_of) == n else tuple(ids[c] for c in self.index_of),

@@ -35,7 +35,6 @@ from netsky_core.backend import (
     Restart,
     SessionKey,
     SessionSums,
-    billing_key,
     event_filter,
     event_order,
     limit,
@@ -500,8 +499,8 @@ class PgWriter(ProjectUsageWrites, PgReader):
         if counted:
             counts = {str(k): int(n) for k, n in counted[0].fetchall()}
             wanted = set(bill_keys)
-            for e, new_id in zip(events, out):
-                key = billing_key(e) if new_id is not None else None
+            for row in rows:  # the rows copied in: their bill_key is the last value
+                key = row[-1]
                 if key is not None and key in wanted:
                     counts[key] = counts.get(key, 0) + 1
         return out, counts

@@ -134,6 +134,16 @@ class SqliteReader(ProjectUsageReads):
             out.update((k, int(n)) for k, n in self.c.execute(sql, list(chunk)))
         return out
 
+    def billing_keys_held(self, keys: Sequence[str], at_least: int) -> list[str]:
+        out: list[str] = []
+        for chunk in _chunks(list(keys)):
+            sql = (
+                f"SELECT bill_key FROM events WHERE bill_key IN "
+                f"({', '.join('?' * len(chunk))}) GROUP BY bill_key HAVING count(*) >= ?"
+            )
+            out.extend(k for (k,) in self.c.execute(sql, [*chunk, at_least]))
+        return sorted(out)
+
     def sessions(self, query: SessionQuery) -> list[Session]:
         clauses, params = session_filter(query, SQLITE)
         where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
@@ -220,7 +230,7 @@ class SqliteWriter(ProjectUsageWrites, SqliteReader):
         c = self.c
         last = one_row(c.execute("SELECT coalesce(max(id), 0) FROM events"))[0]
         before = c.total_changes()
-        c.executemany(_INSERT, [event_row(e) for e in events])
+        c.executemany(_INSERT, map(event_row, events))  # each row freed once bound
         if c.total_changes() - before == len(events):
             first = c.last_insert_rowid() - len(events) + 1
             return list(range(first, first + len(events)))
