@@ -8,6 +8,7 @@ the writer.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -24,6 +25,7 @@ from .usage import usage_deltas
 from .versions import BatchPlan, SessionChange, is_repeated, outranks, repeated_version
 
 __all__ = [
+    "EVENTS_REWRITTEN",
     "HORIZON",
     "Folding",
     "gc_step",
@@ -36,6 +38,10 @@ __all__ = [
 HORIZON = "gc_horizon"
 """Meta name of the gc horizon: nothing older is stored (gc deleted it)."""
 _HORIZON_LOCK = "netsky.gc_horizon"
+EVENTS_REWRITTEN = "events_rewritten"
+"""Meta name of a token that every transaction rewriting or deleting stored events
+changes (to a new random value), so a copy of the events (the analytics mirror)
+can tell that rows it holds changed: inserts alone leave it as it is."""
 BILL_LOCK = "netsky.bill:"
 """Prefix of the lock name of a billing key."""
 FAST_BATCH = 64
@@ -74,6 +80,7 @@ class Folding:
         self.states: dict[SessionKey, Session | None] = dict(states)
         self.changed: set[SessionKey] = set()
         self.usage: list[tuple[int, list[Event]]] = []
+        self.rewrote = False  # stored events were rewritten or deleted
 
     def fold(self, changes: dict[SessionKey, SessionChange]) -> None:
         for key, change in changes.items():
@@ -96,6 +103,7 @@ class Folding:
         if not pairs:
             return
         self.w.update_events([new for _old, new in pairs])
+        self.rewrote = True
         changes: dict[SessionKey, SessionChange] = {}
         for old, new in pairs:
             change = changes.setdefault((old.machine_id, old.session_id), SessionChange())
@@ -117,6 +125,8 @@ class Folding:
         deltas = usage_deltas(self.usage)
         if deltas:
             self.w.add_usage(deltas)
+        if self.rewrote:  # last, once every other lock of the transaction is held
+            self.w.set_meta(EVENTS_REWRITTEN, os.urandom(12).hex())
 
 
 def settle(
@@ -251,6 +261,7 @@ def insert_batch(
     stored: list[Event | None] = [None] * n
     kept: list[Event | None] = [None] * n
     conflicts: list[int] = []
+    rewrote = False
     for c, row_id in zip(alive, new_ids):
         if row_id is None:
             conflicts.append(c)
@@ -271,8 +282,10 @@ def insert_batch(
                 updates.append(new)
         if updates:
             w.update_events(updates)
+            rewrote = True
     result, changes = plan.finish(ids, stored=stored, kept=kept)
     folding = Folding(w, states)
+    folding.rewrote = rewrote
     before = dict(folding.states)
     folding.fold(changes)
     bill = {
@@ -319,6 +332,7 @@ def gc_step(
         changes.setdefault((e.machine_id, e.session_id), SessionChange()).removed.append(e)
     expiring = {k for k, s in states.items() if s.last_activity is None or s.last_activity < cutoff}
     w.delete_events([e.id for e in batch if e.id is not None])
+    folding.rewrote = True
     folding.fold(changes)
     settle(w, {k for e in batch if is_billed(e) and (k := billing_key(e)) is not None}, folding)
     folding.commit(skip=expiring)
