@@ -40,8 +40,9 @@ class StorageStats:
 class EventsVersion:
     """Where a store's events stand, read on one snapshot (``Store.events_version``).
 
-    ``rewritten`` changes whenever stored events are rewritten in place or deleted
-    (inserts leave it alone); ``rows`` and ``max_id`` count and bound the events;
+    ``rewritten`` is the log of the last transactions that rewrote or deleted stored
+    events (see ``storage._write.EVENTS_REWRITTEN``; inserts leave it alone);
+    ``rows`` and ``max_id`` count and bound the events;
     ``rows_upto`` counts those with ``id <= upto`` (when asked); ``first`` and
     ``last`` identify the rows with the smallest and largest ids."""
 

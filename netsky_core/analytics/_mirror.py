@@ -9,10 +9,13 @@ Where: beside a file store (``<file>.mirror.duckdb``), else in the state directo
 
 Kept current through the Storage protocol (``Store.events_version``, one snapshot):
 rows above the mirror's largest id are appended (by the backend's native loader
-when it has one); when ``rewritten`` changed (a row superseded, repriced, billed
-again, or gc'd) or the rows up to the mirror's largest id no longer number what the
-mirror holds (a server store committed a smaller id late), the mirror is rebuilt.
-A store that does not offer ``events_version`` is loaded as before.
+when it has one); after transactions that rewrote or deleted events (a row
+superseded, repriced, billed again, gc'd: the Store logs each with the smallest id it
+touched) the rows from that id on are loaded again; the mirror is rebuilt when that
+would be most of it, when the log no longer reaches back to the mirror's last
+refresh, or when the rows up to the mirror's largest id no longer number what it
+holds (a server store committed a smaller id late). A store that does not offer
+``events_version`` is loaded as before.
 
 Safety: refreshes are serialized by a lock file; an append is one DuckDB
 transaction, a rebuild writes a new file and renames it over the old one, so a
@@ -65,6 +68,7 @@ _BUSY_SECONDS = 300.0  # waiting for another refresh beats loading from the stor
 _ATTACH_WAIT = 5.0
 _BUILD = "netsky_mirror_build"
 _ROW_GROUP = 16_384
+_RESYNC_ROWS = 50_000  # below this many rows to load again, never a rebuild
 _CONFIG: dict[str, Any] = {
     "autoinstall_known_extensions": False,
     # a rebuild streams the whole store through: bounded memory, spilling to disk
@@ -83,7 +87,8 @@ class MirrorUnavailable(AnalyticsError):
 
 @attrs.frozen(kw_only=True)
 class MirrorRefresh:
-    """What one refresh did: ``action`` is ``fresh``, ``appended`` or ``rebuilt``."""
+    """What one refresh did: ``action`` is ``fresh``, ``appended``, ``resynced`` (rows
+    from the smallest rewritten id on loaded again) or ``rebuilt``."""
 
     action: str
     rows: int
@@ -254,7 +259,7 @@ class Mirror:
         if state is None:
             kind = "missing" if not exists else "damaged"
             return MirrorStatus(state=kind, reason=why or "DuckDB cannot read it", **common)
-        stale = _stale(state, storage.events_version(upto=state.get("max_id")))
+        stale = _plan(state, storage.events_version(upto=state.get("max_id")))[0]
         return MirrorStatus(
             state="stale" if stale else "fresh",
             rows=state["rows"],
@@ -306,20 +311,24 @@ class Mirror:
         else:
             if version is None:
                 version = storage.events_version(upto=state["max_id"])
-            reason = _stale(state, version)
+            reason, low = _plan(state, version)
             if reason is None:
                 return MirrorRefresh(
                     action="fresh", rows=state["rows"], added=0, seconds=_since(started)
                 )
-            if reason == NEW_EVENTS:
-                added = self._append(storage, state, version, native)
-                return MirrorRefresh(
-                    action="appended",
-                    rows=state["rows"] + added,
-                    added=added,
-                    seconds=_since(started),
-                    reason=reason,
-                )
+            if low is not None:
+                try:
+                    rows, added = self._resync(storage, state, low, native)
+                except _Rebuild as why:
+                    reason = f"{reason}; {why}"
+                else:
+                    return MirrorRefresh(
+                        action="appended" if reason == NEW_EVENTS else "resynced",
+                        rows=rows,
+                        added=added,
+                        seconds=_since(started),
+                        reason=reason,
+                    )
         rows = self._rebuild(storage, native, progress)
         return MirrorRefresh(
             action="rebuilt", rows=rows, added=rows, seconds=_since(started), reason=reason
@@ -357,32 +366,57 @@ class Mirror:
             progress(f"analytics mirror built: {rows:,} events")
         return rows
 
-    def _append(self, storage: Any, state: dict[str, Any], version: Any, native: bool) -> int:
+    def _resync(
+        self, storage: Any, state: dict[str, Any], low: int, native: bool
+    ) -> tuple[int, int]:
+        """Load again the rows with ``id >= low`` (the others are unchanged); the rows
+        the mirror then holds and how many were loaded. ``_Rebuild`` when that would
+        not make it equal to the store, or would cost about as much as a rebuild."""
         import duckdb
 
         from ._load import load_tables
 
-        after = None if state["max_id"] is None else int(state["max_id"])  # None: empty
+        for _ in range(3):  # the rows below ``low`` and the log, on one snapshot
+            version = storage.events_version(upto=low - 1)
+            _reason, again = _plan(state, version)
+            if _reason is not None and again is None:
+                raise _Rebuild(_reason)
+            if again is None or again >= low:
+                break
+            low = again
+        else:
+            raise _Rebuild("the store keeps changing")
+        reload = version.rows - (version.rows_upto or 0)
+        if reload > max(_RESYNC_ROWS, int(state["rows"]) // 2):
+            raise _Rebuild(f"{reload:,} rows to load again")
         staging = self.path.with_name(f".{self.path.name}.{os.getpid()}.staging")
         _unlink_db(staging)
         try:
             with _private(), duckdb.connect(str(staging), config=_CONFIG) as con:
-                load_tables(storage, con, TableRequest({"events"}, after_id=after), native=native)
+                load_tables(storage, con, TableRequest({"events"}, after_id=low - 1), native=native)
                 target = str(self.path).replace("'", "''")
                 _retry_busy(lambda: con.execute(f"ATTACH '{target}' AS {MIRROR_CATALOG}"))
+                mirrored = f"{MIRROR_CATALOG}.{_TABLE}"
                 con.execute("BEGIN")
+                (below,) = con.execute(
+                    f"SELECT count(*) FROM {mirrored} WHERE id < {low}"
+                ).fetchall()[0]
+                if below != version.rows_upto:  # a smaller id committed late
+                    con.execute("ROLLBACK")
+                    raise _Rebuild("events committed out of id order")
+                con.execute(f"DELETE FROM {mirrored} WHERE id >= {low}")
                 # a loader may load more than asked: the id bound again
-                con.execute(
-                    f"INSERT INTO {MIRROR_CATALOG}.{_TABLE} SELECT {_columns_sql()} "
-                    f"FROM {_TABLE}" + ("" if after is None else f" WHERE id > {after}")
-                )
+                (added,) = con.execute(
+                    f"INSERT INTO {mirrored} SELECT {_columns_sql()} "
+                    f"FROM {_TABLE} WHERE id >= {low}"
+                ).fetchall()[0]
                 rows = _write_state(con, MIRROR_CATALOG, version)
                 con.execute("COMMIT")
                 con.execute(f"DETACH {MIRROR_CATALOG}")
             self._write_seal()
         finally:
             _unlink_db(staging)
-        return rows - int(state["rows"])
+        return rows, int(added)
 
     # -- using it --------------------------------------------------------------------------
 
@@ -430,7 +464,7 @@ class Mirror:
                 self.detach(connection)  # damaged: rebuilt below
         if state is not None:
             version = storage.events_version(upto=state["max_id"])
-            if _stale(state, version) is None:
+            if _plan(state, version)[0] is None:
                 done = MirrorRefresh(
                     action="fresh", rows=state["rows"], added=0, seconds=_since(started)
                 )
@@ -445,24 +479,54 @@ class Mirror:
 NEW_EVENTS = "new events"
 
 
-def _stale(state: dict[str, Any], version: Any) -> str | None:
-    """Why a mirror in ``state`` does not equal the store at ``version`` (None: it does;
-    ``NEW_EVENTS``: appending the rows above its largest id makes it equal)."""
-    if state.get("rewritten") != version.rewritten:
-        return "events rewritten or deleted"
+class _Rebuild(Exception):
+    """The mirror is to be built again (the message says why)."""
+
+
+def _log(raw: str | None) -> list[list[Any]]:
+    """The store's rewrite log: ``[sequence, token, smallest id]`` entries."""
+    if not raw:
+        return []
+    try:
+        log = orjson.loads(raw)
+        return [[int(e[0]), str(e[1]), int(e[2])] for e in log]
+    except (orjson.JSONDecodeError, TypeError, ValueError, IndexError, KeyError):
+        return [[-1, raw, 0]]  # not a log: a rebuild, once
+
+
+def _last(raw: str | None) -> list[Any] | None:
+    log = _log(raw)
+    return log[-1][:2] if log else None
+
+
+def _plan(state: dict[str, Any], version: Any) -> tuple[str | None, int | None]:
+    """Why a mirror in ``state`` does not equal the store at ``version`` (None: it
+    does), and the smallest id from which loading the rows again makes it equal
+    (None: a rebuild)."""
+    log = _log(version.rewritten)
+    seen = state.get("rewritten")
+    if (log[-1][:2] if log else None) != seen:
+        if seen is None:
+            newer = log if log and log[0][0] == 1 else None
+        else:
+            at = [i for i, e in enumerate(log) if e[:2] == seen]
+            newer = log[at[0] + 1 :] if at else None
+        if not newer:
+            return "rewritten past what the store still logs", None
+        return "events rewritten or deleted", max(0, min(e[2] for e in newer))
     if not state["rows"]:
-        return None if not version.rows else NEW_EVENTS
+        return (None, None) if not version.rows else (NEW_EVENTS, 0)
     if version.rows_upto != state["rows"]:
-        return "events committed out of id order"
+        return "events committed out of id order", None
     if _jsonable(version.first) != state.get("first"):
-        return "a different store"
+        return "a different store", None
     if version.max_id == state["max_id"]:
         if _jsonable(version.last) != state.get("last"):
-            return "a different store"
-        return None
+            return "a different store", None
+        return None, None
     if version.max_id is None or version.max_id < state["max_id"]:
-        return "a different store"
-    return NEW_EVENTS
+        return "a different store", None
+    return NEW_EVENTS, int(state["max_id"]) + 1
 
 
 def _jsonable(value: Any) -> Any:
@@ -487,7 +551,7 @@ def _write_state(con: Any, catalog: str, version: Any) -> int:
         edges[name] = [*found[0][:3], _iso(found[0][3])] if found else None
     values = {
         "format": FORMAT,
-        "rewritten": version.rewritten,
+        "rewritten": _last(version.rewritten),
         "rows": int(rows),
         "max_id": None if max_id is None else int(max_id),
         **edges,

@@ -39,9 +39,12 @@ HORIZON = "gc_horizon"
 """Meta name of the gc horizon: nothing older is stored (gc deleted it)."""
 _HORIZON_LOCK = "netsky.gc_horizon"
 EVENTS_REWRITTEN = "events_rewritten"
-"""Meta name of a token that every transaction rewriting or deleting stored events
-changes (to a new random value), so a copy of the events (the analytics mirror)
-can tell that rows it holds changed: inserts alone leave it as it is."""
+"""Meta name of the log of transactions that rewrote or deleted stored events: a JSON
+list of the last ``REWRITE_LOG`` ``[sequence, random token, smallest id touched]``, so
+a copy of the events (the analytics mirror) can tell which of its rows changed;
+inserts alone leave it as it is."""
+REWRITE_LOG = 64
+_REWRITE_LOCK = "netsky.~events_rewritten"  # the last lock any transaction takes
 BILL_LOCK = "netsky.bill:"
 """Prefix of the lock name of a billing key."""
 FAST_BATCH = 64
@@ -80,7 +83,7 @@ class Folding:
         self.states: dict[SessionKey, Session | None] = dict(states)
         self.changed: set[SessionKey] = set()
         self.usage: list[tuple[int, list[Event]]] = []
-        self.rewrote = False  # stored events were rewritten or deleted
+        self.rewrote: int | None = None  # the smallest stored id rewritten or deleted
 
     def fold(self, changes: dict[SessionKey, SessionChange]) -> None:
         for key, change in changes.items():
@@ -103,7 +106,7 @@ class Folding:
         if not pairs:
             return
         self.w.update_events([new for _old, new in pairs])
-        self.rewrote = True
+        self.touched(new.id for _old, new in pairs)
         changes: dict[SessionKey, SessionChange] = {}
         for old, new in pairs:
             change = changes.setdefault((old.machine_id, old.session_id), SessionChange())
@@ -125,8 +128,30 @@ class Folding:
         deltas = usage_deltas(self.usage)
         if deltas:
             self.w.add_usage(deltas)
-        if self.rewrote:  # last, once every other lock of the transaction is held
-            self.w.set_meta(EVENTS_REWRITTEN, os.urandom(12).hex())
+        if self.rewrote is not None:
+            log_rewrite(self.w, self.rewrote)
+
+    def touched(self, ids: Iterable[int | None]) -> None:
+        """Stored rows with these ids were rewritten or deleted."""
+        low = min((i for i in ids if i is not None), default=None)
+        if low is not None and (self.rewrote is None or low < self.rewrote):
+            self.rewrote = low
+
+
+def log_rewrite(w: Writer, low: int) -> None:
+    """Add this transaction to the rewrite log (see ``EVENTS_REWRITTEN``); last, once
+    every other lock of the transaction is held, under a lock of its own."""
+    import orjson
+
+    w.lock_names([_REWRITE_LOCK])
+    raw = w.meta(EVENTS_REWRITTEN)
+    try:
+        log = orjson.loads(raw) if raw else []
+        seq = int(log[-1][0]) + 1 if log else 1
+    except (orjson.JSONDecodeError, TypeError, ValueError, IndexError, KeyError):
+        log, seq = [], 1
+    log.append([seq, os.urandom(8).hex(), int(low)])
+    w.set_meta(EVENTS_REWRITTEN, orjson.dumps(log[-REWRITE_LOG:]).decode())
 
 
 def settle(
@@ -261,7 +286,7 @@ def insert_batch(
     stored: list[Event | None] = [None] * n
     kept: list[Event | None] = [None] * n
     conflicts: list[int] = []
-    rewrote = False
+    rewrote: list[int | None] = []
     for c, row_id in zip(alive, new_ids):
         if row_id is None:
             conflicts.append(c)
@@ -282,10 +307,10 @@ def insert_batch(
                 updates.append(new)
         if updates:
             w.update_events(updates)
-            rewrote = True
+            rewrote = [u.id for u in updates]
     result, changes = plan.finish(ids, stored=stored, kept=kept)
     folding = Folding(w, states)
-    folding.rewrote = rewrote
+    folding.touched(rewrote)
     before = dict(folding.states)
     folding.fold(changes)
     bill = {
@@ -332,7 +357,7 @@ def gc_step(
         changes.setdefault((e.machine_id, e.session_id), SessionChange()).removed.append(e)
     expiring = {k for k, s in states.items() if s.last_activity is None or s.last_activity < cutoff}
     w.delete_events([e.id for e in batch if e.id is not None])
-    folding.rewrote = True
+    folding.touched(e.id for e in batch)
     folding.fold(changes)
     settle(w, {k for e in batch if is_billed(e) and (k := billing_key(e)) is not None}, folding)
     folding.commit(skip=expiring)

@@ -169,7 +169,7 @@ def test_each_way_of_refreshing_is_taken(tmp_path: Path) -> None:
         ]
         seen = _check_equal_through(store, ops, True)
         assert _answers(store, True)[1] == "mirror:fresh"
-    assert {"mirror:rebuilt", "mirror:appended"} <= seen
+    assert {"mirror:rebuilt", "mirror:appended", "mirror:resynced"} <= seen
 
 
 def test_postgres_mirror_equals_the_direct_load(postgres_url: Any, tmp_path: Path) -> None:
@@ -184,7 +184,7 @@ def test_postgres_mirror_equals_the_direct_load(postgres_url: Any, tmp_path: Pat
             ("restore", 30),
         ]
         seen = _check_equal_through(store, ops, tmp_path / "pg.duckdb")
-    assert {"mirror:rebuilt", "mirror:appended"} <= seen
+    assert {"mirror:rebuilt", "mirror:appended", "mirror:resynced"} <= seen
 
 
 # -- the file --------------------------------------------------------------------------------
