@@ -380,3 +380,18 @@ def test_a_reader_never_blocks_a_refresh_for_ever(tmp_path: Path) -> None:
         holder.kill()
         holder.wait()
     assert _count(url) == (4, "mirror:appended")
+
+
+def test_a_log_that_no_longer_reaches_back_means_a_rebuild(tmp_path: Path) -> None:
+    from netsky_core.storage._write import REWRITE_LOG
+
+    with open_storage(f"sqlite:///{tmp_path / 's.db'}") as store:
+        _apply(store, ("insert", [_event(0, i, i, hook=False, cost=0.5) for i in range(4)]))
+        assert _answers(store, True)[1] == "mirror:rebuilt"
+        _apply(store, ("reprice", 2.0))
+        assert _answers(store, True)[1] == "mirror:resynced"
+        for i in range(REWRITE_LOG + 1):  # more rewriting transactions than the log keeps
+            _apply(store, ("reprice", 2.0 if i % 2 else 3.0))
+        mirrored, method = _answers(store, True)
+        assert method == "mirror:rebuilt"
+        assert mirrored == _answers(store, False)[0]
