@@ -203,6 +203,11 @@ class PricingSection:
 
 
 @attrs.frozen
+class AnalyticsSection:
+    mirror: bool = True
+
+
+@attrs.frozen
 class ReportSection:
     timezone: NonEmpty | None = None
 
@@ -284,6 +289,7 @@ class ConfigFile:
     hooks: HooksSection = HooksSection()
     pricing: PricingSection = PricingSection()
     report: ReportSection = ReportSection()
+    analytics: AnalyticsSection = AnalyticsSection()
     sync: SyncSection = SyncSection()
     serve: ServeSection = ServeSection()
     sessions: SessionsSection = SessionsSection()

@@ -11,6 +11,7 @@ from datetime import datetime
 import attrs
 
 __all__ = [
+    "EventsVersion",
     "GcResult",
     "MigrationResult",
     "ProjectUsage",
@@ -34,6 +35,25 @@ class StorageStats:
     total_tokens: int = 0
     total_cost_usd: float | None = None
     total_api_requests: int = 0
+
+
+@attrs.frozen(kw_only=True)
+class EventsVersion:
+    """Where a store's events stand, read on one snapshot (``Store.events_version``).
+
+    ``rewritten`` is the log of the last transactions that rewrote or deleted stored
+    events (see ``storage._write.EVENTS_REWRITTEN``; inserts leave it alone);
+    ``rows`` and ``max_id`` count and bound the events;
+    ``rows_upto`` counts those with ``id <= upto`` (when asked); ``first`` and
+    ``last`` identify the rows with the smallest and largest ids."""
+
+    rewritten: str | None = None
+    rows: int = 0
+    max_id: int | None = None
+    upto: int | None = None
+    rows_upto: int | None = None
+    first: tuple[str, ...] | None = None
+    last: tuple[str, ...] | None = None
 
 
 @attrs.frozen(kw_only=True)

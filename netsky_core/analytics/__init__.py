@@ -53,6 +53,13 @@ _EXPORTS: dict[str, str] = {
     "QueryError": "._errors",
     "ReadOnlyQueryError": "._errors",
     "TimezoneError": "._errors",
+    "Mirror": "._mirror",
+    "MirrorRefresh": "._mirror",
+    "MirrorStatus": "._mirror",
+    "MirrorUnavailable": "._mirror",
+    "mirror_location": "._mirror",
+    "mirror_status": "._mirror",
+    "rebuild_mirror": "._mirror",
 }
 
 __all__ = [
@@ -65,6 +72,10 @@ __all__ = [
     "Column",
     "DateError",
     "LoadInfo",
+    "Mirror",
+    "MirrorRefresh",
+    "MirrorStatus",
+    "MirrorUnavailable",
     "QueryError",
     "QueryResult",
     "QueryStream",
@@ -83,9 +94,12 @@ __all__ = [
     "default_timezone",
     "load_tables",
     "lock_down",
+    "mirror_location",
+    "mirror_status",
     "open_analytics",
     "open_read_only",
     "parse_day",
+    "rebuild_mirror",
     "refuse_writes",
     "render_html",
     "request_schema",
@@ -123,6 +137,15 @@ if TYPE_CHECKING:  # pragma: no cover
     from ._html import render_html
     from ._load import LoadInfo, load_tables
     from ._lockdown import lock_down
+    from ._mirror import (
+        Mirror,
+        MirrorRefresh,
+        MirrorStatus,
+        MirrorUnavailable,
+        mirror_location,
+        mirror_status,
+        rebuild_mirror,
+    )
     from ._query import (
         READ_STATEMENTS,
         QueryResult,

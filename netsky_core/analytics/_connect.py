@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import sys
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -14,6 +17,7 @@ from ..storage.protocol import Storage
 from ._errors import QueryError, TimezoneError, one_line
 from ._load import DEFAULT_BATCH_SIZE, LoadInfo, load_tables
 from ._lockdown import lock_down
+from ._mirror import mirror_enabled
 from ._tables import RAW_SCHEMA, TableRequest, base_columns
 from ._views import VIEWS, needed_views, render_view
 
@@ -96,6 +100,7 @@ def open_analytics(
     threads: int | None = None,
     prune: bool = False,
     allow_files: bool = True,
+    mirror: bool | str | os.PathLike[str] = True,
 ) -> Any:
     """A DuckDB connection with netsky's views over ``store``.
 
@@ -116,8 +121,13 @@ def open_analytics(
     keeps that planning from touching files the SQL names (see :func:`lock_down`, which
     the caller applies to the connection itself once it is open).
 
-    The data is copied into an in-memory DuckDB database: nothing done with the
-    connection reaches the store. Fetching ``TIMESTAMPTZ`` values as Python objects
+    ``mirror``: read the events from the store's analytics mirror (brought up to date
+    first; see ``netsky_core.analytics.Mirror``), a path for a mirror file of one's
+    own, False to load them from the store. ``NETSKY_MIRROR=0`` and ``[analytics]
+    mirror = false`` turn it off too.
+
+    The data is copied into an in-memory DuckDB database (the mirror is attached
+    read-only): nothing done with the connection reaches the store. Fetching ``TIMESTAMPTZ`` values as Python objects
     with ``fetchall()`` needs DuckDB's optional ``pytz`` dependency; Arrow results
     (``.arrow()``, ``to_arrow_table()``) and :func:`run_query` do not.
     """
@@ -139,26 +149,34 @@ def open_analytics(
             wanted |= views_in_sql(sql)
     order = needed_views(sorted(wanted))
     request = _request(order, since, until)
-    pruned = False
-    if prune and sql is not None and "events" in request:
-        from ._prune import plan_event_needs
+    with _opened(store, config) as storage:
+        pruned = False
+        # the mirror holds every column: pruning would only cost the planning
+        if (
+            prune
+            and sql is not None
+            and "events" in request
+            and not _mirrors(storage, config, mirror)
+        ):
+            from ._prune import plan_event_needs
 
-        needs = plan_event_needs(sql, order, since, until, allow_files=allow_files)
-        if needs is not None:
-            columns, types = needs
-            request = TableRequest(
-                request, since=since, until=until, event_types=types, event_columns=columns
-            )
-            pruned = True
-    connection = connect(
-        store,
-        request,
-        timezone=timezone,
-        config=config,
-        native=native,
-        batch_size=batch_size,
-        threads=threads,
-    )
+            needs = plan_event_needs(sql, order, since, until, allow_files=allow_files)
+            if needs is not None:
+                columns, types = needs
+                request = TableRequest(
+                    request, since=since, until=until, event_types=types, event_columns=columns
+                )
+                pruned = True
+        connection = connect(
+            storage,
+            request,
+            timezone=timezone,
+            config=config,
+            native=native,
+            batch_size=batch_size,
+            threads=threads,
+            mirror=mirror,
+        )
     try:
         if pruned:
             _null_fill_events(connection)
@@ -180,21 +198,71 @@ def connect(
     batch_size: int = DEFAULT_BATCH_SIZE,
     threads: int | None = None,
     connection: Any = None,
+    mirror: bool | str | os.PathLike[str] = True,
 ) -> Any:
     """A DuckDB connection holding the base tables ``request`` asks for (no views).
 
-    With ``connection`` (from :func:`new_connection`), that one is filled.
+    With ``connection`` (from :func:`new_connection`), that one is filled. ``mirror``:
+    as for :func:`open_analytics`.
     """
     if connection is None:
         connection = new_connection(timezone, threads=threads)
     try:
         with _opened(store, config) as storage:
-            infos = load_tables(storage, connection, request, native=native, batch_size=batch_size)
+            infos: list[LoadInfo] = []
+            if "events" in request and mirror is not False and mirror_enabled(config):
+                info = _from_mirror(storage, connection, mirror, native)
+                if info is not None:
+                    infos.append(info)
+                    request = TableRequest(set(request) - {"events"})
+            infos += load_tables(storage, connection, request, native=native, batch_size=batch_size)
         _log(connection, infos)
     except BaseException:
         connection.close()
         raise
     return connection
+
+
+def _mirrors(storage: Storage, config: Config | None, mirror: Any) -> bool:
+    """Will the events come from a mirror (unless it fails)?"""
+    from ._mirror import mirror_for
+
+    if mirror is False or not mirror_enabled(config):
+        return False
+    return mirror_for(storage, None if mirror is True else mirror) is not None
+
+
+def _from_mirror(
+    storage: Storage, connection: Any, mirror: bool | str | os.PathLike[str], native: bool
+) -> LoadInfo | None:
+    """Put ``netsky_raw.events`` over ``storage``'s mirror, refreshed; None (after a
+    one-line warning when something went wrong) to load the events from the store."""
+    import duckdb
+
+    from ._mirror import MirrorUnavailable, mirror_for
+
+    target = mirror_for(storage, None if mirror is True else mirror)  # type: ignore[arg-type]
+    if target is None:
+        return None
+    started = time.perf_counter()
+    progress = _progress if sys.stderr.isatty() else None
+    try:
+        with target.locked():
+            done, rows = target.attach_current(
+                storage, connection, native=native, progress=progress
+            )
+    except (MirrorUnavailable, OSError, duckdb.Error) as exc:
+        sys.stderr.write(
+            f"netsky: warning: the analytics mirror {target.path} is not used "
+            f"({one_line(exc)}); reading the events from the store\n"
+        )
+        return None
+    return LoadInfo("events", f"mirror:{done.action}", rows, time.perf_counter() - started)
+
+
+def _progress(message: str) -> None:
+    sys.stderr.write(f"netsky: {message}\n")
+    sys.stderr.flush()
 
 
 def new_connection(timezone: str | None = None, *, threads: int | None = None) -> Any:
@@ -225,7 +293,7 @@ def _null_fill_events(connection: Any) -> None:
         row[0]
         for row in connection.execute(
             "SELECT column_name FROM information_schema.columns "
-            "WHERE table_schema = ? AND table_name = 'events'",
+            "WHERE table_catalog = current_database() AND table_schema = ? AND table_name = 'events'",
             [RAW_SCHEMA],
         ).fetchall()
     }
@@ -234,7 +302,7 @@ def _null_fill_events(connection: Any) -> None:
         return
     kind = connection.execute(
         "SELECT table_type FROM information_schema.tables "
-        "WHERE table_schema = ? AND table_name = 'events'",
+        "WHERE table_catalog = current_database() AND table_schema = ? AND table_name = 'events'",
         [RAW_SCHEMA],
     ).fetchall()[0][0]
     what = "VIEW" if "VIEW" in str(kind).upper() else "TABLE"

@@ -139,7 +139,7 @@ def _native(
 def _invalid_tables(connection: Any, request: TableRequest) -> dict[str, str]:
     rows = connection.execute(
         "SELECT table_name, column_name, data_type FROM information_schema.columns "
-        "WHERE table_schema = ?",
+        "WHERE table_catalog = current_database() AND table_schema = ?",
         [RAW_SCHEMA],
     ).fetchall()
     present: dict[str, dict[str, str]] = {}
@@ -169,7 +169,7 @@ def _invalid_tables(connection: Any, request: TableRequest) -> dict[str, str]:
 def _drop(connection: Any, table: str) -> None:
     rows = connection.execute(
         "SELECT table_type FROM information_schema.tables "
-        "WHERE table_schema = ? AND table_name = ?",
+        "WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ?",
         [RAW_SCHEMA, table],
     ).fetchall()
     if rows:
@@ -212,6 +212,8 @@ def _event_batches(
     storage: Storage, request: TableRequest, schema: Any, batch_size: int
 ) -> Iterator[Any]:
     query = EventQuery().with_time_range(request.since, request.until)
+    if request.after_id is not None:
+        query = query.with_after_id(request.after_id)
     if request.event_types is not None:
         query = query.with_event_types(sorted(request.event_types))
     for events in iter_events(storage, query, batch_size=batch_size):

@@ -168,7 +168,8 @@ class TableRequest(frozenset[str]):
     * ``since`` / ``until``: only events with ``since <= timestamp < until`` are needed
       (``None``: unbounded);
     * ``event_types``: only events of these types are needed (``None``: all);
-    * ``event_columns``: only these ``events`` columns are read (``None``: all).
+    * ``event_columns``: only these ``events`` columns are read (``None``: all);
+    * ``after_id``: only events with ``id > after_id`` are needed (``None``: all).
 
     Sessions and positions are always requested whole (the views filter sessions by
     the time range).
@@ -178,6 +179,7 @@ class TableRequest(frozenset[str]):
     until: datetime | None
     event_types: frozenset[str] | None
     event_columns: tuple[str, ...] | None
+    after_id: int | None
 
     def __new__(
         cls,
@@ -187,6 +189,7 @@ class TableRequest(frozenset[str]):
         until: datetime | None = None,
         event_types: Iterable[str] | None = None,
         event_columns: Iterable[str] | None = None,
+        after_id: int | None = None,
     ) -> TableRequest:
         names = frozenset(names)
         unknown = names - frozenset(BASE_TABLES)
@@ -196,6 +199,7 @@ class TableRequest(frozenset[str]):
         self.since = since
         self.until = until
         self.event_types = None if event_types is None else frozenset(event_types)
+        self.after_id = after_id
         if event_columns is None:
             self.event_columns = None
         else:
@@ -213,13 +217,20 @@ class TableRequest(frozenset[str]):
         return (
             f"TableRequest({sorted(self)}, since={self.since!r}, until={self.until!r}, "
             f"event_types={None if self.event_types is None else sorted(self.event_types)}, "
-            f"event_columns={self.event_columns})"
+            f"event_columns={self.event_columns}, after_id={self.after_id})"
         )
 
     def __reduce__(self) -> Any:
         return (
             _rebuild,
-            (tuple(self), self.since, self.until, self.event_types, self.event_columns),
+            (
+                tuple(self),
+                self.since,
+                self.until,
+                self.event_types,
+                self.event_columns,
+                self.after_id,
+            ),
         )
 
 
@@ -229,7 +240,13 @@ def _rebuild(
     until: datetime | None,
     event_types: frozenset[str] | None,
     event_columns: tuple[str, ...] | None,
+    after_id: int | None = None,
 ) -> TableRequest:
     return TableRequest(
-        names, since=since, until=until, event_types=event_types, event_columns=event_columns
+        names,
+        since=since,
+        until=until,
+        event_types=event_types,
+        event_columns=event_columns,
+        after_id=after_id,
     )

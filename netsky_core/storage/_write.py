@@ -8,6 +8,7 @@ the writer.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -24,6 +25,7 @@ from .usage import usage_deltas
 from .versions import BatchPlan, SessionChange, is_repeated, outranks, repeated_version
 
 __all__ = [
+    "EVENTS_REWRITTEN",
     "HORIZON",
     "Folding",
     "gc_step",
@@ -36,6 +38,13 @@ __all__ = [
 HORIZON = "gc_horizon"
 """Meta name of the gc horizon: nothing older is stored (gc deleted it)."""
 _HORIZON_LOCK = "netsky.gc_horizon"
+EVENTS_REWRITTEN = "events_rewritten"
+"""Meta name of the log of transactions that rewrote or deleted stored events: a JSON
+list of the last ``REWRITE_LOG`` ``[sequence, random token, smallest id touched]``, so
+a copy of the events (the analytics mirror) can tell which of its rows changed;
+inserts alone leave it as it is."""
+REWRITE_LOG = 64
+_REWRITE_LOCK = "netsky.~events_rewritten"  # the last lock any transaction takes
 BILL_LOCK = "netsky.bill:"
 """Prefix of the lock name of a billing key."""
 FAST_BATCH = 64
@@ -74,6 +83,7 @@ class Folding:
         self.states: dict[SessionKey, Session | None] = dict(states)
         self.changed: set[SessionKey] = set()
         self.usage: list[tuple[int, list[Event]]] = []
+        self.rewrote: int | None = None  # the smallest stored id rewritten or deleted
 
     def fold(self, changes: dict[SessionKey, SessionChange]) -> None:
         for key, change in changes.items():
@@ -96,6 +106,7 @@ class Folding:
         if not pairs:
             return
         self.w.update_events([new for _old, new in pairs])
+        self.touched(new.id for _old, new in pairs)
         changes: dict[SessionKey, SessionChange] = {}
         for old, new in pairs:
             change = changes.setdefault((old.machine_id, old.session_id), SessionChange())
@@ -118,6 +129,14 @@ class Folding:
         if deltas:
             self.w.add_usage(deltas)
         _commit_project_usage(self.w, self.usage)
+        if self.rewrote is not None:
+            log_rewrite(self.w, self.rewrote)
+
+    def touched(self, ids: Iterable[int | None]) -> None:
+        """Stored rows with these ids were rewritten or deleted."""
+        low = min((i for i in ids if i is not None), default=None)
+        if low is not None and (self.rewrote is None or low < self.rewrote):
+            self.rewrote = low
 
 
 def _commit_project_usage(w: Writer, usage: list[tuple[int, list[Event]]]) -> None:
@@ -129,6 +148,22 @@ def _commit_project_usage(w: Writer, usage: list[tuple[int, list[Event]]]) -> No
         deltas = project_deltas(usage)
         if deltas:
             add(deltas)
+
+
+def log_rewrite(w: Writer, low: int) -> None:
+    """Add this transaction to the rewrite log (see ``EVENTS_REWRITTEN``); last, once
+    every other lock of the transaction is held, under a lock of its own."""
+    import orjson
+
+    w.lock_names([_REWRITE_LOCK])
+    raw = w.meta(EVENTS_REWRITTEN)
+    try:
+        log = orjson.loads(raw) if raw else []
+        seq = int(log[-1][0]) + 1 if log else 1
+    except (orjson.JSONDecodeError, TypeError, ValueError, IndexError, KeyError):
+        log, seq = [], 1
+    log.append([seq, os.urandom(8).hex(), int(low)])
+    w.set_meta(EVENTS_REWRITTEN, orjson.dumps(log[-REWRITE_LOG:]).decode())
 
 
 def settle(
@@ -268,6 +303,7 @@ def insert_batch(
         else:
             new_ids = w.insert_events(offered) if alive else []
     conflicts: list[int] = []
+    rewrote: list[int | None] = []
     if len(alive) == n and None not in new_ids:  # the common case: every row is new
         ids: list[int | None] = list(new_ids)
         stored: list[Event | None] = [None] * n
@@ -296,8 +332,10 @@ def insert_batch(
                 updates.append(new)
         if updates:
             w.update_events(updates)
+            rewrote = [u.id for u in updates]
     result, changes = plan.finish(ids, stored=stored, kept=kept)
     folding = Folding(w, states)
+    folding.touched(rewrote)
     before = dict(folding.states)
     folding.fold(changes)
     bill = {k for c, k in bills.items() if stored[c] is None}
@@ -338,6 +376,7 @@ def gc_step(
         changes.setdefault((e.machine_id, e.session_id), SessionChange()).removed.append(e)
     expiring = {k for k, s in states.items() if s.last_activity is None or s.last_activity < cutoff}
     w.delete_events([e.id for e in batch if e.id is not None])
+    folding.touched(e.id for e in batch)
     folding.fold(changes)
     settle(w, {k for e in batch if is_billed(e) and (k := billing_key(e)) is not None}, folding)
     folding.commit(skip=expiring)

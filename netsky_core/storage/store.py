@@ -22,7 +22,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from .._errors import ReadOnlyStorageError, RecordError, StorageError
-from .._queries import EventQuery, SessionQuery, StorageStatsQuery, UsageQuery
+from .._queries import EventQuery, Order, SessionQuery, StorageStatsQuery, UsageQuery
 from .._records import (
     Capability,
     Event,
@@ -33,6 +33,7 @@ from .._records import (
     Session,
 )
 from .._results import (
+    EventsVersion,
     GcResult,
     MigrationResult,
     ProjectUsage,
@@ -264,6 +265,42 @@ class Store:
 
         value = self._read(lambda r: r.meta(_write.HORIZON))
         return None if value is None else _dt.fromisoformat(value)
+
+    def events_version(self, upto: int | None = None) -> EventsVersion:
+        """Where the events stand, on one snapshot: a copy of them that knows the
+        version it was made from can tell inserts (rows above its ``max_id``) from
+        rewrites and deletes (``rewritten`` changed). ``upto``: also count the rows with
+        ``id <= upto`` (a server store can commit a smaller id after a larger one)."""
+
+        def row(event: Event | None) -> tuple[str, ...] | None:
+            if event is None:
+                return None
+            return (
+                event.machine_id,
+                event.session_id,
+                event.uuid or "",
+                event.timestamp.isoformat(),
+            )
+
+        def work(r: Reader) -> EventsVersion:
+            ids = EventQuery().order_by_id().with_limit(1)
+            rows = r.count_events(EventQuery())
+            last = r.events(ids.with_direction(Order.DESC)) if rows else []
+            first = r.events(ids.with_direction(Order.ASC)) if rows else []
+            upto_rows = None
+            if upto is not None:
+                upto_rows = rows - r.count_events(EventQuery().with_after_id(upto))
+            return EventsVersion(
+                rewritten=r.meta(_write.EVENTS_REWRITTEN),
+                rows=rows,
+                max_id=last[0].id if last else None,
+                upto=upto,
+                rows_upto=upto_rows,
+                first=row(first[0] if first else None),
+                last=row(last[0] if last else None),
+            )
+
+        return self._read(work)
 
     def count_expired(self, retention: timedelta, *, now: datetime | None = None) -> int:
         cutoff = cutoff_for(retention, now)

@@ -36,6 +36,15 @@ from netsky_core.plugins.hookspecs import hookimpl
 
 from . import native_sqlite
 
+
+@pytest.fixture(autouse=True, scope="module")
+def _load_from_the_store() -> Any:
+    """These tests compare the ways of loading a store: without the analytics mirror."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("NETSKY_MIRROR", "0")
+        yield
+
+
 T0 = datetime(2026, 4, 1, 10, 30, tzinfo=UTC)
 HOUR = 3_600_000_000
 

@@ -21,6 +21,15 @@ from tests.history import Manifest, generate
 
 from . import ingest_tree, native_sqlite
 
+
+@pytest.fixture(autouse=True, scope="module")
+def _load_from_the_store() -> Any:
+    """These tests compare the ways of loading a store: without the analytics mirror."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("NETSKY_MIRROR", "0")
+        yield
+
+
 T0 = datetime(2026, 1, 20, 9, 0, tzinfo=UTC)
 NOW = datetime(2026, 1, 20, 11, 0, tzinfo=UTC)  # inside the hand-made block
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,6 +13,14 @@ from netsky_core.analytics.rollup import ROLLUP_KINDS, local_timezone, rollup_re
 from netsky_core.analytics.usage_report import usage_report
 from netsky_core.ingest.scan import discover, ingest
 from tests.history import generate
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _load_from_the_store() -> Any:
+    """These tests compare the ways of loading a store: without the analytics mirror."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("NETSKY_MIRROR", "0")
+        yield
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,6 +17,15 @@ from netsky_core.analytics.usage_report import usage_report
 from . import CCUSAGE_DAILY, Netsky, ingest_samples, native_sqlite, needs_samples, sample_environ
 
 pytestmark = needs_samples
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _load_from_the_store() -> Any:
+    """These tests compare the ways of loading a store: without the analytics mirror."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("NETSKY_MIRROR", "0")
+        yield
+
 
 TOTALS = {
     name: sum(day[name] for day in CCUSAGE_DAILY.values())

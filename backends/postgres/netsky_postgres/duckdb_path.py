@@ -65,6 +65,10 @@ def _select(target: Any, schema: Any, request: Any) -> tuple[str, list[Any]]:
         if value is not None:
             where.append(f'"timestamp" {op} %s')
             params.append(value)
+    after_id = getattr(request, "after_id", None)
+    if after_id is not None:
+        where.append("id > %s")
+        params.append(int(after_id))
     sql = f"SELECT {', '.join(exprs)} FROM {target.table('events')}"
     if where:
         sql += " WHERE " + " AND ".join(where)

@@ -34,6 +34,8 @@ from netsky_core.plugins.hookspecs import hookimpl
 __all__ = ["attach_sqlite", "netsky_duckdb_attach"]
 
 CHUNK_ROWS = 50_000
+WIDE_CHUNK_ROWS = 4_000
+"""Rows per batch when ``payload`` (large text) is read: memory stays small."""
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
 _SENTINEL_INT = -(2**63)
@@ -112,10 +114,18 @@ def _select(table: str, request: Any, schema: Any) -> tuple[str, list[Any]]:
         if until is not None:
             where.append("timestamp < ?")
             params.append(_us(until))
+        after_id = getattr(request, "after_id", None)
+        if after_id is not None:
+            where.append("id > ?")
+            params.append(int(after_id))
     sql = "SELECT " + ", ".join(f'"{f.name}"' for f in schema) + f' FROM "{table}"'
     if where:
         sql += " WHERE " + " AND ".join(where)
     return sql, params
+
+
+def _chunk(schema: Any, chunk_rows: int) -> int:
+    return min(chunk_rows, WIDE_CHUNK_ROWS) if "payload" in schema.names else chunk_rows
 
 
 def _cast(array: Any, target: Any) -> Any:
@@ -165,6 +175,7 @@ def _load_apsw(db: Any, connection: Any, table: str, request: Any, chunk_rows: i
     from netsky_core.analytics import create_table, request_schema
 
     schema = request_schema(table, request)
+    chunk_rows = _chunk(schema, chunk_rows)
     sql, params = _select(table, request, schema)
     cursor = db.execute(sql, params)
     converters = [_converter(f.type) for f in schema]
@@ -241,6 +252,7 @@ def _load_adbc(cur: Any, connection: Any, table: str, request: Any, chunk_rows: 
     from netsky_core.analytics import create_table, request_schema
 
     schema = request_schema(table, request)
+    chunk_rows = _chunk(schema, chunk_rows)
 
     def inline(sql: str, params: list[Any]) -> str:
         for param in params:  # the (int / text) parameters as literals

@@ -1,4 +1,4 @@
-"""``netsky db status | migrate | vacuum``: look after the store itself."""
+"""``netsky db status | migrate | vacuum | mirror``: look after the store itself."""
 
 from __future__ import annotations
 
@@ -15,12 +15,13 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         sub,
         common,
         "db",
-        help="store status, schema migration, vacuum",
+        help="store status, schema migration, vacuum, analytics mirror",
         examples=[
             "netsky db status",
             "netsky --db postgresql://me@db.example/netsky db status --json",
             "netsky db migrate",
             "netsky db vacuum",
+            "netsky db mirror status",
         ],
     )
     actions = p.add_subparsers(dest="db_action", metavar="ACTION", parser_class=Parser)
@@ -69,6 +70,36 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     vacuum.add_argument("--json", action="store_true", help="print JSON")
     vacuum.set_defaults(handler=run_vacuum)
+    mirror = add_command(
+        actions,
+        common,
+        "mirror",
+        help="the analytics mirror: status, rebuild",
+        description=(
+            "netsky query, export and the reports read the events from a columnar copy of\n"
+            "them (a DuckDB file beside a SQLite store, else in the state directory), brought\n"
+            "up to date on each use. status says where it is and whether it is current;\n"
+            "rebuild makes it again from the store. NETSKY_MIRROR=0 or [analytics] mirror =\n"
+            "false turns it off."
+        ),
+        examples=["netsky db mirror status", "netsky db mirror rebuild --json"],
+    )
+    steps = mirror.add_subparsers(dest="mirror_action", metavar="ACTION", parser_class=Parser)
+    for name, handler, text in (
+        ("status", run_mirror_status, "where the mirror is, its rows, whether it is current"),
+        ("rebuild", run_mirror_rebuild, "build the mirror again from the store"),
+    ):
+        step = add_command(
+            steps, common, name, help=text, description=text[0].upper() + text[1:] + "."
+        )
+        step.add_argument("--json", action="store_true", help="print JSON")
+        step.set_defaults(handler=handler)
+
+    def mirror_usage(ctx: Context) -> int:
+        mirror.print_help()
+        return 2
+
+    mirror.set_defaults(handler=mirror_usage)
 
     def usage(ctx: Context) -> int:
         p.print_help()
@@ -186,4 +217,55 @@ def run_vacuum(ctx: Context) -> int:
         print(f"vacuumed {data['url']}: {size(before)} -> {size(after)}")
     else:
         print(f"vacuumed {data['url']}")
+    return 0
+
+
+def run_mirror_status(ctx: Context) -> int:
+    from ..._convert import unstructure
+    from ...analytics import mirror_status
+
+    with ctx.storage(read=True) as store:
+        status = mirror_status(store, config=ctx.config)
+    data = unstructure(status)
+    if ctx.json:
+        print_json(data)
+        return 0
+    pairs: list[tuple[str, Any]] = [
+        ("path", status.path or "none"),
+        ("enabled", "yes" if status.enabled else "no (NETSKY_MIRROR or [analytics] mirror)"),
+        ("state", status.state + (f" ({status.reason})" if status.reason else "")),
+    ]
+    if status.rows is not None:
+        pairs.append(("events mirrored", f"{status.rows:,} (largest id {status.max_id})"))
+    if status.store_rows is not None:
+        pairs.append(("events stored", f"{status.store_rows:,} (largest id {status.store_max_id})"))
+    if status.size_bytes is not None:
+        pairs.append(("size on disk", size(status.size_bytes)))
+    if status.refreshed_at is not None:
+        from datetime import UTC, datetime
+
+        pairs.append(
+            ("refreshed", local(datetime.fromtimestamp(status.refreshed_at, UTC), seconds=True))
+        )
+    fields(pairs)
+    return 0
+
+
+def run_mirror_rebuild(ctx: Context) -> int:
+    import sys
+
+    from ...analytics import rebuild_mirror
+
+    def progress(message: str) -> None:
+        if not ctx.json:
+            sys.stderr.write(f"netsky: {message}\n")
+            sys.stderr.flush()
+
+    with ctx.storage(read=True) as store:
+        mirror, done = rebuild_mirror(store, progress=progress)
+    data = {"path": str(mirror.path), "rows": done.rows, "seconds": round(done.seconds, 3)}
+    if ctx.json:
+        print_json(data)
+    else:
+        print(f"rebuilt {mirror.path}: {done.rows:,} events in {done.seconds:.1f} s")
     return 0
