@@ -10,8 +10,10 @@ Where: beside a file store (``<file>.mirror.duckdb``), else in the state directo
 Kept current through the Storage protocol (``Store.events_version``, one snapshot):
 rows above the mirror's largest id are appended (by the backend's native loader
 when it has one); after transactions that rewrote or deleted events (a row
-superseded, repriced, billed again, gc'd: the Store logs each with the smallest id it
-touched) the rows from that id on are loaded again; the mirror is rebuilt when that
+superseded, repriced, billed again: the Store logs each with the smallest id it
+rewrote) the rows from that id on are loaded again; after a gc (logged with the
+smallest id it deleted) the rows the store no longer holds are dropped, found by
+reading only the store's ids from there on; the mirror is rebuilt when a reload
 would be most of it, when the log no longer reaches back to the mirror's last
 refresh, or when the rows up to the mirror's largest id no longer number what it
 holds (a server store committed a smaller id late). A store that does not offer
@@ -67,6 +69,7 @@ _TABLE = f'{RAW_SCHEMA}."events"'
 _BUSY_SECONDS = 300.0  # waiting for another refresh beats loading from the store
 _ATTACH_WAIT = 5.0
 _BUILD = "netsky_mirror_build"
+_KEPT = "main.kept_ids"  # in a resync's staging file: the store's ids from the gc'd one on
 _ROW_GROUP = 16_384
 _RESYNC_ROWS = 50_000  # below this many rows to load again, never a rebuild
 _CONFIG: dict[str, Any] = {
@@ -311,14 +314,14 @@ class Mirror:
         else:
             if version is None:
                 version = storage.events_version(upto=state["max_id"])
-            reason, low = _plan(state, version)
+            reason, low, dropped = _plan(state, version)
             if reason is None:
                 return MirrorRefresh(
                     action="fresh", rows=state["rows"], added=0, seconds=_since(started)
                 )
             if low is not None:
                 try:
-                    rows, added = self._resync(storage, state, low, native)
+                    rows, added = self._resync(storage, state, low, dropped, native)
                 except _Rebuild as why:
                     reason = f"{reason}; {why}"
                 else:
@@ -367,20 +370,28 @@ class Mirror:
         return rows
 
     def _resync(
-        self, storage: Any, state: dict[str, Any], low: int, native: bool
+        self,
+        storage: Any,
+        state: dict[str, Any],
+        low: int,
+        dropped: int | None,
+        native: bool,
     ) -> tuple[int, int]:
-        """Load again the rows with ``id >= low`` (the others are unchanged); the rows
-        the mirror then holds and how many were loaded. ``_Rebuild`` when that would
-        not make it equal to the store, or would cost about as much as a rebuild."""
+        """Load again the rows with ``id >= low`` (the others are unchanged), after
+        dropping the rows from ``dropped`` on that the store no longer holds (gc); the
+        rows the mirror then holds and how many were loaded. ``_Rebuild`` when that
+        would not make it equal to the store, or would cost about as much as a rebuild."""
         import duckdb
 
         from ._load import load_tables
 
         for _ in range(3):  # the rows below ``low`` and the log, on one snapshot
             version = storage.events_version(upto=low - 1)
-            _reason, again = _plan(state, version)
+            _reason, again, also = _plan(state, version)
             if _reason is not None and again is None:
                 raise _Rebuild(_reason)
+            if also is not None and (dropped is None or also < dropped):
+                dropped = also
             if again is None or again >= low:
                 break
             low = again
@@ -393,11 +404,18 @@ class Mirror:
         _unlink_db(staging)
         try:
             with _private(), duckdb.connect(str(staging), config=_CONFIG) as con:
+                if dropped is not None and dropped < low:
+                    _load_ids(storage, con, dropped, native)
                 load_tables(storage, con, TableRequest({"events"}, after_id=low - 1), native=native)
                 target = str(self.path).replace("'", "''")
                 _retry_busy(lambda: con.execute(f"ATTACH '{target}' AS {MIRROR_CATALOG}"))
                 mirrored = f"{MIRROR_CATALOG}.{_TABLE}"
                 con.execute("BEGIN")
+                if dropped is not None and dropped < low:  # rows gc deleted
+                    con.execute(
+                        f"DELETE FROM {mirrored} WHERE id >= {dropped} AND id < {low} "
+                        f"AND id NOT IN (SELECT id FROM {_KEPT})"
+                    )
                 (below,) = con.execute(
                     f"SELECT count(*) FROM {mirrored} WHERE id < {low}"
                 ).fetchall()[0]
@@ -489,9 +507,25 @@ def _log(raw: str | None) -> list[list[Any]]:
         return []
     try:
         log = orjson.loads(raw)
-        return [[int(e[0]), str(e[1]), int(e[2])] for e in log]
+        return [
+            [int(e[0]), str(e[1]), _id(e[2]), _id(e[3]) if len(e) > 3 else None] for e in log
+        ]
     except (orjson.JSONDecodeError, TypeError, ValueError, IndexError, KeyError):
-        return [[-1, raw, 0]]  # not a log: a rebuild, once
+        return [[-1, raw, 0, None]]  # not a log: a rebuild, once
+
+
+def _load_ids(storage: Any, con: Any, low: int, native: bool) -> None:
+    """The ids (only) of the store's events from ``low`` on, as table ``_KEPT``."""
+    from ._load import load_tables
+
+    request = TableRequest({"events"}, after_id=low - 1, event_columns=("id",))
+    load_tables(storage, con, request, native=native)
+    con.execute(f"CREATE TABLE {_KEPT} AS SELECT id FROM {_TABLE} WHERE id >= {low}")
+    con.execute(f"DROP TABLE {_TABLE}")
+
+
+def _id(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 def _last(raw: str | None) -> list[Any] | None:
@@ -499,10 +533,13 @@ def _last(raw: str | None) -> list[Any] | None:
     return log[-1][:2] if log else None
 
 
-def _plan(state: dict[str, Any], version: Any) -> tuple[str | None, int | None]:
+def _plan(
+    state: dict[str, Any], version: Any
+) -> tuple[str | None, int | None, int | None]:
     """Why a mirror in ``state`` does not equal the store at ``version`` (None: it
-    does), and the smallest id from which loading the rows again makes it equal
-    (None: a rebuild)."""
+    does); the smallest id from which loading the rows again makes it equal (None: a
+    rebuild); and the smallest id from which rows the store no longer holds are to be
+    dropped (None: none were deleted)."""
     log = _log(version.rewritten)
     seen = state.get("rewritten")
     if (log[-1][:2] if log else None) != seen:
@@ -512,21 +549,27 @@ def _plan(state: dict[str, Any], version: Any) -> tuple[str | None, int | None]:
             at = [i for i, e in enumerate(log) if e[:2] == seen]
             newer = log[at[0] + 1 :] if at else None
         if not newer:
-            return "rewritten past what the store still logs", None
-        return "events rewritten or deleted", max(0, min(e[2] for e in newer))
+            return "rewritten past what the store still logs", None, None
+        rewrote = [e[2] for e in newer if e[2] is not None]
+        removed = [e[3] for e in newer if e[3] is not None]
+        top = state["max_id"]
+        low = min(rewrote, default=(0 if top is None else int(top) + 1))
+        dropped = max(0, min(removed)) if removed else None
+        reason = "events rewritten" if rewrote else "events deleted"
+        return reason, max(0, low), dropped
     if not state["rows"]:
-        return (None, None) if not version.rows else (NEW_EVENTS, 0)
+        return (None, None, None) if not version.rows else (NEW_EVENTS, 0, None)
     if version.rows_upto != state["rows"]:
-        return "events committed out of id order", None
+        return "events committed out of id order", None, None
     if _jsonable(version.first) != state.get("first"):
-        return "a different store", None
+        return "a different store", None, None
     if version.max_id == state["max_id"]:
         if _jsonable(version.last) != state.get("last"):
-            return "a different store", None
-        return None, None
+            return "a different store", None, None
+        return None, None, None
     if version.max_id is None or version.max_id < state["max_id"]:
-        return "a different store", None
-    return NEW_EVENTS, int(state["max_id"]) + 1
+        return "a different store", None, None
+    return NEW_EVENTS, int(state["max_id"]) + 1, None
 
 
 def _jsonable(value: Any) -> Any:

@@ -40,9 +40,11 @@ HORIZON = "gc_horizon"
 _HORIZON_LOCK = "netsky.gc_horizon"
 EVENTS_REWRITTEN = "events_rewritten"
 """Meta name of the log of transactions that rewrote or deleted stored events: a JSON
-list of the last ``REWRITE_LOG`` ``[sequence, random token, smallest id touched]``, so
-a copy of the events (the analytics mirror) can tell which of its rows changed;
-inserts alone leave it as it is."""
+list of the last ``REWRITE_LOG`` ``[sequence, random token, smallest id rewritten,
+smallest id deleted]`` (either None when the transaction did not), so a copy of the
+events (the analytics mirror) can tell which of its rows changed or are gone; inserts
+alone leave it as it is. Entries of three items (older netsky) name the smallest id
+rewritten or deleted."""
 REWRITE_LOG = 64
 _REWRITE_LOCK = "netsky.~events_rewritten"  # the last lock any transaction takes
 BILL_LOCK = "netsky.bill:"
@@ -83,7 +85,8 @@ class Folding:
         self.states: dict[SessionKey, Session | None] = dict(states)
         self.changed: set[SessionKey] = set()
         self.usage: list[tuple[int, list[Event]]] = []
-        self.rewrote: int | None = None  # the smallest stored id rewritten or deleted
+        self.rewrote: int | None = None  # the smallest stored id rewritten
+        self.removed: int | None = None  # the smallest stored id deleted
 
     def fold(self, changes: dict[SessionKey, SessionChange]) -> None:
         for key, change in changes.items():
@@ -129,14 +132,20 @@ class Folding:
         if deltas:
             self.w.add_usage(deltas)
         _commit_project_usage(self.w, self.usage)
-        if self.rewrote is not None:
-            log_rewrite(self.w, self.rewrote)
+        if self.rewrote is not None or self.removed is not None:
+            log_rewrite(self.w, self.rewrote, self.removed)
 
     def touched(self, ids: Iterable[int | None]) -> None:
-        """Stored rows with these ids were rewritten or deleted."""
+        """Stored rows with these ids were rewritten."""
         low = min((i for i in ids if i is not None), default=None)
         if low is not None and (self.rewrote is None or low < self.rewrote):
             self.rewrote = low
+
+    def deleted(self, ids: Iterable[int | None]) -> None:
+        """Stored rows with these ids were deleted."""
+        low = min((i for i in ids if i is not None), default=None)
+        if low is not None and (self.removed is None or low < self.removed):
+            self.removed = low
 
 
 def _commit_project_usage(w: Writer, usage: list[tuple[int, list[Event]]]) -> None:
@@ -150,7 +159,7 @@ def _commit_project_usage(w: Writer, usage: list[tuple[int, list[Event]]]) -> No
             add(deltas)
 
 
-def log_rewrite(w: Writer, low: int) -> None:
+def log_rewrite(w: Writer, rewrote: int | None, removed: int | None = None) -> None:
     """Add this transaction to the rewrite log (see ``EVENTS_REWRITTEN``); last, once
     every other lock of the transaction is held, under a lock of its own."""
     import orjson
@@ -162,7 +171,7 @@ def log_rewrite(w: Writer, low: int) -> None:
         seq = int(log[-1][0]) + 1 if log else 1
     except (orjson.JSONDecodeError, TypeError, ValueError, IndexError, KeyError):
         log, seq = [], 1
-    log.append([seq, os.urandom(8).hex(), int(low)])
+    log.append([seq, os.urandom(8).hex(), rewrote, removed])
     w.set_meta(EVENTS_REWRITTEN, orjson.dumps(log[-REWRITE_LOG:]).decode())
 
 
@@ -376,7 +385,7 @@ def gc_step(
         changes.setdefault((e.machine_id, e.session_id), SessionChange()).removed.append(e)
     expiring = {k for k, s in states.items() if s.last_activity is None or s.last_activity < cutoff}
     w.delete_events([e.id for e in batch if e.id is not None])
-    folding.touched(e.id for e in batch)
+    folding.deleted(e.id for e in batch)
     folding.fold(changes)
     settle(w, {k for e in batch if is_billed(e) and (k := billing_key(e)) is not None}, folding)
     folding.commit(skip=expiring)

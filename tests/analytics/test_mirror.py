@@ -172,6 +172,20 @@ def test_each_way_of_refreshing_is_taken(tmp_path: Path) -> None:
     assert {"mirror:rebuilt", "mirror:appended", "mirror:resynced"} <= seen
 
 
+def test_gc_drops_the_deleted_rows_without_loading_the_others_again(tmp_path: Path) -> None:
+    with open_storage(f"sqlite:///{tmp_path / 's.db'}") as store:
+        store.insert_many([_event(i % 3, i, i % 600, hook=False, cost=0.5) for i in range(900)])
+        mirror = mirror_for(store)
+        assert mirror is not None
+        assert mirror.refresh(store).action == "rebuilt"
+        result = store.gc(timedelta(days=1), now=T0 + timedelta(days=1, minutes=300))
+        assert result.deleted_events == 600
+        store.insert_many([_event(0, 1000, 700, hook=False, cost=0.5)])
+        done = mirror.refresh(store)
+        assert (done.action, done.added, done.rows) == ("resynced", 1, 301)
+        assert _answers(store, True)[0] == _answers(store, False)[0]
+
+
 def test_postgres_mirror_equals_the_direct_load(postgres_url: Any, tmp_path: Path) -> None:
     with open_storage(postgres_url()) as store:
         ops: list[tuple[str, Any]] = [
