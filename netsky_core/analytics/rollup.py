@@ -212,9 +212,14 @@ def _buckets(
     framework: str | None,
     config: Config | None,
 ) -> Iterable[Any]:
+    from .._open import open_for_reading  # (not DuckDB's ``_connect``: no DuckDB here)
     from .._queries import UsageQuery
-    from ._connect import _opened
 
     query = UsageQuery().with_time_range(start, end).with_framework(framework)
-    with _opened(store, config) as opened:
+    if store is not None and not isinstance(store, str):
+        return store.usage(query)
+    opened = open_for_reading(store, config=config)
+    try:
         return opened.usage(query)
+    finally:
+        opened.close()
