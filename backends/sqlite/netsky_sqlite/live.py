@@ -3,7 +3,8 @@ and session rows read with the standard ``sqlite3`` module only, so the statusli
 and the hook's budget check stay fast however large the store grows.
 
 ``windows`` returns ``(start_us, requests, priced_requests, tokens, cost_picousd)``
-per 15-minute window; ``session`` a dict of ``netsky_core.live.reader.SESSION_FIELDS``.
+per 15-minute window; ``buckets`` the usage buckets themselves (the daily, weekly,
+monthly and model reports); ``session`` a dict of ``netsky_core.live.reader.SESSION_FIELDS``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ _SUMS = (
     "sum(requests), sum(priced_requests), "
     "sum(tokens_input + tokens_output + tokens_cache_read + tokens_cache_write "
     "+ tokens_reasoning), sum(cost_picousd)"
+)
+_BUCKET = (
+    "requests, unpriced_requests, priced_requests, tokens_input, tokens_output, "
+    "tokens_cache_read, tokens_cache_write, tokens_reasoning, cost_picousd"
 )
 _SESSION = (
     "framework, model, cwd, git_branch, status, pid, process_start_time, last_activity, "
@@ -70,6 +75,27 @@ class SqliteLiveReader:
             f"SELECT start, {_SUMS} FROM usage WHERE {where} GROUP BY start ORDER BY start", args
         ).fetchall()
         return rows
+
+    def buckets(
+        self, since_us: int | None, until_us: int | None, framework: str | None = None
+    ) -> list[tuple[Any, ...]]:
+        """The usage buckets starting in ``[since_us, until_us)`` (None: open), as
+        ``netsky_core.live.reader.BUCKET_FIELDS`` tuples (model None where unknown)."""
+        clauses: list[str] = []
+        args: list[Any] = []
+        for clause, value in (("start >= ?", since_us), ("start < ?", until_us)):
+            if value is not None:
+                clauses.append(clause)
+                args.append(value)
+        if framework is not None:
+            clauses.append("framework = ?")
+            args.append(framework)
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        return self._conn.execute(
+            f"SELECT start, NULLIF(model, ''), {_BUCKET} FROM usage{where} "
+            "ORDER BY start, machine_id, framework, model",
+            args,
+        ).fetchall()
 
     def session(self, machine_id: str, session_id: str) -> dict[str, Any] | None:
         r = self._conn.execute(
