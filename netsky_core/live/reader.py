@@ -80,6 +80,9 @@ class Window:
         )
 
 
+_TIME: tuple[Any, Any] | None = None  # (the epoch, timedelta): datetime imported on first use
+
+
 BUCKET_FIELDS = (
     "start_us",
     "model",
@@ -113,16 +116,42 @@ class Bucket:
     tokens_reasoning: int
     cost_picousd: int
 
-    def __init__(self, *values: Any) -> None:
-        for name, value in zip(BUCKET_FIELDS, values, strict=True):
-            setattr(self, name, value)
+    def __init__(
+        self,
+        start_us: int,
+        model: str | None,
+        requests: int,
+        unpriced_requests: int,
+        priced_requests: int,
+        tokens_input: int,
+        tokens_output: int,
+        tokens_cache_read: int,
+        tokens_cache_write: int,
+        tokens_reasoning: int,
+        cost_picousd: int,
+    ) -> None:
+        self.start_us = start_us
+        self.model = model
+        self.requests = requests
+        self.unpriced_requests = unpriced_requests
+        self.priced_requests = priced_requests
+        self.tokens_input = tokens_input
+        self.tokens_output = tokens_output
+        self.tokens_cache_read = tokens_cache_read
+        self.tokens_cache_write = tokens_cache_write
+        self.tokens_reasoning = tokens_reasoning
+        self.cost_picousd = cost_picousd
 
     @property
     def start(self) -> datetime:
         """The bucket's start as an aware UTC datetime (exact)."""
-        from datetime import UTC, datetime, timedelta
+        global _TIME
+        if _TIME is None:
+            from datetime import UTC, datetime, timedelta
 
-        return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=self.start_us)
+            _TIME = (datetime(1970, 1, 1, tzinfo=UTC), timedelta)
+        epoch, delta = _TIME
+        return epoch + delta(microseconds=self.start_us)
 
     def __repr__(self) -> str:
         return f"Bucket{tuple(getattr(self, k) for k in BUCKET_FIELDS)}"
@@ -278,7 +307,7 @@ class StoreReader:
             .with_framework(framework)
         )
         return [
-            Bucket(*[to_us(b.start) if k == "start_us" else getattr(b, k) for k in BUCKET_FIELDS])
+            Bucket(to_us(b.start), *[getattr(b, k) for k in BUCKET_FIELDS[1:]])
             for b in self._store.usage(query)
         ]
 
