@@ -9,8 +9,6 @@ Names are imported lazily, so ``import netsky_core`` stays cheap for the hook pa
 
 from __future__ import annotations
 
-import importlib
-
 TYPE_CHECKING = False  # (not typing.TYPE_CHECKING: importing typing costs a hook ~3 ms)
 
 __version__ = "0.2.0"
@@ -96,6 +94,8 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'netsky_core' has no attribute {name!r}")
+    import importlib  # here, not at the top: the hook's fast path never needs it
+
     value = getattr(importlib.import_module(module, __name__), name)
     globals()[name] = value
     return value

@@ -15,17 +15,22 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from .._config import Config
-from ..storage.fold import PICO
-from ..storage.protocol import Storage
 from ._errors import AnalyticsError
 from ._timezones import day_range, zone
 from .results import KINDS, Report, ReportRow
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # (not imported: a report from a backend's reader opens no Store)
+    from .._config import Config
+    from ..storage.protocol import Storage
+
 __all__ = ["ROLLUP_KINDS", "local_timezone", "rollup_report"]
+
+PICO = 10**12  # picodollars per dollar (as ``storage.fold.PICO``)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 ROLLUP_KINDS = frozenset({"daily", "weekly", "monthly", "model"})
 
@@ -212,9 +217,30 @@ def _buckets(
     framework: str | None,
     config: Config | None,
 ) -> Iterable[Any]:
+    if isinstance(store, str):  # the backend's own reader, if it has one: no Store
+        from ..live.reader import backend_reader
+
+        reader = backend_reader(store)
+        if reader is not None:
+            try:
+                found = reader.buckets(_us(start), _us(end), framework)
+            finally:
+                reader.close()
+            if found is not None:
+                return found
+    from .._open import open_for_reading  # (not DuckDB's ``_connect``: no DuckDB here)
     from .._queries import UsageQuery
-    from ._connect import _opened
 
     query = UsageQuery().with_time_range(start, end).with_framework(framework)
-    with _opened(store, config) as opened:
+    if store is not None and not isinstance(store, str):
+        return store.usage(query)
+    opened = open_for_reading(store, config=config)
+    try:
         return opened.usage(query)
+    finally:
+        opened.close()
+
+
+def _us(value: datetime | None) -> int | None:
+    """Microseconds since the Unix epoch (exact), as the stores keep bucket starts."""
+    return None if value is None else (value - _EPOCH) // timedelta(microseconds=1)

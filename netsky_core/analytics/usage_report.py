@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from .._config import Config
-from ..storage.protocol import Storage
-from .reports import build_report, load_usage
-from .results import Report
 from .rollup import ROLLUP_KINDS, rollup_report
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .._config import Config
+    from ..storage.protocol import Storage
+    from .results import Report
 
 __all__ = ["usage_report"]
 
@@ -46,6 +48,8 @@ def usage_report(
             start_of_week=start_of_week,
             config=config,
         )
+    from .reports import build_report, load_usage  # DuckDB's path: imported only here
+
     with load_usage(
         store,
         since=since,

@@ -6,10 +6,12 @@ import argparse
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._config import Config, load_config
-from ..storage.protocol import Storage
+
+if TYPE_CHECKING:  # (a report read by a backend's own reader opens no Store)
+    from ..storage.protocol import Storage
 
 
 class Context:

@@ -44,6 +44,37 @@ COMMAND_MODULES = (
 )
 
 
+# The commands each of those modules registers: ``netsky report ...`` builds the parser
+# of ``report`` alone (importing one command module, not all of them).
+COMMANDS = {
+    **{name: name for name in COMMAND_MODULES},
+    "session": "sessions",
+    "tail": "events",
+    "export": "transfer",
+    "import": "transfer",
+}
+del COMMANDS["transfer"]
+
+
+def command_module(argv: Sequence[str]) -> str | None:
+    """The module of the command ``argv`` runs, when the global options before it are
+    spelled out (``--db URL``, ``--db=URL``, ``--config PATH``, ``--debug``); None
+    (parse with every command) for anything else: no command, ``--help``, an
+    abbreviated option."""
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg in ("--db", "--config"):
+            i += 2
+        elif arg == "--debug" or arg.startswith(("--db=", "--config=")):
+            i += 1
+        elif arg.startswith("-"):
+            return None
+        else:
+            return COMMANDS.get(arg)
+    return None
+
+
 class Parser(argparse.ArgumentParser):
     """argparse with one-line usage errors (exit code 2)."""
 
@@ -102,7 +133,8 @@ def _common() -> argparse.ArgumentParser:
     return common
 
 
-def build_parser() -> Parser:
+def build_parser(only: str | None = None) -> Parser:
+    """The ``netsky`` parser: every command, or only those of the module ``only``."""
     from .. import __version__
 
     common = _common()
@@ -124,7 +156,7 @@ def build_parser() -> Parser:
     parser.add_argument("--config", metavar="PATH", default=None, help="config file")
     parser.add_argument("--debug", action="store_true", default=False, help="show tracebacks")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
-    for name in COMMAND_MODULES:
+    for name in COMMAND_MODULES if only is None else (only,):
         module = importlib.import_module(f".commands.{name}", __package__)
         module.register(sub, common)
     # `netsky hook` never reaches this parser (it is dispatched before argparse is
@@ -171,7 +203,7 @@ def report_error(exc: NetskyError) -> None:
 
 
 def run(argv: Sequence[str]) -> int:
-    parser = build_parser()
+    parser = build_parser(command_module(argv))
     try:
         args = parser.parse_args(list(argv))
     except SystemExit as exc:

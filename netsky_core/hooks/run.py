@@ -170,10 +170,10 @@ def store_records(
     Returns ``(event, record)`` for every record stored (the caller may ingest the
     transcripts of the Stop-like ones).
     """
-    import json
     from datetime import datetime
 
     from .._records import GitContext
+    from ._jsonc import loads
     from .payload import HookInputError, to_event
 
     built: list[tuple[Any, dict[str, Any]]] = []
@@ -183,7 +183,7 @@ def store_records(
             raw = rec["raw"]
             git = rec.get("git")
             event = to_event(
-                json.loads(raw),
+                loads(raw),
                 raw=redact(raw) if redact is not None else raw,
                 framework=rec.get("framework", "claude"),
                 machine_id=rec.get("machine_id") or machine_id or "unknown",
@@ -250,13 +250,13 @@ def _codex_rollout(payload: dict[str, Any]) -> list[str]:
 
 def _transcripts(stored: list[tuple[Any, dict[str, Any]]]) -> dict[str, str]:
     """Transcript files to ingest after these events: path -> parser kind."""
-    import json
+    from ._jsonc import loads
 
     found: dict[str, str] = {}
     for event, rec in stored:
         if event.event_type not in TRANSCRIPT_TRIGGERS or not rec.get("transcript", True):
             continue
-        payload = json.loads(rec["raw"])
+        payload = loads(rec["raw"])
         if rec.get("framework") == "codex":
             for path in _codex_rollout(payload):
                 found[path] = "codex"
@@ -539,23 +539,22 @@ def _budget_check(
             reader.close()
         answer = hook_answer(snap.budget, snap.mode, event_type)
         if answer is not None:
-            import json
+            from ._jsonc import dumps
 
-            sys.stdout.write(json.dumps(answer) + "\n")
+            sys.stdout.write(dumps(answer) + "\n")
             sys.stdout.flush()
     except Exception as exc:
         _log(f"budget check failed: {type(exc).__name__}: {' '.join(str(exc).split())}")
 
 
 def _run(opts: dict[str, Any], raw_bytes: bytes, received_at: str) -> int:
-    import json
-
+    from ._jsonc import loads
     from .payload import HookInputError, agent_process, check_payload
     from .spool import hook_spool
 
     raw = raw_bytes.decode("utf-8", errors="replace")
     try:
-        payload = json.loads(raw)
+        payload = loads(raw)
         event_type, session_id = check_payload(payload, opts["framework"])
     except (ValueError, RecursionError, HookInputError) as exc:
         if raw_bytes.strip():

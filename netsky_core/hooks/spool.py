@@ -24,10 +24,10 @@ there (:func:`migrate_legacy`).
 
 from __future__ import annotations
 
-import json
 import os
 
 from .._paths import ensure_private_dir, state_path
+from ._jsonc import dumps, loads
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # the hook's fast path imports neither typing nor pathlib
@@ -131,7 +131,7 @@ def target_key(target: Mapping[str, str | None]) -> str:
     """The spool folder's name for ``target`` (no password goes into it): FNV-1a,
     64 bits, of the masked URL and the config path (``hashlib`` would cost the hook
     a few ms of imports; the key tells targets apart, it guards nothing)."""
-    text = json.dumps([_masked(target.get("db")), target.get("config")])
+    text = dumps([_masked(target.get("db")), target.get("config")])
     h = 0xCBF29CE484222325
     for byte in text.encode("utf-8", "surrogatepass"):
         h = ((h ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
@@ -181,7 +181,7 @@ class _Locked:
 
 def _parse_line(raw: bytes) -> dict[str, Any] | None:
     try:
-        value = json.loads(raw)
+        value = loads(raw)
     except (ValueError, RecursionError):
         return None
     return value if isinstance(value, dict) and value.get("v") == 1 else None
@@ -261,7 +261,7 @@ class Spool:
         if self._target is None:
             try:
                 with open(self._file(TARGET), "rb") as fh:
-                    value = json.loads(fh.read())
+                    value = loads(fh.read())
                 self._target = {"db": value.get("db"), "config": value.get("config")}
             except (OSError, ValueError, AttributeError):
                 self._target = {"db": None, "config": None}
@@ -281,7 +281,7 @@ class Spool:
     def _write_target(self) -> None:
         """Keep ``target.json`` (0600) naming this spool's target (rewritten when a
         password changed: the key hides it)."""
-        wanted = json.dumps(self._target, sort_keys=True).encode("utf-8", "surrogatepass")
+        wanted = dumps(self._target, sort_keys=True).encode("utf-8", "surrogatepass")
         path = self._file(TARGET)
         try:
             with open(path, "rb") as fh:
@@ -365,7 +365,7 @@ class Spool:
         Raises ``OSError`` when the record could not be written (the file is then
         as it was before).
         """
-        line = (json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n").encode(
+        line = (dumps(record, compact=True, ensure_ascii=False) + "\n").encode(
             "utf-8", "surrogatepass"
         )
         if self._target is not None:

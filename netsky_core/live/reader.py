@@ -9,7 +9,10 @@ version). Such a reader has ``windows(since_us, framework=None)`` returning
 window (every machine and model summed, ordered by start), ``project_totals(starts)``
 returning per project and branch ``(project, branch, *sums)`` with ``(requests,
 priced_requests, tokens, cost_picousd)`` since each start, ``session(machine_id,
-session_id)`` returning a dict of :data:`SESSION_FIELDS` or None, and ``close()``. Every other store is read through ``open_storage`` (:class:`StoreReader`):
+session_id)`` returning a dict of :data:`SESSION_FIELDS` or None, and ``close()``;
+optionally ``buckets(since_us, until_us, framework=None)`` returning the usage buckets
+as :data:`BUCKET_FIELDS` tuples (the daily, weekly, monthly and model reports read
+them). Every other store is read through ``open_storage`` (:class:`StoreReader`):
 the same answers, with the full import cost.
 """
 
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from datetime import datetime
     from typing import Any, Protocol
 
     class LiveReader(Protocol):
@@ -33,16 +37,26 @@ if TYPE_CHECKING:
 
         def session(self, machine_id: str, session_id: str) -> SessionUsage | None: ...
 
+        def buckets(
+            self, since_us: int | None, until_us: int | None, framework: str | None = None
+        ) -> list[Bucket] | None:
+            """The usage buckets starting in ``[since_us, until_us)`` (None: open), in
+            ``UsageQuery`` order; None when this reader cannot list them."""
+            ...
+
         def close(self) -> None: ...
 
 
 __all__ = [
+    "BUCKET_FIELDS",
     "GROUP",
     "SESSION_FIELDS",
     "BackendReader",
+    "Bucket",
     "SessionUsage",
     "StoreReader",
     "Window",
+    "backend_reader",
     "open_reader",
 ]
 
@@ -71,6 +85,88 @@ class Window:
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Window) and all(
             getattr(self, k) == getattr(other, k) for k in self.__slots__
+        )
+
+
+_TIME: tuple[Any, Any] | None = None  # (the epoch, timedelta): datetime imported on first use
+
+
+BUCKET_FIELDS = (
+    "start_us",
+    "model",
+    "requests",
+    "unpriced_requests",
+    "priced_requests",
+    "tokens_input",
+    "tokens_output",
+    "tokens_cache_read",
+    "tokens_cache_write",
+    "tokens_reasoning",
+    "cost_picousd",
+)
+
+
+class Bucket:
+    """One usage bucket as a report sums it: the ``UsageBucket`` fields but machine and
+    framework, ``start_us`` (UTC microseconds) for ``start``."""
+
+    __slots__ = BUCKET_FIELDS
+
+    start_us: int
+    model: str | None
+    requests: int
+    unpriced_requests: int
+    priced_requests: int
+    tokens_input: int
+    tokens_output: int
+    tokens_cache_read: int
+    tokens_cache_write: int
+    tokens_reasoning: int
+    cost_picousd: int
+
+    def __init__(
+        self,
+        start_us: int,
+        model: str | None,
+        requests: int,
+        unpriced_requests: int,
+        priced_requests: int,
+        tokens_input: int,
+        tokens_output: int,
+        tokens_cache_read: int,
+        tokens_cache_write: int,
+        tokens_reasoning: int,
+        cost_picousd: int,
+    ) -> None:
+        self.start_us = start_us
+        self.model = model
+        self.requests = requests
+        self.unpriced_requests = unpriced_requests
+        self.priced_requests = priced_requests
+        self.tokens_input = tokens_input
+        self.tokens_output = tokens_output
+        self.tokens_cache_read = tokens_cache_read
+        self.tokens_cache_write = tokens_cache_write
+        self.tokens_reasoning = tokens_reasoning
+        self.cost_picousd = cost_picousd
+
+    @property
+    def start(self) -> datetime:
+        """The bucket's start as an aware UTC datetime (exact)."""
+        global _TIME
+        if _TIME is None:
+            from datetime import UTC, datetime, timedelta
+
+            _TIME = (datetime(1970, 1, 1, tzinfo=UTC), timedelta)
+        epoch, delta = _TIME
+        return epoch + delta(microseconds=self.start_us)
+
+    def __repr__(self) -> str:
+        return f"Bucket{tuple(getattr(self, k) for k in BUCKET_FIELDS)}"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Bucket) and all(
+            getattr(self, k) == getattr(other, k) for k in BUCKET_FIELDS
         )
 
 
@@ -123,9 +219,8 @@ class SessionUsage:
         return {name: getattr(self, name) for name in SESSION_FIELDS}
 
 
-def open_reader(url: str) -> Any:
-    """A reader of the store at ``url``: the backend's own when it ships one that
-    can answer, else a :class:`StoreReader`."""
+def backend_reader(url: str) -> BackendReader | None:
+    """The reader the backend of ``url`` ships, when it has one that can answer."""
     from .._urls import scheme_of
     from ..plugins._entrypoints import scan_entry_points
 
@@ -135,10 +230,14 @@ def open_reader(url: str) -> Any:
 
         module = importlib.import_module(ref.module)
         reader = getattr(module, ref.attr or "open_live")(url)
-        if reader is not None:
-            return BackendReader(reader)
-        break
-    return StoreReader(url)
+        return None if reader is None else BackendReader(reader)
+    return None
+
+
+def open_reader(url: str) -> Any:
+    """A reader of the store at ``url``: the backend's own when it ships one that
+    can answer, else a :class:`StoreReader`."""
+    return backend_reader(url) or StoreReader(url)
 
 
 class BackendReader:
@@ -156,6 +255,14 @@ class BackendReader:
     def session(self, machine_id: str, session_id: str) -> SessionUsage | None:
         found = self._inner.session(machine_id, session_id)
         return None if found is None else SessionUsage(**found)
+
+    def buckets(
+        self, since_us: int | None, until_us: int | None, framework: str | None = None
+    ) -> list[Bucket] | None:
+        read = getattr(self._inner, "buckets", None)  # optional: older readers lack it
+        if read is None:
+            return None
+        return [Bucket(*row) for row in read(since_us, until_us, framework)]
 
     def close(self) -> None:
         self._inner.close()
@@ -210,6 +317,25 @@ class StoreReader:
                     sums[4 * i + 2] += r.tokens
                     sums[4 * i + 3] += r.cost_picousd
         return [(p, b, *sums) for (p, b), sums in out.items()]
+
+    def buckets(
+        self, since_us: int | None, until_us: int | None, framework: str | None = None
+    ) -> list[Bucket]:
+        from .._queries import UsageQuery
+        from ..backend import from_us, to_us
+
+        query = (
+            UsageQuery()
+            .with_time_range(
+                None if since_us is None else from_us(since_us),
+                None if until_us is None else from_us(until_us),
+            )
+            .with_framework(framework)
+        )
+        return [
+            Bucket(to_us(b.start), *[getattr(b, k) for k in BUCKET_FIELDS[1:]])
+            for b in self._store.usage(query)
+        ]
 
     def session(self, machine_id: str, session_id: str) -> SessionUsage | None:
         from ..backend import to_us

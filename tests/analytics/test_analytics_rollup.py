@@ -61,6 +61,35 @@ def test_bucket_reports_equal_request_reports(store_url: str, kind: str, case: d
     assert fast.rows and fast.requests == slow.requests
 
 
+@pytest.mark.parametrize("kind", sorted(ROLLUP_KINDS))
+@pytest.mark.parametrize("case", CASES, ids=lambda c: "-".join(f"{k}={v}" for k, v in c.items()))
+def test_a_report_read_by_the_backends_reader_equals_one_read_through_the_store(
+    store_url: str, kind: str, case: dict
+) -> None:
+    """Given a URL, the SQLite backend's own reader lists the buckets (no Store opened)."""
+    options = dict(case)
+    if kind != "weekly":
+        options.pop("start_of_week", None)
+    with open_storage(store_url, read_only=True) as store:
+        through_store = rollup_report(kind, store, **options)
+    assert rollup_report(kind, store_url, **options).to_json() == through_store.to_json()
+
+
+def test_a_report_from_a_url_opens_no_store(store_url: str) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from netsky_core.analytics.usage_report import usage_report\n"
+        f"usage_report('daily', {store_url!r}, timezone='UTC', use_buckets=True)\n"
+        "print(sorted(m for m in ('apsw', 'netsky_core.storage.store', 'netsky_core._records',"
+        " 'duckdb', 'pyarrow') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
 def test_local_timezone_is_an_iana_name(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TZ", "Asia/Tokyo")
     assert local_timezone() == "Asia/Tokyo"

@@ -279,6 +279,44 @@ def test_the_agent_waits_only_for_the_fast_path(tmp_path: Path) -> None:
         assert (event.event_type, event.session_id, event.source) == ("Stop", "s", "hook")
 
 
+def test_the_fast_path_imports_no_json_nor_re(tmp_path: Path) -> None:
+    """``json`` imports ``re`` (and ``enum``, ``functools``): a third of a bare start-up.
+    The hook reads and spools a PreToolUse without either (nor typing, pathlib, datetime)."""
+    payload = {
+        "session_id": "s",
+        "hook_event_name": "PreToolUse",
+        "tool_name": "Bash",
+        "tool_use_id": "toolu_1",
+        "tool_input": {"command": "ls -l \u00e9"},
+        "cwd": str(tmp_path),
+    }
+    code = (
+        "import sys, io\n"
+        "from netsky_core.cli import main\n"
+        f"sys.stdin = io.TextIOWrapper(io.BytesIO({json.dumps(payload).encode()!r}))\n"
+        "main(['hook'])\n"
+        "print([m for m in ('json', 're', 'enum', 'typing', 'pathlib', 'datetime', 'importlib')"
+        " if m in sys.modules])\n"
+    )
+    import subprocess
+    import sys
+
+    db = f"sqlite:///{tmp_path}/s.db"
+    env = isolated_env(tmp_path, NETSKY_DATABASE_URL=db)
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, check=True, cwd=tmp_path
+    )
+    assert out.stdout.decode().strip() == "[]", out.stderr.decode()[-2000:]
+    wait_for_drainers(Path(env["NETSKY_HOME"]))
+    with open_storage(db) as store:
+        (event,) = store.query(EventQuery())
+    assert (event.uuid, event.tool_name, json.loads(event.payload or "")) == (
+        "tool_use:toolu_1",
+        "Bash",
+        payload,
+    )
+
+
 def test_a_burst_of_background_hooks_is_stored_by_one_drainer(tmp_path: Path) -> None:
     payloads = sample_payloads()[:40]
     db = f"sqlite:///{tmp_path}/s.db"

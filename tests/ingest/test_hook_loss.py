@@ -297,6 +297,9 @@ def _torn_sequence(env: dict[str, str], store: Store, **limits: int) -> list[byt
 
 
 def _replayed(env: dict[str, str], store: Store) -> dict:
+    # the last hook's drainer may still be trying the store that is down: let it fail
+    # first, or it finds the store up and stores what this replay is meant to replay
+    wait_for_drainers(Path(env["NETSKY_HOME"]))
     store.up()
     replay = run_netsky(["--db", store.url, "spool", "replay", "--json"], env)
     assert replay.returncode == 0, replay.stderr

@@ -64,6 +64,13 @@ def test_the_sqlite_reader_equals_the_store_reader(tmp_path: Path, events: list[
 
         for starts in ([since], [since + 3_600_000_000 * 20, since, since + 60_000_000 * 15]):
             assert totals(fast, starts) == totals(generic, starts)
+        edges = [None, since, int((T0 + timedelta(minutes=1500)).timestamp() * 1_000_000)]
+        for framework in (None, "claude", "codex"):
+            for low in edges:
+                for high in edges:
+                    assert fast.buckets(low, high, framework) == generic.buckets(
+                        low, high, framework
+                    )
         for key in [("m1", "s1"), ("m2", "s2"), ("m1", "nope")]:
             a, b = fast.session(*key), generic.session(*key)
             assert (a is None) == (b is None)

@@ -4,8 +4,9 @@ and the hook's budget check stay fast however large the store grows.
 
 ``windows`` returns ``(start_us, requests, priced_requests, tokens, cost_picousd)``
 per 15-minute window; ``project_totals(starts)`` per project and branch the sums
-``(requests, priced_requests, tokens, cost_picousd)`` since each start; ``session``
-a dict of ``netsky_core.live.reader.SESSION_FIELDS``.
+``(requests, priced_requests, tokens, cost_picousd)`` since each start; ``buckets`` the
+usage buckets themselves (the daily, weekly, monthly and model reports); ``session`` a
+dict of ``netsky_core.live.reader.SESSION_FIELDS``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ _SUMS = (
     "sum(requests), sum(priced_requests), "
     "sum(tokens_input + tokens_output + tokens_cache_read + tokens_cache_write "
     "+ tokens_reasoning), sum(cost_picousd)"
+)
+_BUCKET = (
+    "requests, unpriced_requests, priced_requests, tokens_input, tokens_output, "
+    "tokens_cache_read, tokens_cache_write, tokens_reasoning, cost_picousd"
 )
 _SESSION = (
     "framework, model, cwd, git_branch, status, pid, process_start_time, last_activity, "
@@ -84,6 +89,27 @@ class SqliteLiveReader:
             f"SELECT project, branch, {sums} FROM project_usage WHERE start >= ? "
             "GROUP BY project, branch",
             [*args, min(starts)],
+        ).fetchall()
+
+    def buckets(
+        self, since_us: int | None, until_us: int | None, framework: str | None = None
+    ) -> list[tuple[Any, ...]]:
+        """The usage buckets starting in ``[since_us, until_us)`` (None: open), as
+        ``netsky_core.live.reader.BUCKET_FIELDS`` tuples (model None where unknown)."""
+        clauses: list[str] = []
+        args: list[Any] = []
+        for clause, value in (("start >= ?", since_us), ("start < ?", until_us)):
+            if value is not None:
+                clauses.append(clause)
+                args.append(value)
+        if framework is not None:
+            clauses.append("framework = ?")
+            args.append(framework)
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        return self._conn.execute(
+            f"SELECT start, NULLIF(model, ''), {_BUCKET} FROM usage{where} "
+            "ORDER BY start, machine_id, framework, model",
+            args,
         ).fetchall()
 
     def session(self, machine_id: str, session_id: str) -> dict[str, Any] | None:

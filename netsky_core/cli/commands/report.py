@@ -103,7 +103,6 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 def run(ctx: Context) -> int:
     from ..._errors import ConfigError
     from ...analytics import parse_day
-    from ...analytics.reports import build_report, dashboard, load_usage
     from ...analytics.usage_report import usage_report
 
     args = ctx.args
@@ -127,6 +126,8 @@ def run(ctx: Context) -> int:
         since = parse_day(args.since, "--since", args.timezone) if args.since else None
         until = parse_day(args.until, "--until", args.timezone) if args.until else None
         if args.html:
+            from ...analytics.reports import build_report, dashboard, load_usage
+
             data = load_usage(
                 ctx.url, since=since, until=until, kinds=(args.kind,), html=True, **options
             )
