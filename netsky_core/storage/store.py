@@ -445,7 +445,10 @@ class Store:
         if Capability.PROJECT_USAGE not in self._engine.capabilities:
             raise StorageError(
                 f"the {self._engine.name} backend keeps no usage per project and branch",
-                hint="per-project and per-branch budgets need a store that does, such as sqlite or postgres",
+                hint=(
+                    "per-project and per-branch budgets need a store that does, "
+                    "such as sqlite or postgres"
+                ),
             )
         return self._read(lambda r: r.project_usage(since))  # type: ignore[attr-defined]
 
