@@ -155,12 +155,12 @@ def _read_checked(path: str) -> dict[str, Any]:
             stamps = fh.read().splitlines(keepends=True)
     except OSError:
         pass
-    import json
-
     for line in stamps:
         if line.startswith(stamp):
+            from .hooks._jsonc import loads  # not ``json``: see there
+
             try:
-                known = json.loads(line[len(stamp) :])
+                known = loads(line[len(stamp) :])
             except ValueError:
                 break  # an older note, or a torn one: parse the file
             if isinstance(known, dict):
@@ -179,6 +179,8 @@ def _read_checked(path: str) -> dict[str, Any]:
         from ._config_schema import structure_config
 
         structure_config(data, path)
+    import json
+
     try:
         note = json.dumps(data, separators=(",", ":"), ensure_ascii=True)
     except (TypeError, ValueError):

@@ -136,16 +136,15 @@ def _keep_limits(opts: dict[str, Any]) -> None:
     session_id = payload.get("session_id")
     if not windows or not isinstance(session_id, str) or not session_id:
         return
-    import json
-
     from .._paths import ensure_private_dir, state_path
+    from ._jsonc import dumps, loads
 
     target = f"{opts['db'] or ''}\0{opts['config'] or ''}"
     folder = state_path()
     path = os.path.join(folder, "statusline-limits.json")
     try:
         with open(path, encoding="utf-8") as fh:
-            seen = json.load(fh)
+            seen = loads(fh.read())
     except (OSError, ValueError):
         seen = {}
     if not isinstance(seen, dict) or seen.get(target) == windows:
@@ -154,7 +153,7 @@ def _keep_limits(opts: dict[str, Any]) -> None:
     ensure_private_dir(folder)
     tmp = f"{path}.{os.getpid()}"
     with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(seen, fh)
+        fh.write(dumps(seen))
     os.replace(tmp, path)
     record = {
         "hook_event_name": "PlanLimits",
@@ -166,7 +165,7 @@ def _keep_limits(opts: dict[str, Any]) -> None:
 
     hook_opts = _parse(["--no-transcript"])
     hook_opts["db"], hook_opts["config"] = opts["db"], opts["config"]
-    _run(hook_opts, json.dumps(record).encode(), _utc_now_iso())
+    _run(hook_opts, dumps(record).encode(), _utc_now_iso())
 
 
 def _cwd(payload: dict[str, Any]) -> str | None:
@@ -203,10 +202,10 @@ def _fail(message: str, code: int = 0) -> int:
 
 
 def _line(opts: dict[str, Any], raw: bytes) -> str:
-    import json
+    from ._jsonc import dumps, loads
 
     try:
-        payload = json.loads(raw or b"{}")
+        payload = loads(raw or b"{}")
     except (ValueError, RecursionError):
         raise _Problem("statusline input is not JSON") from None
     if not isinstance(payload, dict):
@@ -242,5 +241,5 @@ def _line(opts: dict[str, Any], raw: bytes) -> str:
     if opts["json"]:
         data = snap.as_dict()
         data["rate_limits"] = dict(rate_limits(payload))
-        return json.dumps(data, sort_keys=True)
+        return dumps(data, sort_keys=True)
     return render(payload, snap, fmt, bool(color))

@@ -126,10 +126,10 @@ def render(payload: dict[str, Any], snap: Any, fmt: str, color: bool) -> str:
 
 def check_format(fmt: str) -> str | None:
     """Why ``fmt`` is not a usable format, or None."""
-    import string
+    import _string  # type: ignore[import-not-found]  # string.Formatter.parse without re
 
     try:
-        names = [f for _, f, _, _ in string.Formatter().parse(fmt) if f is not None]
+        names = [f for _, f, _, _ in _string.formatter_parser(fmt) if f is not None]
     except ValueError as exc:
         return f"statusline format {fmt!r}: {exc}"
     for name in names:

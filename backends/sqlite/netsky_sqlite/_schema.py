@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from netsky_core import NotANetskyStoreError, SchemaVersionError, StorageIntegrityError
 
+from . import _version
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
@@ -249,6 +251,10 @@ MIGRATIONS: tuple[tuple[Any, ...], ...] = (
     _PROJECT_USAGE,  # usage per working directory, git branch and 15 minutes (budgets)
 )
 LATEST = len(MIGRATIONS)
+if LATEST != _version.LATEST:  # the live reader's copy of the number must follow
+    raise ImportError(
+        f"netsky_sqlite._version.LATEST is {_version.LATEST}, the migrations make {LATEST}"
+    )
 
 
 def check_header(data: bytes, path: str) -> None:

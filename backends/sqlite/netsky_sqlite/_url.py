@@ -8,7 +8,6 @@ are options: ``?synchronous=FULL&busy_timeout_ms=10000``.
 from __future__ import annotations
 
 import os
-from urllib.parse import parse_qsl, unquote
 
 from netsky_core import InvalidURLError
 
@@ -44,6 +43,12 @@ def sqlite_file(url: str) -> tuple[str, dict[str, str]]:
             f"sqlite URL {url!r} names no file",
             hint="use sqlite:///relative.db or sqlite:////absolute/path.db",
         )
+    if "%" not in rest and "+" not in query and "%" not in query:  # the common case, without
+        # importing urllib.parse (and ipaddress): the statusline opens a store per line
+        options = dict(p.partition("=")[::2] for p in query.split("&") if p)
+        return os.path.expanduser(rest), options
+    from urllib.parse import parse_qsl, unquote
+
     return os.path.expanduser(unquote(rest)), dict(parse_qsl(query, keep_blank_values=True))
 
 

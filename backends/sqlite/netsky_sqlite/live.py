@@ -39,10 +39,8 @@ _SESSION = (
 def open_live(url: str) -> SqliteLiveReader | None:
     """A reader of the store ``url`` names, or None when this one cannot answer (no
     such file, a schema version other than this netsky's, options it does not know)."""
-    from urllib.parse import quote
-
-    from ._schema import LATEST
     from ._url import sqlite_file
+    from ._version import LATEST
 
     path, params = sqlite_file(url)
     if set(params) - {"synchronous", "busy_timeout_ms", "lock_timeout_s", "mode"}:
@@ -52,7 +50,7 @@ def open_live(url: str) -> SqliteLiveReader | None:
         return None
     try:
         conn = sqlite3.connect(
-            f"file:{quote(path)}?mode=ro", uri=True, timeout=2.0, isolation_level=None
+            f"file:{_uri_path(path)}?mode=ro", uri=True, timeout=2.0, isolation_level=None
         )
         version = conn.execute("PRAGMA user_version").fetchone()[0]
     except sqlite3.Error:
@@ -61,6 +59,11 @@ def open_live(url: str) -> SqliteLiveReader | None:
         conn.close()
         return None
     return SqliteLiveReader(conn)
+
+
+def _uri_path(path: str) -> str:
+    """``path`` as the path of a SQLite ``file:`` URI (``%``, ``?`` and ``#`` escaped)."""
+    return path.replace("%", "%25").replace("?", "%3f").replace("#", "%23")
 
 
 class SqliteLiveReader:
