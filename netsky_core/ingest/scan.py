@@ -37,8 +37,11 @@ import hashlib
 import multiprocessing
 import operator
 import os
+import pickle
+import queue
 import signal
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -788,6 +791,38 @@ class ParseProcessError(NetskyError):
 _row_of = operator.attrgetter(*_EVENT_ROW_ORDER)
 
 
+class _Outbox:
+    """Sends the parsing process's messages from a thread, so that parsing goes on
+    while the storing process is busy (up to ``depth`` batches waiting)."""
+
+    def __init__(self, conn: Any, depth: int = 2) -> None:
+        self.conn = conn
+        self.failed: OSError | None = None
+        self.queue: queue.Queue[bytes | None] = queue.Queue(maxsize=depth)
+        self.thread = threading.Thread(target=self._send, name="netsky-ingest-send", daemon=True)
+        self.thread.start()
+
+    def put(self, message: Any) -> None:
+        if self.failed is not None:
+            raise self.failed
+        self.queue.put(pickle.dumps(message, pickle.HIGHEST_PROTOCOL))
+
+    def close(self) -> None:
+        self.queue.put(None)
+        self.thread.join()
+        self.conn.close()
+        if self.failed is not None:
+            raise self.failed
+
+    def _send(self) -> None:
+        while (data := self.queue.get()) is not None:
+            if self.failed is None:
+                try:
+                    self.conn.send_bytes(data)
+                except OSError as exc:  # the storing process is gone: drop the rest
+                    self.failed = exc
+
+
 def _parse_and_send(
     files: _Files, conn: Any, batch_size: int, known: dict[str, FilePosition] | None
 ) -> None:
@@ -798,9 +833,10 @@ def _parse_and_send(
     started: list[int] = []
     read = [0]
     index = {id(s): i for i, s in enumerate(files.sources)}
+    outbox = _Outbox(conn)
 
     def send(events: list[Event], positions: list[FilePosition]) -> None:
-        conn.send(("batch", [_row_of(e) for e in events], positions, started[:], read[0]))
+        outbox.put(("batch", [_row_of(e) for e in events], positions, started[:], read[0]))
         started.clear()
         read[0] = 0
 
@@ -809,17 +845,21 @@ def _parse_and_send(
 
     batcher = _Batcher(files.store, summary, batch_size, None, known, send)
     try:
-        files.run(batcher, summary, None, lambda s: started.append(index[id(s)]), progress)
-        conn.send(("done", summary, started[:], read[0]))
-    except (BrokenPipeError, ConnectionResetError):
-        return  # the storing process is gone
-    except BaseException as exc:
         try:
-            conn.send(("error", exc))
-        except Exception:
-            conn.send(("error", ParseProcessError(f"{type(exc).__name__}: {exc}")))
-    finally:
-        conn.close()
+            files.run(batcher, summary, None, lambda s: started.append(index[id(s)]), progress)
+            outbox.put(("done", summary, started[:], read[0]))
+        except BaseException as exc:
+            if outbox.failed is not None:
+                raise outbox.failed from None
+            try:
+                outbox.put(("error", exc))
+            except (pickle.PicklingError, TypeError, AttributeError):
+                outbox.put(("error", ParseProcessError(f"{type(exc).__name__}: {exc}")))
+        outbox.close()
+    except OSError:
+        if outbox.failed is None:
+            raise
+        # the storing process is gone: nothing is waiting for the rest
 
 
 def _store_parsed_elsewhere(
