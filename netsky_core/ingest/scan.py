@@ -33,6 +33,7 @@ file's size, mtime and inode when it was read.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import multiprocessing
 import operator
@@ -704,7 +705,7 @@ def ingest(
     )
     if parallel is None:
         parallel = _to_read(sources, known) >= PARALLEL_BYTES
-    parallel = parallel and _can_fork() and (known is not None or rescan)
+    parallel = parallel and _can_fork(store) and (known is not None or rescan)
     with ExitStack() as stack:
         if parallel:
             _store_parsed_elsewhere(files, batcher, stack, on_file, on_progress)
@@ -773,8 +774,16 @@ def _to_read(sources: list[Source], known: dict[str, FilePosition] | None) -> in
     return total
 
 
-def _can_fork() -> bool:
+_FORK_SAFE_ENGINES = ("sqlite", "memory")
+"""Engines whose open connections a forked parsing process may inherit untouched
+(a network connection's socket and TLS state are kept out of it)."""
+
+
+def _can_fork(store: Any = None) -> bool:
     """Whether a parsing process can be forked off (and a second CPU runs it)."""
+    engine = getattr(store, "engine", None)
+    if store is not None and getattr(engine, "name", None) not in _FORK_SAFE_ENGINES:
+        return False
     if sys.platform != "linux" or "fork" not in multiprocessing.get_all_start_methods():
         return False
     try:
@@ -824,10 +833,15 @@ class _Outbox:
 
 
 def _parse_and_send(
-    files: _Files, conn: Any, batch_size: int, known: dict[str, FilePosition] | None
+    files: _Files,
+    conn: Any,
+    batch_size: int,
+    known: dict[str, FilePosition] | None,
+    other_end: Any,
 ) -> None:
     """The parsing process: read every file, send each batch (as rows, with its
     positions and the files and bytes read since the last one), then the summary."""
+    other_end.close()  # else a killed storing process would leave this one blocked
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the storing process decides
     summary = IngestSummary()
     started: list[int] = []
@@ -874,11 +888,17 @@ def _store_parsed_elsewhere(
     receive, send = ctx.Pipe(duplex=False)
     worker = ctx.Process(
         target=_parse_and_send,
-        args=(files, send, batcher.batch_size, batcher.known),
+        args=(files, send, batcher.batch_size, batcher.known, receive),
         name="netsky-ingest-parse",
         daemon=True,
     )
-    worker.start()
+    # Objects alive now stay the storing process's: a collection in the parsing process
+    # must not finalize (close, roll back) a connection both processes hold.
+    gc.freeze()
+    try:
+        worker.start()
+    finally:
+        gc.unfreeze()
     send.close()
     summary = batcher.summary
     bulk = getattr(files.store, "bulk_load", None)
