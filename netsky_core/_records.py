@@ -189,7 +189,7 @@ _EVENT_TOKEN_FIELDS = (
 )
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class Event:
     """One thing that happened in an agent session.
 
@@ -299,15 +299,43 @@ _new = object.__new__
 _set = object.__setattr__
 
 
+class _EventSlots:
+    """The slots of an ``Event``, writable: a trusted row is written into them (plain
+    attribute stores, the fastest way) and the object then becomes an ``Event``."""
+
+    __slots__ = vars(Event)["__slots__"]
+
+
+def _event_builder() -> Any:
+    stores = ", ".join(f"e.{name}" for name in _EVENT_ROW_ORDER)
+    source = (
+        "def build(row):\n"
+        "    e = _new(_EventSlots)\n"
+        f"    {stores}, = row\n"
+        "    e.__class__ = Event\n"
+        "    return e\n"
+    )
+    namespace: dict[str, Any] = {"_new": _new, "_EventSlots": _EventSlots, "Event": Event}
+    exec(source, namespace)
+    return namespace["build"]
+
+
+_build_event = _event_builder()
+_ROW_LENGTH = len(_EVENT_ROW_ORDER)
+
+
 def event_from_row(row: Any) -> Event:
     """An Event from a stored row ``(id, *EVENT_FIELDS)``, without validating again
     what was validated when it was stored (reads are hot: analytics load millions).
 
     ``timestamp`` must be an aware datetime and ``is_sidechain`` a bool.
     """
-    e = _new(Event)
-    for name, value in zip(_EVENT_ROW_ORDER, row):
-        _set(e, name, value)
+    if len(row) == _ROW_LENGTH:
+        e: Event = _build_event(row)
+    else:
+        e = _new(Event)
+        for name, value in zip(_EVENT_ROW_ORDER, row):
+            _set(e, name, value)
     ts = e.timestamp
     if ts.tzinfo is not UTC:
         _set(e, "timestamp", _utc(ts, "timestamp"))

@@ -23,14 +23,26 @@ file's size, mtime and inode when it was read.
   any moment resumes without loss, and repeats are dedup'd.
 * Past ``BULK_BYTES`` read in one run the store is put in its bulk-load mode
   (``Store.bulk_load``: SQLite checkpoints its WAL once, at the end).
+* With ``PARALLEL_BYTES`` or more to read (and more than one CPU, on a system that
+  forks), the files are read and parsed in a second process while this one stores:
+  the same batches, with their positions, in the same order as when one process does
+  both. The parsing process stops when this one ends, killed or not.
 * Reading stops at the size the file had when it was stat'ed, so a concurrent
   append is never recorded as read.
 """
 
 from __future__ import annotations
 
+import gc
 import hashlib
+import multiprocessing
+import operator
 import os
+import pickle
+import queue
+import signal
+import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -42,7 +54,8 @@ from typing import Any
 import attrs
 import orjson
 
-from .._records import Event, FilePosition
+from .._errors import NetskyError
+from .._records import _EVENT_ROW_ORDER, Event, FilePosition, event_from_row
 from ..storage.protocol import Storage
 from .claude import ClaudeParser
 from .codex import CodexParser
@@ -64,6 +77,8 @@ CODEX = "codex"
 CHUNK = 8 << 20
 BULK_BYTES = 32 << 20
 """Bytes read in one run after which the store is put in its bulk-load mode."""
+PARALLEL_BYTES = 4 << 20
+"""Bytes to read in one run from which a second process parses while this one stores."""
 HEAD = 256
 TAIL = 256
 """Bytes before the saved offset whose hash must still match to resume there."""
@@ -288,7 +303,11 @@ def _tail_hash(fh: Any, offset: int) -> str:
 
 
 class _Batcher:
-    """Events and file positions waiting to be stored together (one transaction)."""
+    """Events and file positions waiting to be stored together (one transaction).
+
+    With ``send``, a full batch is handed to it (the parsing process sends it to the
+    storing one) instead of being stored here.
+    """
 
     def __init__(
         self,
@@ -297,12 +316,14 @@ class _Batcher:
         batch_size: int,
         on_progress: Callable[[int, int], None] | None,
         known: dict[str, FilePosition] | None,
+        send: Callable[[list[Event], list[FilePosition]], None] | None = None,
     ) -> None:
         self.store = store
         self.summary = summary
         self.batch_size = max(1, batch_size)
         self.on_progress = on_progress
         self.known = known
+        self.send = send
         self.events: list[Event] = []
         self.positions: dict[str, FilePosition] = {}
 
@@ -325,10 +346,16 @@ class _Batcher:
         if not self.events and not self.positions:
             return
         events, positions = self.events, list(self.positions.values())
-        result = self.store.insert_many(events, positions=positions)
+        if self.send is not None:
+            self.send(events, positions)
+        else:
+            self.store_batch(events, positions)
         self.events, self.positions = [], {}
         if self.known is not None:
             self.known.update((p.path, p) for p in positions)
+
+    def store_batch(self, events: list[Event], positions: list[FilePosition]) -> None:
+        result = self.store.insert_many(events, positions=positions)
         summary = self.summary
         summary.events += len(events)
         summary.inserted += result.inserted
@@ -649,48 +676,289 @@ def ingest(
     on_file: Callable[[Source], None] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     rescan: bool = False,
+    parallel: bool | None = None,
 ) -> IngestSummary:
     """Ingest ``sources`` into ``store`` incrementally; see the module docstring.
 
     ``since`` skips files last modified before it (by mtime, without reading them);
     ``rescan`` reads every file from its start whatever its position says.
-    ``on_progress(bytes, new_events)`` is called as work is done.
+    ``on_progress(bytes, new_events)`` is called as work is done. ``parallel``: parse
+    in a second process (True, where possible), in this one (False), or decide by the
+    bytes to read (None, the default; see ``PARALLEL_BYTES``).
     """
     started = time.perf_counter()
     prices = prices or PriceTable.load()
     summary = IngestSummary()
+    sources = list(sources)
     known = None if rescan else _positions(store, machine_id)
     batcher = _Batcher(store, summary, batch_size, on_progress, known)
-    bulk = getattr(store, "bulk_load", None)
+    files = _Files(
+        store,
+        sources,
+        machine_id=machine_id,
+        prices=prices,
+        since=since,
+        batch_size=batch_size,
+        store_payloads=store_payloads,
+        redact=redact,
+        rescan=rescan,
+    )
+    if parallel is None:
+        parallel = _to_read(sources, known) >= PARALLEL_BYTES
+    parallel = parallel and _can_fork(store) and (known is not None or rescan)
     with ExitStack() as stack:
-        for source in sources:
+        if parallel:
+            _store_parsed_elsewhere(files, batcher, stack, on_file, on_progress)
+        else:
+            files.run(batcher, summary, stack, on_file, on_progress)
+        batcher.flush()
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+class _Files:
+    """Reads every source in turn, handing events and positions to a batcher."""
+
+    def __init__(self, store: Storage, sources: list[Source], **options: Any) -> None:
+        self.store = store
+        self.sources = sources
+        self.since: datetime | None = options.pop("since")
+        self.options = options
+
+    def run(
+        self,
+        batcher: _Batcher,
+        summary: IngestSummary,
+        stack: ExitStack | None,
+        on_file: Callable[[Source], None] | None,
+        on_progress: Callable[[int, int], None] | None,
+    ) -> None:
+        """Read the files; ``stack`` (None: not here) gets the store's bulk-load mode
+        once ``BULK_BYTES`` have been read."""
+        bulk = getattr(self.store, "bulk_load", None) if stack is not None else None
+        for source in self.sources:
             summary.files_found += 1
             if on_file is not None:
                 on_file(source)
             runner = _FileIngest(
-                store,
+                self.store,
                 source,
-                machine_id=machine_id,
-                prices=prices,
                 summary=summary,
-                batch_size=batch_size,
                 batcher=batcher,
-                store_payloads=store_payloads,
-                redact=redact,
                 on_progress=on_progress,
-                rescan=rescan,
+                **self.options,
             )
             try:
-                runner.run(since)
+                runner.run(self.since)
             except SourceFailure as exc:
                 summary.files_failed += 1
                 summary.errors.append(f"{source.path}: {exc}")
-            if bulk is not None and summary.bytes_read >= BULK_BYTES:
+            if bulk is not None and stack is not None and summary.bytes_read >= BULK_BYTES:
                 stack.enter_context(bulk())
                 bulk = None
         batcher.flush()
-    summary.seconds = time.perf_counter() - started
-    return summary
+
+
+def _to_read(sources: list[Source], known: dict[str, FilePosition] | None) -> int:
+    """Bytes past the saved positions of the line files (an estimate: one stat each)."""
+    total = 0
+    for source in sources:
+        if source.format != "lines":
+            continue
+        try:
+            size = os.stat(source.path).st_size
+        except OSError:
+            continue
+        pos = known.get(source.path) if known is not None else None
+        total += size - pos.offset if pos is not None and pos.offset <= size else size
+    return total
+
+
+_FORK_SAFE_ENGINES = ("sqlite", "memory")
+"""Engines whose open connections a forked parsing process may inherit untouched
+(a network connection's socket and TLS state are kept out of it)."""
+
+
+def _can_fork(store: Any = None) -> bool:
+    """Whether a parsing process can be forked off (and a second CPU runs it)."""
+    engine = getattr(store, "engine", None)
+    if store is not None and getattr(engine, "name", None) not in _FORK_SAFE_ENGINES:
+        return False
+    if sys.platform != "linux" or "fork" not in multiprocessing.get_all_start_methods():
+        return False
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return cpus > 1
+
+
+class ParseProcessError(NetskyError):
+    """The process parsing the files for this ingest failed or ended early."""
+
+
+_row_of = operator.attrgetter(*_EVENT_ROW_ORDER)
+
+
+class _Outbox:
+    """Sends the parsing process's messages from a thread, so that parsing goes on
+    while the storing process is busy (up to ``depth`` batches waiting)."""
+
+    def __init__(self, conn: Any, depth: int = 2) -> None:
+        self.conn = conn
+        self.failed: OSError | None = None
+        self.queue: queue.Queue[bytes | None] = queue.Queue(maxsize=depth)
+        self.thread = threading.Thread(target=self._send, name="netsky-ingest-send", daemon=True)
+        self.thread.start()
+
+    def put(self, message: Any) -> None:
+        if self.failed is not None:
+            raise self.failed
+        self.queue.put(pickle.dumps(message, pickle.HIGHEST_PROTOCOL))
+
+    def close(self) -> None:
+        self.queue.put(None)
+        self.thread.join()
+        self.conn.close()
+        if self.failed is not None:
+            raise self.failed
+
+    def _send(self) -> None:
+        while (data := self.queue.get()) is not None:
+            if self.failed is None:
+                try:
+                    self.conn.send_bytes(data)
+                except OSError as exc:  # the storing process is gone: drop the rest
+                    self.failed = exc
+
+
+def _parse_and_send(
+    files: _Files,
+    conn: Any,
+    batch_size: int,
+    known: dict[str, FilePosition] | None,
+    other_end: Any,
+) -> None:
+    """The parsing process: read every file, send each batch (as rows, with its
+    positions and the files and bytes read since the last one), then the summary."""
+    other_end.close()  # else a killed storing process would leave this one blocked
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the storing process decides
+    summary = IngestSummary()
+    started: list[int] = []
+    read = [0]
+    index = {id(s): i for i, s in enumerate(files.sources)}
+    outbox = _Outbox(conn)
+
+    def send(events: list[Event], positions: list[FilePosition]) -> None:
+        outbox.put(("batch", [_row_of(e) for e in events], positions, started[:], read[0]))
+        started.clear()
+        read[0] = 0
+
+    def progress(n: int, _new: int) -> None:
+        read[0] += n
+
+    batcher = _Batcher(files.store, summary, batch_size, None, known, send)
+    try:
+        try:
+            files.run(batcher, summary, None, lambda s: started.append(index[id(s)]), progress)
+            outbox.put(("done", summary, started[:], read[0]))
+        except BaseException as exc:
+            if outbox.failed is not None:
+                raise outbox.failed from None
+            try:
+                outbox.put(("error", exc))
+            except (pickle.PicklingError, TypeError, AttributeError):
+                outbox.put(("error", ParseProcessError(f"{type(exc).__name__}: {exc}")))
+        outbox.close()
+    except OSError:
+        if outbox.failed is None:
+            raise
+        # the storing process is gone: nothing is waiting for the rest
+
+
+def _store_parsed_elsewhere(
+    files: _Files,
+    batcher: _Batcher,
+    stack: ExitStack,
+    on_file: Callable[[Source], None] | None,
+    on_progress: Callable[[int, int], None] | None,
+) -> None:
+    """Store the batches a forked parsing process sends, in the order it sends them."""
+    ctx = multiprocessing.get_context("fork")
+    receive, send = ctx.Pipe(duplex=False)
+    worker = ctx.Process(
+        target=_parse_and_send,
+        args=(files, send, batcher.batch_size, batcher.known, receive),
+        name="netsky-ingest-parse",
+        daemon=True,
+    )
+    # Objects alive now stay the storing process's: a collection in the parsing process
+    # must not finalize (close, roll back) a connection both processes hold.
+    gc.freeze()
+    try:
+        worker.start()
+    finally:
+        gc.unfreeze()
+    send.close()
+    summary = batcher.summary
+    bulk = getattr(files.store, "bulk_load", None)
+    read_total = 0
+
+    def advance(started: list[int], read: int) -> None:
+        nonlocal read_total, bulk
+        if on_file is not None:
+            for i in started:
+                on_file(files.sources[i])
+        if on_progress is not None and read:
+            on_progress(read, 0)
+        read_total += read
+        if bulk is not None and read_total >= BULK_BYTES:
+            stack.enter_context(bulk())
+            bulk = None
+
+    try:
+        while True:
+            try:
+                message = receive.recv()
+            except EOFError:
+                worker.join()
+                raise ParseProcessError(
+                    f"the parsing process ended early (exit code {worker.exitcode})"
+                ) from None
+            kind = message[0]
+            if kind == "batch":
+                _, rows, positions, started, read = message
+                advance(started, read)
+                batcher.store_batch([event_from_row(r) for r in rows], positions)
+                if batcher.known is not None:
+                    batcher.known.update((p.path, p) for p in positions)
+            elif kind == "done":
+                _, parsed, started, read = message
+                advance(started, read)
+                _merge(summary, parsed)
+                break
+            else:
+                raise message[1]
+    finally:
+        receive.close()
+        if worker.is_alive():
+            worker.terminate()
+        worker.join()
+
+
+def _merge(summary: IngestSummary, parsed: IngestSummary) -> None:
+    """Add what the parsing process counted to the storing process's summary."""
+    for field in attrs.fields(IngestSummary):
+        name = field.name
+        if name in ("events", "inserted", "duplicates", "superseded", "seconds", "sources"):
+            continue
+        value = getattr(parsed, name)
+        if name == "unknown_models":
+            summary.merge_counter(Counter(value))
+        elif isinstance(value, list):
+            getattr(summary, name).extend(value)
+        else:
+            setattr(summary, name, getattr(summary, name) + value)
 
 
 def _positions(store: Storage, machine_id: str) -> dict[str, FilePosition] | None:
