@@ -3,8 +3,16 @@ Hypothesis profiles (``HYPOTHESIS_PROFILE=ci`` in ``scripts/test``; ``thorough``
 long local runs)."""
 
 import os
+import signal
 
 from hypothesis import HealthCheck, settings
+
+# A run started in the background without job control (``scripts/test &``) begins with
+# SIGINT ignored, and every ``netsky`` a test starts would inherit that: the tests of
+# Ctrl-C would then test nothing. Children inherit an ignored signal, never a handler,
+# so this gives them the default a user's terminal gives.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 pytest_plugins = ["tests.fix_postgres"]
 
