@@ -43,6 +43,7 @@ _EXPORTS: dict[str, str] = {
     "Event": "._records",
     "EventSource": "._records",
     "EventType": "._records",
+    "EventsVersion": "._results",
     "FilePosition": "._records",
     "GcResult": "._results",
     "GitBranchInfo": "._records",
@@ -155,6 +156,7 @@ if TYPE_CHECKING:  # pragma: no cover
         SessionStatus,
     )
     from ._results import (
+        EventsVersion,
         GcResult,
         MigrationResult,
         ProjectUsage,

@@ -41,4 +41,5 @@ def test_capabilities(postgres_url: Callable[..., str]) -> None:
             Capability.READ_ONLY,
             Capability.VACUUM,
             Capability.SIZE_ON_DISK,
+            Capability.PROJECT_USAGE,
         }

@@ -140,7 +140,7 @@ def test_tables_live_in_the_named_schema(
                 (schema,),
             )
         }
-    assert tables == {"events", "sessions", "positions", "usage", "netsky_meta"}
+    assert tables == {"events", "sessions", "positions", "usage", "project_usage", "netsky_meta"}
 
 
 def _event(**fields: object) -> Event:
