@@ -131,7 +131,9 @@ def main(argv: list[str] | None = None) -> int:
                 order = ("copy", "generic") if round_ % 2 == 0 else ("generic", "copy")
                 for method in order:
                     started = time.perf_counter()
-                    con = open_analytics(store_url, tables, native=method == "copy", timezone="UTC")
+                    con = open_analytics(
+                        store_url, tables, native=method == "copy", timezone="UTC", mirror=False
+                    )
                     result = run_query(con, sql).rows()
                     elapsed = time.perf_counter() - started
                     loads = run_query(
