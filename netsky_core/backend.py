@@ -26,7 +26,7 @@ What is here:
 * for stores that keep records in memory or a key-value store: the query semantics
   in Python (:func:`select_events`, :func:`select_sessions`, :func:`select_usage`,
   :func:`session_sums`, :func:`select_project_usage`) and :func:`apply_usage`,
-  :func:`apply_project_usage`; :func:`usage_deltas` / :func:`project_deltas` for a
+  :func:`apply_project_usage`; :func:`usage_deltas` / :func:`project_backfill` for a
   migration that fills usage buckets / project usage rows from stored requests
   (:data:`PROJECT_USAGE_FIELDS`; declare ``Capability.PROJECT_USAGE``);
 * time helpers: :func:`to_us`, :func:`from_us`; :func:`event_from_row` builds an
@@ -63,9 +63,11 @@ from .storage.inmemory import (
     session_sums,
 )
 from .storage.projects import (
+    PROJECT_BACKFILL_COLUMNS,
     PROJECT_USAGE_FIELDS,
     PROJECT_USAGE_SUMS,
     apply_project_usage,
+    project_backfill,
     project_deltas,
 )
 from .storage.protocol import iter_events
@@ -93,6 +95,7 @@ __all__ = [
     "EVENT_FIELDS",
     "POSITION_FIELDS",
     "POSTGRES",
+    "PROJECT_BACKFILL_COLUMNS",
     "PROJECT_USAGE_FIELDS",
     "PROJECT_USAGE_SUMS",
     "SESSION_FIELDS",

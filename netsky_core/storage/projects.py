@@ -9,21 +9,25 @@ the rule of :func:`project_deltas`, as it keeps the usage buckets.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+from collections import namedtuple
+from operator import attrgetter
+from typing import Any, cast
 
 import attrs
 
 from .._records import Event, EventType
 from .._results import ProjectUsage
-from .fold import PICO
-from .usage import usage_window
+from .usage import merged, summed, window_sums
 
 __all__ = [
+    "PROJECT_BACKFILL_COLUMNS",
     "PROJECT_USAGE_FIELDS",
     "PROJECT_USAGE_SUMS",
     "ProjectKey",
     "apply_project_usage",
+    "project_backfill",
     "project_deltas",
 ]
 
@@ -35,8 +39,7 @@ PROJECT_USAGE_SUMS: tuple[str, ...] = PROJECT_USAGE_FIELDS[3:]
 
 ProjectKey = tuple["str | None", "str | None", datetime]
 
-_API = EventType.API_REQUEST
-_N = len(PROJECT_USAGE_SUMS)
+_KEY = attrgetter("cwd", "git_branch")
 
 
 def project_deltas(changes: Iterable[tuple[int, Iterable[Event]]]) -> dict[ProjectKey, list[int]]:
@@ -45,38 +48,22 @@ def project_deltas(changes: Iterable[tuple[int, Iterable[Event]]]) -> dict[Proje
     ``changes`` is ``(sign, events)`` pairs (1: added to the kept set, -1: removed).
     Per key ``(cwd, git_branch, window start)`` a list of :data:`PROJECT_USAGE_SUMS`
     to add. Only ``ApiRequest`` events count (a response billed elsewhere is an
-    ``ApiRequestRepeated``); an empty cwd or branch counts as None.
+    ``ApiRequestRepeated``); an empty cwd or branch counts as None. The sums are the
+    usage buckets' (``usage.window_sums``), keyed by project instead of model.
     """
-    out: dict[ProjectKey, list[int]] = {}
-    for sign, events in changes:
-        for e in events:
-            if e.event_type != _API:
-                continue
-            key = (e.cwd or None, e.git_branch or None, usage_window(e.timestamp))
-            d = out.get(key)
-            if d is None:
-                d = out[key] = [0] * _N
-            d[0] += sign
-            d[2] += sign * (
-                (e.tokens_input or 0)
-                + (e.tokens_output or 0)
-                + (e.tokens_cache_read or 0)
-                + (e.tokens_cache_write or 0)
-                + (e.tokens_reasoning or 0)
-            )
-            if e.cost_usd is not None:
-                d[1] += sign
-                d[3] += sign * round(e.cost_usd * PICO)
-    return {k: v for k, v in out.items() if any(v)}
+    # requests, priced requests, every token, cost (d in the order of USAGE_SUMS)
+    return merged(
+        ((cwd or None, branch or None, start), [d[0], d[2], sum(d[3:8]), d[8]])
+        for (cwd, branch, start), d in window_sums(changes, _KEY).items()
+    )
 
 
 def apply_project_usage(
     row: ProjectUsage | None, key: ProjectKey, delta: list[int]
 ) -> ProjectUsage | None:
     """``row`` (None: absent) plus ``delta``; None when it no longer holds a request."""
-    base = [0] * _N if row is None else [getattr(row, f) for f in PROJECT_USAGE_SUMS]
-    values = [a + b for a, b in zip(base, delta)]
-    if values[0] <= 0:
+    values = summed(row, PROJECT_USAGE_SUMS, delta)
+    if values is None:
         return None
     project, branch, start = key
     return ProjectUsage(
@@ -84,13 +71,30 @@ def apply_project_usage(
     )
 
 
-def merge_project_deltas(
-    *parts: Mapping[ProjectKey, list[int]],
-) -> dict[ProjectKey, list[int]]:
-    """The sum of several delta maps (keys whose sum is all zero dropped)."""
-    out: dict[ProjectKey, list[int]] = {}
-    for part in parts:
-        for key, delta in part.items():
-            d = out.get(key)
-            out[key] = list(delta) if d is None else [a + b for a, b in zip(d, delta)]
-    return {k: v for k, v in out.items() if any(v)}
+PROJECT_BACKFILL_COLUMNS = (
+    "timestamp",
+    "cwd",
+    "git_branch",
+    "cost_usd",
+    "tokens_input",
+    "tokens_output",
+    "tokens_cache_read",
+    "tokens_cache_write",
+    "tokens_reasoning",
+)
+"""The ``events`` columns :func:`project_backfill` reads, in its order."""
+
+_Stored = namedtuple(  # what the rule reads of an event
+    "_Stored",
+    "event_type timestamp cwd git_branch cost_usd tokens_input tokens_output "
+    "tokens_cache_read tokens_cache_write tokens_reasoning",
+)
+assert _Stored._fields[1:] == PROJECT_BACKFILL_COLUMNS
+
+
+def project_backfill(rows: Iterable[Sequence[Any]]) -> dict[ProjectKey, list[int]]:
+    """The project usage rows of a store's ``ApiRequest`` events, each given as the
+    values of :data:`PROJECT_BACKFILL_COLUMNS` (the timestamp a ``datetime``): what a
+    migration adding the table fills it with, by the rule of :func:`project_deltas`."""
+    events = cast("list[Event]", [_Stored._make((EventType.API_REQUEST, *r)) for r in rows])
+    return {k: d for k, d in project_deltas([(1, events)]).items() if d[0] > 0}

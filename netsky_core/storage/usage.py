@@ -6,10 +6,11 @@ supersession, billing change and gc, so usage reports read a few rows per day.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import compress, groupby, repeat
 from operator import attrgetter, floordiv, is_not, itemgetter, sub
+from typing import Any
 
 import attrs
 
@@ -73,11 +74,34 @@ def usage_deltas(changes: Iterable[tuple[int, Iterable[Event]]]) -> dict[UsageKe
     Per bucket key ``(machine_id, framework, model, window start)`` a list of
     :data:`USAGE_SUMS` to add. Only ``ApiRequest`` events count; an empty framework
     or model counts as None.
-
-    The events are read by column and summed per run of one bucket (a batch is
-    mostly in time order), so the cost per event is a few C-level steps.
     """
-    sums: dict[tuple[str, str | None, str | None, int], list[int]] = {}
+    return merged(
+        ((m, framework or None, model or None, start), d)
+        for (m, framework, model, start), d in window_sums(changes, _KEY).items()
+    )
+
+
+def merged(pairs: Iterable[tuple[Any, list[int]]]) -> dict[Any, list[int]]:
+    """``(key, sums)`` pairs added up per key (two keys may name one bucket: an empty
+    name is None), keys whose sums are all zero left out."""
+    out: dict[Any, list[int]] = {}
+    for key, d in pairs:
+        had = out.get(key)
+        out[key] = d if had is None else [a + b for a, b in zip(had, d)]
+    return {k: v for k, v in out.items() if any(v)}
+
+
+def window_sums(
+    changes: Iterable[tuple[int, Iterable[Event]]], key: Callable[[Event], tuple[Any, ...]]
+) -> dict[tuple[Any, ...], list[int]]:
+    """The :data:`USAGE_SUMS` the ``ApiRequest`` events of signed ``changes`` add, per
+    ``(*key(event), window start)``; keys whose sums are all zero left out (the one
+    rule behind usage buckets and project usage).
+
+    The events are read by column and summed per run of one key (a batch is mostly
+    in time order), so the cost per event is a few C-level steps.
+    """
+    sums: dict[tuple[Any, ...], list[int]] = {}
     for sign, events in changes:
         if not isinstance(events, list):
             events = list(events)
@@ -86,14 +110,12 @@ def usage_deltas(changes: Iterable[tuple[int, Iterable[Event]]]) -> dict[UsageKe
             continue
         since_epoch = map(sub, map(_TS, api), repeat(_EPOCH))
         windows = map(floordiv, since_epoch, repeat(_WINDOW))
-        keyed = zip(zip(map(_KEY, api), windows), map(_VALUES, api))
+        keyed = zip(zip(map(key, api), windows), map(_VALUES, api))
         for (names, window), run in groupby(keyed, key=itemgetter(0)):
             rows = [values for _key, values in run]
-            machine_id, framework, model = names
-            key = (machine_id, framework or None, model or None, window)
-            d = sums.get(key)
+            d = sums.get((*names, window))
             if d is None:
-                d = sums[key] = [0] * _N
+                d = sums[(*names, window)] = [0] * _N
             columns = list(zip(*rows))
             costs = list(compress(columns[0], map(is_not, columns[0], repeat(None))))
             d[0] += sign * len(rows)
@@ -102,18 +124,21 @@ def usage_deltas(changes: Iterable[tuple[int, Iterable[Event]]]) -> dict[UsageKe
             for i in range(5):
                 d[3 + i] += sign * sum(filter(None, columns[1 + i]))
             d[8] += sign * sum(map(round, map(_PICO_F.__mul__, costs)))
-    out: dict[UsageKey, list[int]] = {}
-    for (machine_id, framework, model, window), d in sums.items():
-        if any(d):
-            out[(machine_id, framework, model, _EPOCH + window * _WINDOW)] = d
-    return out
+    return {(*k[:-1], _EPOCH + k[-1] * _WINDOW): d for k, d in sums.items() if any(d)}
+
+
+def summed(row: Any, fields: tuple[str, ...], delta: Sequence[int]) -> list[int] | None:
+    """The sums ``fields`` of ``row`` (None: absent) plus ``delta``; None when they no
+    longer hold a request (the first field counts requests)."""
+    base = [0] * len(fields) if row is None else [getattr(row, f) for f in fields]
+    values = [a + b for a, b in zip(base, delta)]
+    return None if values[0] <= 0 else values
 
 
 def apply_usage(bucket: UsageBucket | None, key: UsageKey, delta: list[int]) -> UsageBucket | None:
     """``bucket`` (None: absent) plus ``delta``; None when it no longer holds a request."""
-    base = [0] * _N if bucket is None else [getattr(bucket, f) for f in USAGE_SUMS]
-    values = [a + b for a, b in zip(base, delta)]
-    if values[0] <= 0:
+    values = summed(bucket, USAGE_SUMS, delta)
+    if values is None:
         return None
     machine_id, framework, model, start = key
     return UsageBucket(
@@ -127,9 +152,4 @@ def apply_usage(bucket: UsageBucket | None, key: UsageKey, delta: list[int]) -> 
 
 def merge_deltas(*parts: Mapping[UsageKey, list[int]]) -> dict[UsageKey, list[int]]:
     """The sum of several delta maps (keys whose sum is all zero dropped)."""
-    out: dict[UsageKey, list[int]] = {}
-    for part in parts:
-        for key, delta in part.items():
-            d = out.get(key)
-            out[key] = list(delta) if d is None else [a + b for a, b in zip(d, delta)]
-    return {k: v for k, v in out.items() if any(v)}
+    return merged((key, list(delta)) for part in parts for key, delta in part.items())

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from netsky_core import ProjectUsage
-from netsky_core.backend import PROJECT_USAGE_SUMS, project_deltas
+from netsky_core.backend import PROJECT_BACKFILL_COLUMNS, PROJECT_USAGE_SUMS, project_backfill
 
 from ._target import Target
 
@@ -43,32 +43,11 @@ def _rows(deltas: Mapping[tuple[Any, ...], Sequence[int]]) -> list[tuple[Any, ..
 
 def _backfill(conn: Any, target: Target) -> None:
     """Fill the table from the stored responses, by the core's rule."""
-    from netsky_core import Event
-
+    columns = ", ".join(f'"{c}"' for c in PROJECT_BACKFILL_COLUMNS)
     rows = conn.execute(
-        'SELECT machine_id, session_id, "timestamp", cwd, git_branch, tokens_input, '
-        "tokens_output, tokens_cache_read, tokens_cache_write, tokens_reasoning, cost_usd "
-        f"FROM {target.table('events')} WHERE event_type = 'ApiRequest'",
-        (),
+        f"SELECT {columns} FROM {target.table('events')} WHERE event_type = 'ApiRequest'", ()
     ).fetchall()
-    events = [
-        Event(
-            machine_id=m,
-            session_id=s,
-            event_type="ApiRequest",
-            timestamp=ts,
-            cwd=cwd,
-            git_branch=branch,
-            tokens_input=ti,
-            tokens_output=to,
-            tokens_cache_read=tr,
-            tokens_cache_write=tw,
-            tokens_reasoning=tz,
-            cost_usd=cost,
-        )
-        for m, s, ts, cwd, branch, ti, to, tr, tw, tz, cost in rows
-    ]
-    values = _rows({k: d for k, d in project_deltas([(1, events)]).items() if d[0] > 0})
+    values = _rows(project_backfill(rows))
     if values:
         with conn.cursor() as cur:
             cur.executemany(_add_sql(target.table("project_usage")), values)

@@ -1,15 +1,14 @@
 """Project usage on SQLite: the ``project_usage`` table (schema version 4), its
 backfill from the stored responses (the core's rule), and the reader and writer
-primitives (mixed into ``SqliteReader`` / ``SqliteWriter``).
-
-Imported by ``_schema``, which the live reader imports: the standard library only at
-import time (the statusline loads no attrs, no apsw)."""
+primitives (mixed into ``SqliteReader`` / ``SqliteWriter``)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
+
+from netsky_core.backend import PROJECT_USAGE_SUMS
 
 if TYPE_CHECKING:
     from netsky_core import ProjectUsage
@@ -28,14 +27,12 @@ CREATE TABLE project_usage (
     PRIMARY KEY (start, project, branch)
 ) WITHOUT ROWID"""
 # Clustered by start: a budget check reads the rows since a period start in one range.
-SUMS = ("requests", "priced_requests", "tokens", "cost_picousd")
-"""``netsky_core.backend.PROJECT_USAGE_SUMS`` (checked by the tests)."""
-COLUMNS = ("project", "branch", "start", *SUMS)
+COLUMNS = ("project", "branch", "start", *PROJECT_USAGE_SUMS)
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM project_usage"
 _ADD = (
     f"INSERT INTO project_usage ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))}) "
     "ON CONFLICT (start, project, branch) DO UPDATE SET "
-    + ", ".join(f"{c} = {c} + excluded.{c}" for c in SUMS)
+    + ", ".join(f"{c} = {c} + excluded.{c}" for c in PROJECT_USAGE_SUMS)
 )
 _DROP_EMPTY = (
     "DELETE FROM project_usage WHERE project = ? AND branch = ? AND start = ? AND requests <= 0"
@@ -57,34 +54,16 @@ def _key_row(key: tuple[Any, ...]) -> tuple[Any, ...]:
 
 def _backfill(conn: Any) -> None:
     """Fill the table from the stored responses, by the core's rule."""
-    from netsky_core import Event
-    from netsky_core.backend import project_deltas
+    from netsky_core.backend import PROJECT_BACKFILL_COLUMNS, project_backfill
 
     from ._rows import dt
 
-    events = [
-        Event(
-            machine_id=m,
-            session_id=s,
-            event_type="ApiRequest",
-            timestamp=dt(ts),
-            cwd=cwd,
-            git_branch=branch,
-            tokens_input=ti,
-            tokens_output=to,
-            tokens_cache_read=tr,
-            tokens_cache_write=tw,
-            tokens_reasoning=tz,
-            cost_usd=cost,
-        )
-        for m, s, ts, cwd, branch, ti, to, tr, tw, tz, cost in conn.execute(
-            "SELECT machine_id, session_id, timestamp, cwd, git_branch, tokens_input, "
-            "tokens_output, tokens_cache_read, tokens_cache_write, tokens_reasoning, cost_usd "
-            "FROM events WHERE event_type = 'ApiRequest'"
-        )
-    ]
-    rows = [(*_key_row(k), *d) for k, d in project_deltas([(1, events)]).items() if d[0] > 0]
-    conn.executemany(_ADD, rows)
+    rows = conn.execute(
+        f"SELECT {', '.join(PROJECT_BACKFILL_COLUMNS)} FROM events "
+        "WHERE event_type = 'ApiRequest'"
+    )
+    deltas = project_backfill((dt(r[0]), *r[1:]) for r in rows)
+    conn.executemany(_ADD, [(*_key_row(k), *d) for k, d in deltas.items()])
 
 
 MIGRATION: tuple[Any, ...] = (_TABLE, _backfill)

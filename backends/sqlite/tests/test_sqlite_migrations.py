@@ -19,14 +19,6 @@ sys.path.insert(0, str(HERE / "fixtures"))
 from make_fixtures import fixture_events  # noqa: E402
 
 
-def test_the_project_usage_columns_are_the_cores() -> None:
-    from netsky_sqlite import _projects
-
-    from netsky_core.backend import PROJECT_USAGE_SUMS
-
-    assert _projects.SUMS == PROJECT_USAGE_SUMS
-
-
 def test_there_is_a_fixture_for_every_released_version() -> None:
     versions = sorted(int(p.stem.removeprefix("schema_v")) for p in FIXTURES)
     assert versions == list(range(1, _schema.LATEST + 1))
