@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import enum
 import math
+from collections.abc import Callable
 from datetime import UTC, datetime
+from operator import attrgetter
 from typing import Any
 
 import attrs
@@ -322,6 +324,10 @@ def _event_builder() -> Any:
 
 _build_event = _event_builder()
 _ROW_LENGTH = len(_EVENT_ROW_ORDER)
+
+
+event_row: Callable[[Event], tuple[Any, ...]] = attrgetter(*_EVENT_ROW_ORDER)
+"""The row :func:`event_from_row` turns back into an equal Event (``(id, *EVENT_FIELDS)``)."""
 
 
 def event_from_row(row: Any) -> Event:

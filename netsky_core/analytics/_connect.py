@@ -156,7 +156,7 @@ def open_analytics(
             prune
             and sql is not None
             and "events" in request
-            and not _mirrors(storage, config, mirror)
+            and _mirror_of(storage, config, mirror) is None
         ):
             from ._prune import plan_event_needs
 
@@ -210,8 +210,9 @@ def connect(
     try:
         with _opened(store, config) as storage:
             infos: list[LoadInfo] = []
-            if "events" in request and mirror is not False and mirror_enabled(config):
-                info = _from_mirror(storage, connection, mirror, native)
+            target = _mirror_of(storage, config, mirror) if "events" in request else None
+            if target is not None:
+                info = _from_mirror(storage, connection, target, native)
                 if info is not None:
                     infos.append(info)
                     request = TableRequest(set(request) - {"events"})
@@ -223,27 +224,23 @@ def connect(
     return connection
 
 
-def _mirrors(storage: Storage, config: Config | None, mirror: Any) -> bool:
-    """Will the events come from a mirror (unless it fails)?"""
+def _mirror_of(storage: Storage, config: Config | None, mirror: Any) -> Any:
+    """The mirror the events will come from (unless it fails), or None."""
     from ._mirror import mirror_for
 
     if mirror is False or not mirror_enabled(config):
-        return False
-    return mirror_for(storage, None if mirror is True else mirror) is not None
+        return None
+    return mirror_for(storage, None if mirror is True else mirror)
 
 
-def _from_mirror(
-    storage: Storage, connection: Any, mirror: bool | str | os.PathLike[str], native: bool
-) -> LoadInfo | None:
-    """Put ``netsky_raw.events`` over ``storage``'s mirror, refreshed; None (after a
-    one-line warning when something went wrong) to load the events from the store."""
+def _from_mirror(storage: Storage, connection: Any, target: Any, native: bool) -> LoadInfo | None:
+    """Put ``netsky_raw.events`` over ``storage``'s mirror ``target``, refreshed; None
+    (after a one-line warning when something went wrong) to load the events from the
+    store."""
     import duckdb
 
-    from ._mirror import MirrorUnavailable, mirror_for
+    from ._mirror import MirrorUnavailable
 
-    target = mirror_for(storage, None if mirror is True else mirror)  # type: ignore[arg-type]
-    if target is None:
-        return None
     started = time.perf_counter()
     progress = _progress if sys.stderr.isatty() else None
     try:

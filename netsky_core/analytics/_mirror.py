@@ -284,18 +284,8 @@ class Mirror:
     ) -> MirrorRefresh:
         """Bring the mirror up to ``storage``'s events (``rebuild``: from scratch)."""
         with self.locked():
-            return self.refresh_locked(storage, rebuild=rebuild, native=native, progress=progress)
-
-    def refresh_locked(
-        self,
-        storage: Any,
-        *,
-        rebuild: bool = False,
-        native: bool = True,
-        progress: Progress | None = None,
-    ) -> MirrorRefresh:
-        """:meth:`refresh`, with :meth:`locked` held by the caller."""
-        return self._refresh(storage, None if rebuild else self.state(), rebuild, native, progress)
+            state = None if rebuild else self.state()
+            return self._refresh(storage, state, rebuild, native, progress)
 
     def _refresh(
         self,

@@ -36,7 +36,6 @@ from __future__ import annotations
 import gc
 import hashlib
 import multiprocessing
-import operator
 import os
 import pickle
 import queue
@@ -55,7 +54,7 @@ import attrs
 import orjson
 
 from .._errors import NetskyError
-from .._records import _EVENT_ROW_ORDER, Event, FilePosition, event_from_row
+from .._records import Event, FilePosition, event_from_row, event_row
 from ..storage.protocol import Storage
 from .claude import ClaudeParser
 from .codex import CodexParser
@@ -351,6 +350,10 @@ class _Batcher:
         else:
             self.store_batch(events, positions)
         self.events, self.positions = [], {}
+        self.remember(positions)
+
+    def remember(self, positions: list[FilePosition]) -> None:
+        """Note the positions a batch recorded (later files of the run read them)."""
         if self.known is not None:
             self.known.update((p.path, p) for p in positions)
 
@@ -735,7 +738,7 @@ class _Files:
     ) -> None:
         """Read the files; ``stack`` (None: not here) gets the store's bulk-load mode
         once ``BULK_BYTES`` have been read."""
-        bulk = getattr(self.store, "bulk_load", None) if stack is not None else None
+        bulk = _BulkAfter(self.store, stack)
         for source in self.sources:
             summary.files_found += 1
             if on_file is not None:
@@ -753,10 +756,22 @@ class _Files:
             except SourceFailure as exc:
                 summary.files_failed += 1
                 summary.errors.append(f"{source.path}: {exc}")
-            if bulk is not None and stack is not None and summary.bytes_read >= BULK_BYTES:
-                stack.enter_context(bulk())
-                bulk = None
+            bulk.read(summary.bytes_read)
         batcher.flush()
+
+
+class _BulkAfter:
+    """Puts the store in its bulk-load mode (``stack`` keeps it until the run ends)
+    once ``BULK_BYTES`` have been read; ``stack`` None: never."""
+
+    def __init__(self, store: Storage, stack: ExitStack | None) -> None:
+        self.enter = getattr(store, "bulk_load", None) if stack is not None else None
+        self.stack = stack
+
+    def read(self, total: int) -> None:
+        if self.enter is not None and self.stack is not None and total >= BULK_BYTES:
+            self.stack.enter_context(self.enter())
+            self.enter = None
 
 
 def _to_read(sources: list[Source], known: dict[str, FilePosition] | None) -> int:
@@ -795,9 +810,6 @@ def _can_fork(store: Any = None) -> bool:
 
 class ParseProcessError(NetskyError):
     """The process parsing the files for this ingest failed or ended early."""
-
-
-_row_of = operator.attrgetter(*_EVENT_ROW_ORDER)
 
 
 class _Outbox:
@@ -850,7 +862,7 @@ def _parse_and_send(
     outbox = _Outbox(conn)
 
     def send(events: list[Event], positions: list[FilePosition]) -> None:
-        outbox.put(("batch", [_row_of(e) for e in events], positions, started[:], read[0]))
+        outbox.put(("batch", [event_row(e) for e in events], positions, started[:], read[0]))
         started.clear()
         read[0] = 0
 
@@ -901,20 +913,18 @@ def _store_parsed_elsewhere(
         gc.unfreeze()
     send.close()
     summary = batcher.summary
-    bulk = getattr(files.store, "bulk_load", None)
+    bulk = _BulkAfter(files.store, stack)
     read_total = 0
 
     def advance(started: list[int], read: int) -> None:
-        nonlocal read_total, bulk
+        nonlocal read_total
         if on_file is not None:
             for i in started:
                 on_file(files.sources[i])
         if on_progress is not None and read:
             on_progress(read, 0)
         read_total += read
-        if bulk is not None and read_total >= BULK_BYTES:
-            stack.enter_context(bulk())
-            bulk = None
+        bulk.read(read_total)
 
     try:
         while True:
@@ -930,8 +940,7 @@ def _store_parsed_elsewhere(
                 _, rows, positions, started, read = message
                 advance(started, read)
                 batcher.store_batch([event_from_row(r) for r in rows], positions)
-                if batcher.known is not None:
-                    batcher.known.update((p.path, p) for p in positions)
+                batcher.remember(positions)
             elif kind == "done":
                 _, parsed, started, read = message
                 advance(started, read)

@@ -137,15 +137,15 @@ class Folding:
 
     def touched(self, ids: Iterable[int | None]) -> None:
         """Stored rows with these ids were rewritten."""
-        low = min((i for i in ids if i is not None), default=None)
-        if low is not None and (self.rewrote is None or low < self.rewrote):
-            self.rewrote = low
+        self.rewrote = _lowest(self.rewrote, ids)
 
     def deleted(self, ids: Iterable[int | None]) -> None:
         """Stored rows with these ids were deleted."""
-        low = min((i for i in ids if i is not None), default=None)
-        if low is not None and (self.removed is None or low < self.removed):
-            self.removed = low
+        self.removed = _lowest(self.removed, ids)
+
+
+def _lowest(low: int | None, ids: Iterable[int | None]) -> int | None:
+    return min((i for i in (low, *ids) if i is not None), default=None)
 
 
 def _commit_project_usage(w: Writer, usage: list[tuple[int, list[Event]]]) -> None:
@@ -169,7 +169,7 @@ def log_rewrite(w: Writer, rewrote: int | None, removed: int | None = None) -> N
     try:
         log = orjson.loads(raw) if raw else []
         seq = int(log[-1][0]) + 1 if log else 1
-    except (orjson.JSONDecodeError, TypeError, ValueError, IndexError, KeyError):
+    except (TypeError, ValueError, IndexError):  # not a log: start one
         log, seq = [], 1
     log.append([seq, os.urandom(8).hex(), rewrote, removed])
     w.set_meta(EVENTS_REWRITTEN, orjson.dumps(log[-REWRITE_LOG:]).decode())
@@ -199,8 +199,7 @@ def settle(
             wanted = held(wanted, least)
         else:
             counts = w.count_billing_keys(wanted)
-            wanted = [k for k in wanted if counts.get(k, 0) >= least]
-    else:
+    if counts is not None:
         wanted = [k for k in wanted if counts.get(k, 0) >= least]
     if not wanted:
         return
