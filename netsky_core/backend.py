@@ -43,7 +43,7 @@ from datetime import UTC, datetime, timedelta
 import attrs
 
 from ._records import Event, FilePosition, Session, event_from_row
-from .storage.billing import billing_key
+from .storage.billing import BILLABLE_TYPES, billing_key
 from .storage.engine import (
     Engine,
     EngineInfo,
@@ -90,6 +90,7 @@ from .storage.sql import (
 from .storage.usage import USAGE_FIELDS, USAGE_SUMS, USAGE_WINDOW_US, apply_usage, usage_deltas
 
 __all__ = [
+    "BILLABLE_TYPES",
     "ACTIVE",
     "EPOCH",
     "EVENT_FIELDS",

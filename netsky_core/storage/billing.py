@@ -30,11 +30,13 @@ import attrs
 from .._records import Event, EventSource, EventType, Session
 from .versions import content, repeated_version
 
-__all__ = ["billing_key", "choose_owner", "in_billing_state", "owner_rank"]
+__all__ = ["BILLABLE_TYPES", "billing_key", "choose_owner", "in_billing_state", "owner_rank"]
 
 _API = EventType.API_REQUEST
 _REPEATED = EventType.API_REQUEST_REPEATED
-_BILLABLE = (_API, _REPEATED)
+BILLABLE_TYPES = (_API, _REPEATED)
+"""The event types :func:`billing_key` gives a key (a backend may skip the call for others)."""
+_BILLABLE = BILLABLE_TYPES
 
 
 def billing_key(event: Event) -> str | None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from netsky_core import Event, FilePosition, Session, UsageBucket
 from netsky_core.backend import (
+    BILLABLE_TYPES,
     EVENT_FIELDS,
     POSITION_FIELDS,
     SESSION_FIELDS,
@@ -101,42 +102,10 @@ def event_params(e: Event) -> tuple[Any, ...]:
         e.is_sidechain,
         e.payload,
         e.metadata,
-        billing_key(e) if e.event_type in _BILLABLE else None,
+        billing_key(e) if e.event_type in BILLABLE_TYPES else None,
     )
 
 
-_BILLABLE = ("ApiRequest", "ApiRequestRepeated")
-assert EVENT_WRITE_FIELDS == (
-    "machine_id",
-    "session_id",
-    "event_type",
-    "timestamp",
-    "uuid",
-    "framework",
-    "source",
-    "tool_use_id",
-    "tool_name",
-    "spawned_agent_id",
-    "subagent_type",
-    "permission_mode",
-    "transcript_path",
-    "pid",
-    "process_start_time",
-    "cwd",
-    "git_branch",
-    "model",
-    "tokens_input",
-    "tokens_output",
-    "tokens_cache_read",
-    "tokens_cache_write",
-    "tokens_reasoning",
-    "cost_usd",
-    "duration_ms",
-    "is_sidechain",
-    "payload",
-    "metadata",
-    "bill_key",
-), "event_params() must follow EVENT_WRITE_FIELDS"
 
 
 def event_from_row(row: Sequence[Any]) -> Event:

@@ -9,6 +9,7 @@ import apsw
 
 from netsky_core import Event, FilePosition, Session, SessionStatus, UsageBucket
 from netsky_core.backend import (
+    BILLABLE_TYPES,
     EVENT_FIELDS,
     POSITION_FIELDS,
     SESSION_FIELDS,
@@ -85,7 +86,7 @@ def event_row(e: Event) -> tuple[Any, ...]:
         1 if e.is_sidechain else 0,
         e.payload,
         e.metadata,
-        billing_key(e) if e.event_type in _BILLABLE else None,
+        billing_key(e) if e.event_type in BILLABLE_TYPES else None,
     )
 
 
@@ -120,7 +121,6 @@ assert EVENT_WRITE_COLUMNS == (
     "metadata",
     "bill_key",
 ), "event_row() must follow EVENT_WRITE_COLUMNS"
-_BILLABLE = ("ApiRequest", "ApiRequestRepeated")
 
 
 def row_event(r: tuple[Any, ...]) -> Event:
