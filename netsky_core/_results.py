@@ -10,6 +10,8 @@ from datetime import datetime
 
 import attrs
 
+from ._units import PICO
+
 __all__ = [
     "EventsVersion",
     "GcResult",
@@ -116,7 +118,7 @@ class ProjectUsage:
 
     @property
     def cost_usd(self) -> float | None:
-        return None if self.priced_requests == 0 else self.cost_picousd / 10**12
+        return None if self.priced_requests == 0 else self.cost_picousd / PICO
 
 
 @attrs.frozen(kw_only=True)
@@ -159,4 +161,4 @@ class UsageBucket:
 
     @property
     def cost_usd(self) -> float | None:
-        return None if self.priced_requests == 0 else self.cost_picousd / 10**12
+        return None if self.priced_requests == 0 else self.cost_picousd / PICO

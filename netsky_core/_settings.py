@@ -145,7 +145,7 @@ def _read_checked(path: str) -> dict[str, Any]:
         st = os.stat(path)
     except OSError:  # not found, unreadable: the full reader says why
         return read_toml(path)
-    stamp = f"{os.path.abspath(path)}\0{st.st_size}\0{st.st_mtime_ns}\0"
+    stamp = _stamp(path, st)
     from ._paths import state_path
 
     stamp_file = os.path.join(state_path(), _CHECKED)
@@ -155,10 +155,10 @@ def _read_checked(path: str) -> dict[str, Any]:
             stamps = fh.read().splitlines(keepends=True)
     except OSError:
         pass
+    from ._jsonc import dumps, loads  # not ``json``: see there
+
     for line in stamps:
         if line.startswith(stamp):
-            from .hooks._jsonc import loads  # not ``json``: see there
-
             try:
                 known = loads(line[len(stamp) :])
             except ValueError:
@@ -179,14 +179,13 @@ def _read_checked(path: str) -> dict[str, Any]:
         from ._config_schema import structure_config
 
         structure_config(data, path)
-    import json
-
     try:
-        note = json.dumps(data, separators=(",", ":"), ensure_ascii=True)
+        note = dumps(data, compact=True)
     except (TypeError, ValueError):
         return data  # a TOML date or time: parsed every time, like a file never noted
-    stamp = f"{os.path.abspath(path)}\0{st.st_size}\0{st.st_mtime_ns}\0"
-    others = [line for line in stamps if not line.startswith(stamp)]
+    stamp = _stamp(path, st)  # (of the bytes read)
+    same_file = stamp.split("\0", 1)[0] + "\0"
+    others = [line for line in stamps if not line.startswith(same_file)]
     try:
         from ._paths import ensure_private_dir
 
@@ -199,6 +198,11 @@ def _read_checked(path: str) -> dict[str, Any]:
     except OSError:
         pass  # validated again next time
     return data
+
+
+def _stamp(path: str, st: os.stat_result) -> str:
+    """What a note of a validated config file starts with: its path, size and mtime."""
+    return f"{os.path.abspath(path)}\0{st.st_size}\0{st.st_mtime_ns}\0"
 
 
 def _config_error(message: str, hint: str | None = None) -> Exception:

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from .._units import PICO
 from ._errors import AnalyticsError
 from ._timezones import day_range, zone
 from .results import KINDS, Report, ReportRow
@@ -29,7 +30,6 @@ if TYPE_CHECKING:  # (not imported: a report from a backend's reader opens no St
 
 __all__ = ["ROLLUP_KINDS", "local_timezone", "rollup_report"]
 
-PICO = 10**12  # picodollars per dollar (as ``storage.fold.PICO``)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 ROLLUP_KINDS = frozenset({"daily", "weekly", "monthly", "model"})

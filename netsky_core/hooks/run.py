@@ -173,7 +173,7 @@ def store_records(
     from datetime import datetime
 
     from .._records import GitContext
-    from ._jsonc import loads
+    from .._jsonc import loads
     from .payload import HookInputError, to_event
 
     built: list[tuple[Any, dict[str, Any]]] = []
@@ -250,7 +250,7 @@ def _codex_rollout(payload: dict[str, Any]) -> list[str]:
 
 def _transcripts(stored: list[tuple[Any, dict[str, Any]]]) -> dict[str, str]:
     """Transcript files to ingest after these events: path -> parser kind."""
-    from ._jsonc import loads
+    from .._jsonc import loads
 
     found: dict[str, str] = {}
     for event, rec in stored:
@@ -539,7 +539,7 @@ def _budget_check(
             reader.close()
         answer = hook_answer(snap.budget, snap.mode, event_type)
         if answer is not None:
-            from ._jsonc import dumps
+            from .._jsonc import dumps
 
             sys.stdout.write(dumps(answer) + "\n")
             sys.stdout.flush()
@@ -548,7 +548,7 @@ def _budget_check(
 
 
 def _run(opts: dict[str, Any], raw_bytes: bytes, received_at: str) -> int:
-    from ._jsonc import loads
+    from .._jsonc import loads
     from .payload import HookInputError, agent_process, check_payload
     from .spool import hook_spool
 

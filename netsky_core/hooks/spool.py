@@ -27,7 +27,7 @@ from __future__ import annotations
 import os
 
 from .._paths import ensure_private_dir, state_path
-from ._jsonc import dumps, loads
+from .._jsonc import dumps, loads
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # the hook's fast path imports neither typing nor pathlib

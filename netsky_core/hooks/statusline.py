@@ -137,7 +137,7 @@ def _keep_limits(opts: dict[str, Any]) -> None:
     if not windows or not isinstance(session_id, str) or not session_id:
         return
     from .._paths import ensure_private_dir, state_path
-    from ._jsonc import dumps, loads
+    from .._jsonc import dumps, loads
 
     target = f"{opts['db'] or ''}\0{opts['config'] or ''}"
     folder = state_path()
@@ -202,7 +202,7 @@ def _fail(message: str, code: int = 0) -> int:
 
 
 def _line(opts: dict[str, Any], raw: bytes) -> str:
-    from ._jsonc import dumps, loads
+    from .._jsonc import dumps, loads
 
     try:
         payload = loads(raw or b"{}")

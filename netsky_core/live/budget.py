@@ -20,6 +20,8 @@ per project (``[budget.project."<name or path>"]``) or per git branch
 
 from __future__ import annotations
 
+from .._units import PICO
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
@@ -169,7 +171,7 @@ def usage_in(windows: list[Window], since_us: int, until_us: int | None = None) 
             priced += w.priced
             tokens += w.tokens
             cost += w.cost_picousd
-    return Usage(None if priced == 0 else cost / 10**12, tokens, requests)
+    return Usage(None if priced == 0 else cost / PICO, tokens, requests)
 
 
 def scoped_usage(
@@ -195,7 +197,7 @@ def scoped_usage(
                 s = sums[key]
                 for j in range(4):
                     s[j] += row[i + j]
-    return {k: Usage(None if s[1] == 0 else s[3] / 10**12, s[2], s[0]) for k, s in sums.items()}
+    return {k: Usage(None if s[1] == 0 else s[3] / PICO, s[2], s[0]) for k, s in sums.items()}
 
 
 def measure(

@@ -27,6 +27,7 @@ import attrs
 import orjson
 
 from .._records import Event, EventSource, EventType, Session, SessionStatus
+from .._units import PICO
 
 __all__ = [
     "MESSAGE_LIMIT",
@@ -37,7 +38,6 @@ __all__ = [
     "status_for_event",
 ]
 
-PICO = 10**12
 MESSAGE_LIMIT = 2000
 
 _STATUS_RANK = {

@@ -1,4 +1,4 @@
-"""The hook's JSON (``netsky_core.hooks._jsonc``) reads and writes exactly what ``json`` does."""
+"""The hook's JSON (``netsky_core._jsonc``) reads and writes exactly what ``json`` does."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from netsky_core.hooks._jsonc import dumps, loads
+from netsky_core._jsonc import dumps, loads
 
 SCALARS = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text()
 VALUES = st.recursive(

@@ -1,4 +1,5 @@
-"""``json.loads`` / ``json.dumps`` for the hook's fast path, without importing ``json``.
+"""``json.loads`` / ``json.dumps`` without importing ``json``, for the paths that run
+in a fresh process per event or line (the hook, the statusline, the config note).
 
 Importing ``json`` imports ``re`` (and with it ``enum``, ``functools``, ``collections``):
 about a third of a bare interpreter's start-up, paid by every agent event. The
