@@ -61,18 +61,10 @@ def command_module(argv: Sequence[str]) -> str | None:
     spelled out (``--db URL``, ``--db=URL``, ``--config PATH``, ``--debug``); None
     (parse with every command) for anything else: no command, ``--help``, an
     abbreviated option."""
-    i = 0
-    while i < len(argv):
-        arg = argv[i]
-        if arg in ("--db", "--config"):
-            i += 2
-        elif arg == "--debug" or arg.startswith(("--db=", "--config=")):
-            i += 1
-        elif arg.startswith("-"):
-            return None
-        else:
-            return COMMANDS.get(arg)
-    return None
+    from ..hooks.run import command_index
+
+    i = command_index(argv)
+    return None if i is None else COMMANDS.get(argv[i])
 
 
 class Parser(argparse.ArgumentParser):

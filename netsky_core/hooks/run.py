@@ -29,9 +29,10 @@ import time
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # no runtime typing import on the hook's fast path
+    from collections.abc import Sequence
     from typing import Any
 
-__all__ = ["hook_arguments", "main", "replay_spool", "store_records"]
+__all__ = ["command_index", "hook_arguments", "main", "replay_spool", "store_records"]
 
 TRANSCRIPT_TRIGGERS = frozenset({"Stop", "SubagentStop", "PreCompact", "SessionEnd"})
 LOG_LIMIT = 5 << 20
@@ -49,17 +50,30 @@ def hook_arguments(args: list[str]) -> list[str] | None:
     """The hook's own arguments when ``args`` (after the program name) run
     ``netsky [global options] hook ...``, else None. The global options before
     ``hook`` come first, so that one given after ``hook`` wins, as with argparse."""
+    i = command_index(args, lenient=True)
+    if i is None or args[i] != "hook":
+        return None
+    return args[:i] + args[i + 1 :]
+
+
+def command_index(args: Sequence[str], *, lenient: bool = False) -> int | None:
+    """Where the command word of ``args`` (after the program name) is, past the global
+    options (``--db URL``, ``--config PATH``, ``--db=URL``, ``--debug``); None when
+    there is none, or an option comes first that is ``--help``/``--version`` or (unless
+    ``lenient``: a hook skips an option of a newer netsky) not a global one."""
     i = 0
     while i < len(args):
         arg = args[i]
-        if arg == "hook":
-            return args[:i] + args[i + 1 :]
         if arg in _GLOBAL_VALUE:
             i += 2
-        elif arg.startswith("-") and arg not in ("-h", "--help", "--version"):
-            i += 1  # --debug, --db=URL, or an option of a newer netsky: a hook warning
+        elif arg == "--debug" or arg.startswith(("--db=", "--config=")):
+            i += 1
+        elif arg.startswith("-"):
+            if not lenient or arg in ("-h", "--help", "--version"):
+                return None
+            i += 1
         else:
-            return None
+            return i
     return None
 
 
