@@ -261,21 +261,13 @@ BranchBudgets = NewType("BranchBudgets", dict)  # [budget.branch."<name or glob>
 
 
 @attrs.frozen
-class BudgetSection:
+class BudgetSection(BudgetLimits):
     """Limits per period in USD (``*_usd``) or tokens (``*_tokens``), for the whole
     store and per project or branch."""
 
     mode: BudgetMode = attrs.field(default="warn")  # type: ignore[assignment]
     project: ProjectBudgets = attrs.field(factory=dict)  # type: ignore[assignment]
     branch: BranchBudgets = attrs.field(factory=dict)  # type: ignore[assignment]
-    session_usd: Amount | None = None
-    session_tokens: TokenCount | None = None
-    day_usd: Amount | None = None
-    day_tokens: TokenCount | None = None
-    week_usd: Amount | None = None
-    week_tokens: TokenCount | None = None
-    month_usd: Amount | None = None
-    month_tokens: TokenCount | None = None
 
 
 @attrs.frozen
