@@ -18,6 +18,8 @@ the same answers, with the full import cost.
 
 from __future__ import annotations
 
+from collections import namedtuple
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from datetime import datetime
@@ -91,64 +93,19 @@ class Window:
 _TIME: tuple[Any, Any] | None = None  # (the epoch, timedelta): datetime imported on first use
 
 
-BUCKET_FIELDS = (
-    "start_us",
-    "model",
-    "requests",
-    "unpriced_requests",
-    "priced_requests",
-    "tokens_input",
-    "tokens_output",
-    "tokens_cache_read",
-    "tokens_cache_write",
-    "tokens_reasoning",
-    "cost_picousd",
+_BucketFields = namedtuple(
+    "_BucketFields",
+    "start_us model requests unpriced_requests priced_requests tokens_input tokens_output "
+    "tokens_cache_read tokens_cache_write tokens_reasoning cost_picousd",
 )
+BUCKET_FIELDS: tuple[str, ...] = _BucketFields._fields
 
 
-class Bucket:
+class Bucket(_BucketFields):
     """One usage bucket as a report sums it: the ``UsageBucket`` fields but machine and
     framework, ``start_us`` (UTC microseconds) for ``start``."""
 
-    __slots__ = BUCKET_FIELDS
-
-    start_us: int
-    model: str | None
-    requests: int
-    unpriced_requests: int
-    priced_requests: int
-    tokens_input: int
-    tokens_output: int
-    tokens_cache_read: int
-    tokens_cache_write: int
-    tokens_reasoning: int
-    cost_picousd: int
-
-    def __init__(
-        self,
-        start_us: int,
-        model: str | None,
-        requests: int,
-        unpriced_requests: int,
-        priced_requests: int,
-        tokens_input: int,
-        tokens_output: int,
-        tokens_cache_read: int,
-        tokens_cache_write: int,
-        tokens_reasoning: int,
-        cost_picousd: int,
-    ) -> None:
-        self.start_us = start_us
-        self.model = model
-        self.requests = requests
-        self.unpriced_requests = unpriced_requests
-        self.priced_requests = priced_requests
-        self.tokens_input = tokens_input
-        self.tokens_output = tokens_output
-        self.tokens_cache_read = tokens_cache_read
-        self.tokens_cache_write = tokens_cache_write
-        self.tokens_reasoning = tokens_reasoning
-        self.cost_picousd = cost_picousd
+    __slots__ = ()
 
     @property
     def start(self) -> datetime:
@@ -160,14 +117,6 @@ class Bucket:
             _TIME = (datetime(1970, 1, 1, tzinfo=UTC), timedelta)
         epoch, delta = _TIME
         return epoch + delta(microseconds=self.start_us)
-
-    def __repr__(self) -> str:
-        return f"Bucket{tuple(getattr(self, k) for k in BUCKET_FIELDS)}"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Bucket) and all(
-            getattr(self, k) == getattr(other, k) for k in BUCKET_FIELDS
-        )
 
 
 SESSION_FIELDS = (
@@ -262,7 +211,7 @@ class BackendReader:
         read = getattr(self._inner, "buckets", None)  # optional: older readers lack it
         if read is None:
             return None
-        return [Bucket(*row) for row in read(since_us, until_us, framework)]
+        return list(map(Bucket._make, read(since_us, until_us, framework)))
 
     def close(self) -> None:
         self._inner.close()
@@ -333,7 +282,7 @@ class StoreReader:
             .with_framework(framework)
         )
         return [
-            Bucket(to_us(b.start), *[getattr(b, k) for k in BUCKET_FIELDS[1:]])
+            Bucket._make((to_us(b.start), *[getattr(b, k) for k in BUCKET_FIELDS[1:]]))
             for b in self._store.usage(query)
         ]
 
