@@ -31,6 +31,13 @@ class Context:
     def url(self) -> str:
         return str(self.config.storage_url.value)
 
+    @property
+    def machine_id(self) -> str:
+        """This machine's id as the config resolves it (flag, env, file, default)."""
+        from .._config import resolve_machine_id
+
+        return str(resolve_machine_id(self.config).value)
+
     @contextmanager
     def storage(
         self, url: str | None = None, *, read: bool = False, **options: Any

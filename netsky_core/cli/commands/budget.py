@@ -53,12 +53,11 @@ def _state(s: Any, session: str | None) -> str:
 
 
 def run(ctx: Context) -> int:
-    from ..._config import resolve_machine_id
     from ...live.reader import StoreReader
     from ...live.snapshot import take_snapshot
 
     config = ctx.config
-    machine_id = resolve_machine_id(config).value
+    machine_id = ctx.machine_id
     with ctx.storage(read=True) as store:
         snap = take_snapshot(
             StoreReader(store=store),

@@ -33,14 +33,13 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def run(ctx: Context) -> int:
-    from ..._config import resolve_machine_id
     from ..._open import open_for_reading
     from ...hooks.doctor import run_checks
 
     config = ctx.config
     checks = run_checks(
         config,
-        resolve_machine_id(config).value,
+        ctx.machine_id,
         lambda: open_for_reading(ctx.url, config=config),
     )
     problems = sum(c.level == "problem" for c in checks)

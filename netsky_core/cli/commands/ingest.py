@@ -120,10 +120,9 @@ def ingest_with_progress(
 ) -> Any:
     """Ingest ``sources`` into the store at ``url`` (default: the configured one) with a
     progress bar of the bytes read; returns the ``IngestSummary``."""
-    from ..._config import resolve_machine_id
     from ...ingest.scan import ingest
 
-    machine = resolve_machine_id(ctx.config).value
+    machine = ctx.machine_id
     total_bytes = sum(_size(s.path) for s in sources)
     with ctx.storage(url) as store, progress("ingesting", total_bytes, unit="bytes") as bar:
         return ingest(

@@ -65,7 +65,6 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def run(ctx: Context) -> int:
-    from ..._config import resolve_machine_id
     from ...ingest.pricing import PriceTable
     from ...otel import OtlpServer
     from ...otel.server import DEFAULT_MAX_BODY, DEFAULT_PORT
@@ -78,7 +77,7 @@ def run(ctx: Context) -> int:
     port = args.port if args.port is not None else section.get("port", DEFAULT_PORT)
     pricing = ctx.config.section("pricing")
     prices = PriceTable.load(pricing.get("models"), path=pricing.get("file"))
-    machine = str(resolve_machine_id(ctx.config).value)
+    machine = ctx.machine_id
     with ctx.storage() as store:
         try:
             server = OtlpServer(

@@ -111,12 +111,11 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 def _truthful(ctx: Context, sessions: list[Session], *, active_only: bool = False) -> list[Session]:
     """Sessions whose agent process is gone, or idle past ``[sessions] idle_timeout``,
     shown as Done."""
-    from ..._config import resolve_machine_id
     from ...live.liveness import idle_timeout, truthful
 
     return truthful(
         sessions,
-        machine_id=resolve_machine_id(ctx.config).value,
+        machine_id=ctx.machine_id,
         idle=idle_timeout(ctx.config),
         active_only=active_only,
     )

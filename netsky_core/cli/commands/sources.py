@@ -31,7 +31,6 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def run(ctx: Context) -> int:
-    from ..._config import resolve_machine_id
     from ..._errors import NetskyError, NoStoreError
     from ...ingest.options import ingest_options
     from ...sources.select import sources_status
@@ -39,7 +38,7 @@ def run(ctx: Context) -> int:
     note = None
     positions: dict[str, Any] | None
     try:
-        machine = resolve_machine_id(ctx.config).value
+        machine = ctx.machine_id
         with ctx.storage(read=True) as store:
             positions = {p.path: p for p in store.query_transcript_positions(machine)}
     except NoStoreError:

@@ -66,13 +66,11 @@ def run(ctx: Context) -> int:
         query = query.with_machine(args.machine)
     if args.since:
         query = query.with_since(args.since)
-    from ..._config import resolve_machine_id
     from ...live.liveness import idle_timeout, truthful_stats
 
-    machine_id = resolve_machine_id(ctx.config).value
     idle = idle_timeout(ctx.config)
     with ctx.storage(read=True) as store:
-        stats = truthful_stats(store, query, machine_id=machine_id, idle=idle)
+        stats = truthful_stats(store, query, machine_id=ctx.machine_id, idle=idle)
     if ctx.json:
         print_json(stats)
         return 0
