@@ -161,6 +161,16 @@ def build_parser(only: str | None = None) -> Parser:
     return parser
 
 
+def help_when_bare(parser: argparse.ArgumentParser) -> None:
+    """A command of actions given none (``netsky db``) prints its help, exit code 2."""
+
+    def usage(ctx: Any) -> int:
+        parser.print_help()
+        return 2
+
+    parser.set_defaults(handler=usage)
+
+
 def add_command(
     sub: Any,
     common: argparse.ArgumentParser,

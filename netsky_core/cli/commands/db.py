@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from .._context import Context
-from .._main import Parser, add_command
+from .._main import Parser, add_command, help_when_bare
 from .._output import fields, local, print_json, size
 
 
@@ -94,18 +94,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         )
         step.add_argument("--json", action="store_true", help="print JSON")
         step.set_defaults(handler=handler)
-
-    def mirror_usage(ctx: Context) -> int:
-        mirror.print_help()
-        return 2
-
-    mirror.set_defaults(handler=mirror_usage)
-
-    def usage(ctx: Context) -> int:
-        p.print_help()
-        return 2
-
-    p.set_defaults(handler=usage)
+    help_when_bare(mirror)
+    help_when_bare(p)
 
 
 def run_status(ctx: Context) -> int:

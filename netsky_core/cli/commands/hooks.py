@@ -14,7 +14,7 @@ from typing import Any
 
 from .._context import Context
 from .._errors import UsageError
-from .._main import Parser, add_command
+from .._main import Parser, add_command, help_when_bare
 from .._output import fields, print_json
 
 SCOPE_HELP = (
@@ -143,12 +143,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     status.add_argument("--scope", choices=["user", "project", "local"], help=SCOPE_HELP)
     status.add_argument("--json", action="store_true", help="print JSON")
     status.set_defaults(handler=_run_status)
-
-    def usage(ctx: Context) -> int:
-        p.print_help()
-        return 2
-
-    p.set_defaults(handler=usage)
+    help_when_bare(p)
 
 
 def _common_args(p: argparse.ArgumentParser, events: tuple[str, ...] | None) -> None:
