@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import attrs
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 
 from netsky_core import (
@@ -19,17 +19,10 @@ from netsky_core import (
 )
 
 from .base import StorageFixtures
-from .strategies import batchings, events
+from .strategies import batchings, events, property_settings
 
-_PROPERTY = settings(
-    max_examples=int(__import__("os").environ.get("NETSKY_HYPOTHESIS_EXAMPLES", "40")),
-    deadline=None,
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.differing_executors,
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-    ],
+_PROPERTY = property_settings(
+    int(__import__("os").environ.get("NETSKY_HYPOTHESIS_EXAMPLES", "40")), HealthCheck.data_too_large
 )
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import attrs
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from netsky_core import (
@@ -22,7 +22,7 @@ from netsky_core import (
 
 from .base import StorageFixtures
 from .builders import T0, api, at, ev, present, without_id
-from .strategies import text_values, wide_times
+from .strategies import property_settings, text_values, wide_times
 
 _TEXT_FIELDS = (
     "framework",
@@ -38,15 +38,7 @@ _TEXT_FIELDS = (
     "payload",
     "metadata",
 )
-_PROPERTY = settings(
-    max_examples=25,
-    deadline=None,
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.differing_executors,
-    ],
-)
+_PROPERTY = property_settings(25)
 
 
 def full_event(**overrides: object) -> Event:

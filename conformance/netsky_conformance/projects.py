@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import attrs
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from netsky_core import (
@@ -24,7 +24,7 @@ from netsky_core.storage.versions import repeated_version
 
 from .base import StorageFixtures, requires
 from .builders import api, at, ev
-from .strategies import T_BASE, events
+from .strategies import T_BASE, events, property_settings
 
 _spread = st.tuples(events(), st.sampled_from([0, 14 * 60, 15 * 60, 40 * 60])).map(
     lambda pair: attrs.evolve(pair[0], timestamp=pair[0].timestamp + timedelta(seconds=pair[1]))
@@ -53,15 +53,7 @@ def _responses(draw: st.DrawFn) -> Event:
 
 __all__ = ["ProjectUsageConformance", "expected_project_usage"]
 
-_PROPERTY = settings(
-    max_examples=30,
-    deadline=None,
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.differing_executors,
-    ],
-)
+_PROPERTY = property_settings(30)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 

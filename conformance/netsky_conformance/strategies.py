@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import orjson
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from netsky_core import Event, EventSource, EventType
@@ -122,3 +123,19 @@ def batchings(draw: st.DrawFn, items: list) -> list[list]:
         batches.append(list(order[i : i + size]))
         i += size
     return batches
+
+
+def property_settings(max_examples: int, *extra: HealthCheck) -> settings:
+    """The Hypothesis settings of the suite's properties: ``max_examples``, no
+    deadline, and the health checks a store under test trips without a fault (its
+    fixtures are function-scoped and slow, the base classes run per backend)."""
+    return settings(
+        max_examples=max_examples,
+        deadline=None,
+        suppress_health_check=[
+            HealthCheck.function_scoped_fixture,
+            HealthCheck.too_slow,
+            HealthCheck.differing_executors,
+            *extra,
+        ],
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from netsky_core import (
@@ -20,17 +20,9 @@ from netsky_core.storage.usage import usage_window
 
 from .base import StorageFixtures
 from .builders import api, at, ev
-from .strategies import batchings, events
+from .strategies import batchings, events, property_settings
 
-_PROPERTY = settings(
-    max_examples=30,
-    deadline=None,
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.differing_executors,
-    ],
-)
+_PROPERTY = property_settings(30)
 
 
 def expected_usage(stored: Iterable[Event]) -> list[UsageBucket]:
