@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -31,6 +33,21 @@ def start_event(session: str, pid: int, start: int | None, when: datetime, machi
     )
 
 
+@contextmanager
+def agent_process() -> Iterator[tuple[int, int]]:
+    """A real child process standing in for an agent: its pid and start time; it exits
+    when the block ends."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE
+    )
+    try:
+        info = proc_stat(child.pid)
+        assert info is not None
+        yield child.pid, info[2]
+    finally:
+        child.communicate(b"")  # the agent exits
+
+
 def active_ids(netsky: Netsky, url: str, *extra: str) -> list[str]:
     r = netsky.ok("--db", url, "sessions", "--active", "--json", *extra)
     return sorted(s["session_id"] for s in r.json())
@@ -39,32 +56,23 @@ def active_ids(netsky: Netsky, url: str, *extra: str) -> list[str]:
 def test_a_session_ends_when_its_agent_process_exits(tmp_path: Path) -> None:
     netsky = Netsky(tmp_path)
     url = f"sqlite:///{tmp_path / 'n.db'}"
-    child = subprocess.Popen(
-        [sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE
-    )
-    try:
-        info = proc_stat(child.pid)
-        assert info is not None
+    with agent_process() as (pid, started):
         now = datetime.now(UTC)
         with open_storage(url) as store:
             store.insert_many(
                 [
-                    start_event("alive", child.pid, info[2], now, "test-machine"),
+                    start_event("alive", pid, started, now, "test-machine"),
                     # the same pid with another start time: a reused pid, not that agent
-                    start_event("reused", child.pid, info[2] - 1, now, "test-machine"),
+                    start_event("reused", pid, started - 1, now, "test-machine"),
                     # another machine's pid says nothing about this machine's processes
                     start_event("elsewhere", 1 << 22, None, now, "other-machine"),
-                    start_event(
-                        "stale", child.pid, info[2], now - timedelta(hours=13), "test-machine"
-                    ),
+                    start_event("stale", pid, started, now - timedelta(hours=13), "test-machine"),
                 ]
             )
-        assert process_state(child.pid, info[2]) == "running"
+        assert process_state(pid, started) == "running"
         assert active_ids(netsky, url) == ["alive", "elsewhere"]
         assert active_ids(netsky, url, "--limit", "1") in (["alive"], ["elsewhere"])
-    finally:
-        child.communicate(b"")  # the agent exits
-    assert process_state(child.pid, info[2]) == "gone"
+    assert process_state(pid, started) == "gone"
     assert active_ids(netsky, url) == ["elsewhere"]
     listing = netsky.ok("--db", url, "sessions", "--json").json()
     assert {s["session_id"]: s["status"] for s in listing} == {
@@ -112,17 +120,12 @@ def api_event(session: str, when: datetime, machine: str, tokens: int, cost: flo
 def test_stats_active_counts_only_sessions_still_going(tmp_path: Path) -> None:
     netsky = Netsky(tmp_path)
     url = f"sqlite:///{tmp_path / 'n.db'}"
-    child = subprocess.Popen(
-        [sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE
-    )
-    try:
-        info = proc_stat(child.pid)
-        assert info is not None
+    with agent_process() as (pid, started):
         now = datetime.now(UTC)
         with open_storage(url) as store:
             store.insert_many(
                 [
-                    start_event("alive", child.pid, info[2], now, "test-machine"),
+                    start_event("alive", pid, started, now, "test-machine"),
                     api_event("alive", now, "test-machine", 100, 1.0),
                     start_event("elsewhere", 1 << 22, None, now, "other-machine"),
                     api_event("elsewhere", now, "other-machine", 20, 0.25),
@@ -134,9 +137,7 @@ def test_stats_active_counts_only_sessions_still_going(tmp_path: Path) -> None:
         assert (going["session_count"], going["active_session_count"]) == (2, 2)
         assert (going["total_tokens"], going["total_cost_usd"]) == (120, 1.25)
         assert going["total_api_requests"] == 2
-    finally:
-        child.communicate(b"")  # the agent exits
-    assert process_state(child.pid, info[2]) == "gone"
+    assert process_state(pid, started) == "gone"
     going = netsky.ok("--db", url, "stats", "--active", "--json").json()
     assert (going["session_count"], going["active_session_count"]) == (1, 1)
     assert (going["total_tokens"], going["total_cost_usd"]) == (20, 0.25)
