@@ -14,14 +14,16 @@ from netsky_core.backend import billing_key
 
 def _every_field_set(event_type: str) -> Event:
     values: dict[str, object] = {}
-    for i, field in enumerate(attrs.fields(Event)):
+    # Resolved here because whether another module (cattrs) resolved them already
+    # depends on which tests ran first in this process.
+    for i, field in enumerate(attrs.fields(attrs.resolve_types(Event))):
         if field.name == "id":
             continue
-        if field.type in ("int | None", int):
+        if field.type in (int, int | None):
             values[field.name] = 1000 + i
-        elif field.type in ("float | None",):
+        elif field.type in (float, float | None):
             values[field.name] = 0.5 + i
-        elif field.type in ("bool", bool):
+        elif field.type is bool:
             values[field.name] = True
         else:
             values[field.name] = f"v{i}"
