@@ -48,6 +48,13 @@ class LifecycleConformance(StorageFixtures):
         assert (info.oldest_event, info.newest_event) == (at(1), at(5))
         assert "***" in info.url or "@" not in info.url
 
+    def test_info_counts_project_usage(self, storage: Storage) -> None:
+        requires(storage, Capability.PROJECT_USAGE)
+        storage.insert_many([api(1, cwd="/w/a"), api(2, cwd="/w/b")])
+        tables = storage.info().tables
+        assert tables["project_usage"] == len(storage.project_usage())
+        assert tables["project_usage"] >= 2
+
     def test_context_manager_closes(self, open_store: Callable[..., Storage]) -> None:
         with open_store() as store:
             store.insert(ev())

@@ -20,12 +20,14 @@ def test_status_of_a_seeded_store(netsky: Netsky, seeded: str) -> None:
     assert data["needs_migration"] is False
     with open_storage(seeded) as store:
         buckets = len(store.usage(UsageQuery()))
-    assert buckets >= 1
+        projects = len(store.project_usage())
+    assert buckets >= 1 and projects >= 1
     assert data["tables"] == {
         "events": SEED_EVENTS,
         "sessions": SEED_SESSIONS,
         "positions": 2,
         "usage": buckets,
+        "project_usage": projects,
     }
     assert data["size_bytes"] > 0
     assert data["oldest_event"] == "2026-03-01T12:00:00+00:00"
@@ -34,7 +36,7 @@ def test_status_of_a_seeded_store(netsky: Netsky, seeded: str) -> None:
     text = netsky.ok("db", "status", "--db", seeded).stdout
     assert "schema version" in text
     assert "2026-03-01 12:00:00" in text  # local time (TZ=UTC in the tests)
-    assert "events rows" in text
+    assert "events rows" in text and "project_usage rows" in text
 
 
 def test_status_shows_local_time(netsky: Netsky, seeded_sqlite: str) -> None:

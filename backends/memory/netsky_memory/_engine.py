@@ -121,6 +121,7 @@ class _Reader:
             "sessions": len(d.sessions),
             "positions": len(d.positions),
             "usage": len(d.usage),
+            "project_usage": len(d.projects),
         }
 
     def event_time_range(self) -> tuple[datetime | None, datetime | None]:

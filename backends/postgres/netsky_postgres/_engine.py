@@ -27,7 +27,7 @@ from netsky_core.backend import EngineInfo
 from . import _schema
 from ._connection import Attempt, Database
 from ._errors import translate
-from ._sql import Statements
+from ._sql import TABLES, Statements
 from ._target import Options, Target, make_options, parse_target
 from ._tx import BatchState, PgReader, PgWriter
 
@@ -188,13 +188,13 @@ class PostgresEngine:
         return result
 
     def vacuum(self) -> None:
-        st = self._st
-        sql = f"VACUUM (ANALYZE) {st.events}, {st.sessions}, {st.positions}, {st.usage}"
+        tables = ", ".join(self._target.table(n) for n in TABLES)
+        sql = f"VACUUM (ANALYZE) {tables}"
         self._db.run(lambda conn, attempt: conn.execute(sql, ()), write=True)
 
     def describe(self) -> EngineInfo:
         t = self._target
-        names = [t.regclass(n) for n in ("events", "sessions", "positions", "usage", _schema.META)]
+        names = [t.regclass(n) for n in (*TABLES, _schema.META)]
         sql = (
             " + ".join(["pg_total_relation_size(%s::regclass)"] * len(names))
             + ", current_database(), current_setting('server_version')"

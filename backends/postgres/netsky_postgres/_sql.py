@@ -170,6 +170,10 @@ def lock_statement(
     return (st.lock_sessions if wait else st.lock_sessions_nowait), columns
 
 
+#: The tables of the current schema (what ``info()`` counts and VACUUM analyzes).
+TABLES = ("events", "sessions", "positions", "usage", "project_usage")
+
+
 class Statements:
     """Every fixed statement of one store, with its schema-qualified table names."""
 

@@ -48,6 +48,7 @@ from ._connection import Attempt, Retry
 from ._projects import ProjectUsageReads, ProjectUsageWrites
 from ._sql import (
     EVENT_COPY_TYPES,
+    TABLES,
     Statements,
     event_from_row,
     event_params,
@@ -235,14 +236,10 @@ class PgReader(ProjectUsageReads):
         return None if row is None else str(row[0])
 
     def table_counts(self) -> dict[str, int]:
-        st = self.st
-        row = self._one(
-            f"SELECT (SELECT count(*) FROM {st.events}), (SELECT count(*) FROM {st.sessions}), "
-            f"(SELECT count(*) FROM {st.positions}), (SELECT count(*) FROM {st.usage})",
-            (),
-        )
+        counts = ", ".join(f"(SELECT count(*) FROM {self.target.table(n)})" for n in TABLES)
+        row = self._one(f"SELECT {counts}", ())
         assert row is not None
-        return dict(zip(("events", "sessions", "positions", "usage"), (int(v) for v in row)))
+        return dict(zip(TABLES, (int(v) for v in row)))
 
     def event_time_range(self) -> tuple[datetime | None, datetime | None]:
         row = self._one(f'SELECT min("timestamp"), max("timestamp") FROM {self.st.events}', ())

@@ -207,7 +207,7 @@ class SqliteReader(ProjectUsageReads):
     def table_counts(self) -> dict[str, int]:
         return {
             name: int(one_row(self.c.execute(f"SELECT count(*) FROM {name}"))[0])
-            for name in ("events", "sessions", "positions", "usage")
+            for name in ("events", "sessions", "positions", "usage", "project_usage")
         }
 
     def event_time_range(self) -> tuple[datetime | None, datetime | None]:
