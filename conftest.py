@@ -14,6 +14,10 @@ from hypothesis import HealthCheck, settings
 if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
+# A drainer lingers (30 s by default) for the next hook's event; the tests wait for
+# drainers to finish, so theirs exit at once, but for the tests of lingering itself.
+os.environ["NETSKY_DRAINER_LINGER"] = "0s"
+
 pytest_plugins = ["tests.fix_postgres"]
 
 settings.register_profile(

@@ -32,6 +32,7 @@ __all__ = [
 
 NonEmpty = NewType("NonEmpty", str)
 Duration = NewType("Duration", str)
+Wait = NewType("Wait", str)  # a duration that may be zero ("0s": no wait)
 Pattern = NewType("Pattern", str)
 Price = NewType("Price", float)
 Amount = NewType("Amount", float)  # a positive number of dollars
@@ -92,9 +93,9 @@ def _checked(base: Callable[[Any, Any], Any], check: Callable[[Any], str | None]
     return hook
 
 
-def _duration_problem(value: str) -> str | None:
+def _duration_problem(value: str, *, allow_zero: bool = False) -> str | None:
     try:
-        parse_duration(value)
+        parse_duration(value, allow_zero=allow_zero)
     except ConfigError as exc:
         return f"expected a duration such as 30d or 12h ({exc})"
     return None
@@ -194,6 +195,7 @@ class IngestSection:
 class HooksSection:
     ingest_transcripts: bool = True
     ingest_pending_on_start: bool = False  # read all new history after a SessionStart
+    drainer_linger: Wait | None = None  # how long a drainer waits for more events (30s)
 
 
 @attrs.frozen
@@ -394,6 +396,10 @@ def _make_converter() -> cattrs.Converter:
         ),
     )
     conv.register_structure_hook(Duration, _checked(_strict(str, "a string"), _duration_problem))
+    conv.register_structure_hook(
+        Wait,
+        _checked(_strict(str, "a string"), lambda v: _duration_problem(v, allow_zero=True)),
+    )
     conv.register_structure_hook(Price, _checked(_number, lambda v: price_problem("input", v)))
     conv.register_structure_hook(
         Multiplier, _checked(_number, lambda v: price_problem("fast_multiplier", v))

@@ -90,8 +90,8 @@ from .storage.sql import (
 from .storage.usage import USAGE_FIELDS, USAGE_SUMS, USAGE_WINDOW_US, apply_usage, usage_deltas
 
 __all__ = [
-    "BILLABLE_TYPES",
     "ACTIVE",
+    "BILLABLE_TYPES",
     "EPOCH",
     "EVENT_FIELDS",
     "POSITION_FIELDS",
@@ -125,6 +125,7 @@ __all__ = [
     "from_us",
     "iter_events",
     "limit",
+    "project_backfill",
     "project_deltas",
     "select_events",
     "select_project_usage",

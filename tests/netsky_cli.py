@@ -58,6 +58,7 @@ class Netsky:
         for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME", *drop):
             env.pop(name, None)
         env.update(
+            NETSKY_DRAINER_LINGER="0s",  # see the root conftest.py
             HOME=str(home),
             NETSKY_HOME=str(root / "netsky-home"),
             NETSKY_MACHINE_ID="test-machine",

@@ -576,6 +576,7 @@ class Env:
             if not k.startswith(("NETSKY_", "CLAUDE_", "CODEX_", "XDG_"))
         }
         env.update(
+            NETSKY_DRAINER_LINGER="0s",  # see the root conftest.py
             HOME=str(self.home),
             CLAUDE_CONFIG_DIR=str(self.claude),
             CODEX_HOME=str(self.codex),

@@ -40,6 +40,7 @@ MACHINE_NOISE = re.compile(
 
 def _env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NETSKY_", "VIRTUAL_ENV"))}
+    env["NETSKY_DRAINER_LINGER"] = "0s"  # see the root conftest.py
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
 

@@ -35,6 +35,7 @@ def test_the_readme_has_python_blocks_and_marks_give_reasons() -> None:
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
     root = tmp_path_factory.mktemp("readme")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NETSKY_", "XDG_"))}
+    env["NETSKY_DRAINER_LINGER"] = "0s"  # see the root conftest.py
     env.update(
         HOME=str(root / "home"),
         XDG_CONFIG_HOME=str(root / "config"),

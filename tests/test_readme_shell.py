@@ -56,6 +56,7 @@ def shell_env(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
         pytest.skip("needs ../shared/samples/claude")
     root = tmp_path_factory.mktemp("readme-sh")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NETSKY_", "XDG_", "CLAUDE"))}
+    env["NETSKY_DRAINER_LINGER"] = "0s"  # see the root conftest.py
     bindir = str(Path(sys.executable).parent)
     env.update(
         HOME=str(root / "home"),

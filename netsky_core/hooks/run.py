@@ -186,8 +186,8 @@ def store_records(
     """
     from datetime import datetime
 
-    from .._records import GitContext
     from .._jsonc import loads
+    from .._records import GitContext
     from .payload import HookInputError, to_event
 
     built: list[tuple[Any, dict[str, Any]]] = []
@@ -402,10 +402,22 @@ def _drain_spool(spool: Any, *, once: bool) -> None:
         _log(f"configuration error, events stay spooled: {exc}")
         spool.release_drainer()
         return
+    linger = 0.0 if once else _linger(config)
+    wake = spool.open_wake() if linger > 0 else None
     while True:
         try:
-            _stored, failed = drain(config, spool)
+            while True:
+                # each pass opens the store afresh (under a millisecond once imported),
+                # so a lingering drainer sees a migration or a restored file
+                _stored, failed = drain(config, spool)
+                # linger: a hook soon after finds this drainer running and wakes it,
+                # so its event is stored in milliseconds, without imports
+                if failed or wake is None or not spool.wait_for_records(wake, linger):
+                    break
         finally:
+            if wake is not None:
+                os.close(wake)
+                wake = None
             spool.release_drainer()
         # an event spooled while we were finishing (its hook saw us running) is ours
         # to store; after a failure the events wait for a later hook or a replay
@@ -419,6 +431,24 @@ def _drain_spool(spool: Any, *, once: bool) -> None:
                     os._exit(0)
             spool.forget_drainer()
             return
+
+
+DEFAULT_LINGER = "30s"
+LINGER_ENV = "NETSKY_DRAINER_LINGER"
+
+
+def _linger(config: Any) -> float:
+    """Seconds a detached drainer waits for more records after the spool is empty
+    (``NETSKY_DRAINER_LINGER``, else ``[hooks] drainer_linger``; 0 exits at once)."""
+    from .._durations import parse_duration
+    from .._errors import NetskyError
+
+    text = os.environ.get(LINGER_ENV) or config.section("hooks").get("drainer_linger")
+    try:
+        return parse_duration(text or DEFAULT_LINGER, allow_zero=True).total_seconds()
+    except NetskyError as exc:
+        _log(f"{LINGER_ENV}: {exc}; the drainer does not linger")
+        return 0.0
 
 
 def _detach() -> bool:
@@ -615,6 +645,8 @@ def _run(opts: dict[str, Any], raw_bytes: bytes, received_at: str) -> int:
             finally:
                 os._exit(0)
         spool.forget_drainer()  # the child holds the lock now
+    else:
+        spool.wake_drainer()  # one runs: if it lingers, it stores this record now
     return 0
 
 

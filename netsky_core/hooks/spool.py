@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import os
 
-from .._paths import ensure_private_dir, state_path
 from .._jsonc import dumps, loads
+from .._paths import ensure_private_dir, state_path
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # the hook's fast path imports neither typing nor pathlib
@@ -51,6 +51,7 @@ __all__ = [
 SPOOL_NAME = "hooks.jsonl"
 LOCK_NAME = ".lock"
 DRAINER_LOCK = ".drainer"
+WAKE = ".wake"  # a FIFO a lingering drainer reads: a hook that finds it running writes a byte
 FAILED = ".store-unavailable"
 BACKOFF_S = 10.0
 REJECTED = "rejected.jsonl"
@@ -314,6 +315,65 @@ class Spool:
             return False
         self._drainer_fd = fd
         return True
+
+    def wake_drainer(self) -> None:
+        """Tell a lingering drainer (see :meth:`wait_for_records`) that a record waits:
+        one byte into the folder's FIFO, never blocking; nothing when none reads it."""
+        try:
+            fd = os.open(self._file(WAKE), os.O_WRONLY | os.O_NONBLOCK)
+        except OSError:  # no FIFO, or no drainer reading it (ENXIO)
+            return
+        try:
+            os.write(fd, b"\0")
+        except OSError:  # full: the drainer has wake-ups waiting already
+            pass
+        finally:
+            os.close(fd)
+
+    def open_wake(self) -> int | None:
+        """The drainer's end of the wake FIFO (made 0600 if missing), or None where
+        FIFOs are missing. Opened for reading and writing, so it never reads as closed."""
+        import stat
+
+        path = self._file(WAKE)
+        try:
+            if not stat.S_ISFIFO(os.lstat(path).st_mode):
+                os.unlink(path)  # not ours to read: made again as a FIFO
+                raise FileNotFoundError(path)
+        except FileNotFoundError:
+            try:
+                os.mkfifo(path, 0o600)
+            except FileExistsError:  # another drainer (of an older lock holder) made it
+                pass
+            except (AttributeError, OSError):
+                return None
+        except OSError:
+            return None
+        try:
+            return os.open(path, os.O_RDWR | os.O_NONBLOCK)
+        except OSError:
+            return None
+
+    def wait_for_records(self, wake: int, seconds: float) -> bool:
+        """Wait up to ``seconds`` for a record (a hook's wake-up, or one found by a
+        look every second for hooks that wake nobody); whether one waits."""
+        import select
+        import time
+
+        deadline = time.monotonic() + seconds
+        while True:
+            if self.pending():
+                return True
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            ready, _, _ = select.select([wake], [], [], min(left, 1.0))
+            if ready:
+                try:
+                    while os.read(wake, 4096):
+                        pass
+                except BlockingIOError:
+                    pass
 
     def note_failure(self, failed: bool) -> None:
         """Remember (or forget) that the store was unreachable a moment ago."""

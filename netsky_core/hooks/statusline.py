@@ -136,8 +136,8 @@ def _keep_limits(opts: dict[str, Any]) -> None:
     session_id = payload.get("session_id")
     if not windows or not isinstance(session_id, str) or not session_id:
         return
-    from .._paths import ensure_private_dir, state_path
     from .._jsonc import dumps, loads
+    from .._paths import ensure_private_dir, state_path
 
     target = f"{opts['db'] or ''}\0{opts['config'] or ''}"
     folder = state_path()

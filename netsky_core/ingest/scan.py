@@ -930,7 +930,7 @@ def _store_parsed_elsewhere(
         while True:
             try:
                 message = receive.recv()
-            except EOFError:
+            except (EOFError, OSError):  # OSError: killed in the middle of a message
                 worker.join()
                 raise ParseProcessError(
                     f"the parsing process ended early (exit code {worker.exitcode})"

@@ -9,9 +9,9 @@ the rule of :func:`project_deltas`, as it keeps the usage buckets.
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from collections import namedtuple
 from operator import attrgetter
 from typing import Any, cast
 

@@ -72,6 +72,7 @@ def _run(
 ) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NETSKY_", "XDG_"))}
     env.update(HOME=str(home), NETSKY_HOME=str(home / "nh"), NETSKY_MACHINE_ID="m", TZ="UTC")
+    env["NETSKY_DRAINER_LINGER"] = "0s"  # see the root conftest.py
     env.update(extra or {})
     argv = [str(NETSKY), *args]
     if user is not None:

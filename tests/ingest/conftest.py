@@ -37,6 +37,7 @@ def isolated_env(root: Path, **extra: str) -> dict[str, str]:
         HOME=str(home),
         NETSKY_HOME=str(root / "netsky-home"),
         NETSKY_MACHINE_ID="test-machine",
+        NETSKY_DRAINER_LINGER="0s",  # see the root conftest.py
         TZ="UTC",
     )
     env.update(extra)

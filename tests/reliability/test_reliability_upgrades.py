@@ -178,6 +178,7 @@ def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
 
 def _isolated_env(root: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NETSKY_", "XDG_"))}
+    env["NETSKY_DRAINER_LINGER"] = "0s"  # see the root conftest.py
     (root / "home").mkdir(exist_ok=True)
     env.update(HOME=str(root / "home"), NETSKY_HOME=str(root / "nh"), TZ="UTC")
     return env
