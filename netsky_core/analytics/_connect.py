@@ -16,7 +16,7 @@ from .._records import _utc
 from ..storage.protocol import Storage
 from ._errors import QueryError, TimezoneError, one_line
 from ._load import DEFAULT_BATCH_SIZE, LoadInfo, load_tables
-from ._lockdown import lock_down
+from ._lockdown import scratch_connection
 from ._mirror import mirror_enabled
 from ._tables import RAW_SCHEMA, TableRequest, base_columns
 from ._views import VIEWS, needed_views, render_view
@@ -48,9 +48,7 @@ def views_in_sql(sql: str) -> frozenset[str]:
     try:
         # binding names table functions' files and extensions: on a locked-down scratch
         # connection (DuckDB's default one would download an extension it lacks)
-        with duckdb.connect() as scratch:
-            lock_down(scratch)
-            names: Iterable[str] = scratch.get_table_names(sql)
+        names: Iterable[str] = scratch_connection().get_table_names(sql)
     except duckdb.ParserException as exc:
         raise QueryError(one_line(exc)) from None
     except duckdb.Error:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["lock_down"]
+__all__ = ["lock_down", "scratch_connection"]
 
 
 def lock_down(
@@ -23,3 +23,25 @@ def lock_down(
         settings.append("enable_external_access = false")
     for setting in [*settings, "lock_configuration = true"]:
         connection.execute(f"SET {setting}")
+
+
+_scratch = None  # threading.local, made on first use
+
+
+def scratch_connection() -> Any:
+    """This thread's locked-down, empty in-memory DuckDB connection, for parsing and
+    binding SQL before anything is loaded (one per thread: each new DuckDB database
+    costs about 15 ms)."""
+    global _scratch
+    import threading
+
+    import duckdb
+
+    if _scratch is None:
+        _scratch = threading.local()
+    connection = getattr(_scratch, "connection", None)
+    if connection is None:
+        connection = duckdb.connect()
+        lock_down(connection)
+        _scratch.connection = connection
+    return connection

@@ -61,10 +61,9 @@ def check_read_only(connection: Any, sql: str) -> list[Any]:
 def refuse_writes(sql: str) -> None:
     """Raise :class:`ReadOnlyQueryError` (or :class:`QueryError` for bad syntax) unless
     every statement of ``sql`` only reads; nothing is loaded or run."""
-    import duckdb
+    from ._lockdown import scratch_connection
 
-    with duckdb.connect() as scratch:
-        check_read_only(scratch, sql)
+    check_read_only(scratch_connection(), sql)
 
 
 def _arrow(result: Any) -> Any:

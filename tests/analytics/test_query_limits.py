@@ -220,3 +220,23 @@ def test_export_query_reads_no_file(netsky: Netsky, db: str, fmt: str, tmp_path:
     sql = "SELECT model, count(*) AS n FROM api_requests GROUP BY 1"
     netsky.ok("--db", db, "export", "--format", fmt, "--query", sql, "-o", str(out))
     assert out.stat().st_size > 0
+
+
+def test_the_scratch_connection_is_one_per_thread_and_locked() -> None:
+    import threading
+
+    import duckdb
+
+    from netsky_core.analytics._lockdown import scratch_connection
+
+    mine = scratch_connection()
+    assert scratch_connection() is mine
+    other: list[object] = []
+    thread = threading.Thread(target=lambda: other.append(scratch_connection()))
+    thread.start()
+    thread.join()
+    assert other and other[0] is not mine
+    with pytest.raises(duckdb.Error):
+        mine.execute("SET enable_external_access = true")
+    with pytest.raises(duckdb.Error):
+        mine.execute("SELECT * FROM read_csv('/etc/passwd')")
