@@ -414,6 +414,11 @@ def _drain_spool(spool: Any, *, once: bool) -> None:
                 # so its event is stored in milliseconds, without imports
                 if failed or wake is None or not spool.wait_for_records(wake, linger):
                     break
+                try:  # read again: a change (redaction turned on, say) applies now
+                    config = spool.load_config()
+                except NetskyError as exc:
+                    _log(f"configuration error, events stay spooled: {exc}")
+                    return
         finally:
             if wake is not None:
                 os.close(wake)

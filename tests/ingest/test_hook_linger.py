@@ -14,7 +14,7 @@ import stat
 import time
 from pathlib import Path
 
-from netsky_core import open_storage
+from netsky_core import EventQuery, open_storage
 
 from .conftest import isolated_env, run_netsky, spool_of, wait_for_drainers
 
@@ -152,3 +152,36 @@ def test_a_wake_reaches_the_reader_and_never_blocks_without_one(tmp_path: Path) 
     started = time.monotonic()
     spool.wake_drainer()  # FIFO without a reader (ENXIO): returns at once
     assert time.monotonic() - started < 5
+
+
+def test_a_lingering_drainer_reads_a_changed_config(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path}/s.db"
+    config = tmp_path / "config.toml"
+    config.write_text("[ingest]\nredact = false\n")
+    env = isolated_env(
+        tmp_path, NETSKY_DATABASE_URL=db, NETSKY_CONFIG=str(config), NETSKY_DRAINER_LINGER="20s"
+    )
+    secret = "sk-ant-api03-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789"
+
+    def hook(n: int) -> None:
+        payload = json.loads(_payload(n))
+        payload["tool_input"]["command"] = f"ANTHROPIC_API_KEY={secret} run {n}"
+        assert run_netsky(["hook"], env, stdin=json.dumps(payload).encode()).returncode == 0
+
+    hook(1)
+    assert _wait_stored(db, 1) == 1
+    lock = spool_of(env, config=str(config)).folder / ".drainer"
+    drainer = _holder(lock)
+    config.write_text("[ingest]\nredact = true\n")
+    hook(2)
+    assert _wait_stored(db, 2) == 2
+    assert _holder(lock) == drainer
+    config.write_text("[ingest]\nredact = 7\n")  # broken: the event waits in the spool
+    hook(3)
+    wait_for_drainers(Path(env["NETSKY_HOME"]))  # the drainer gave up and exited
+    with open_storage(db) as store:
+        by_id = {e.tool_use_id: e.payload or "" for e in store.query(EventQuery())}
+    assert secret in by_id["toolu_1"]
+    assert secret not in by_id["toolu_2"] and "[REDACTED" in by_id["toolu_2"]
+    assert "toolu_3" not in by_id
+    assert json.loads(run_netsky(["spool", "status", "--json"], env).stdout)["pending"] == 1
