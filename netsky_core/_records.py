@@ -58,9 +58,7 @@ class EventType:
     @classmethod
     def known(cls) -> tuple[str, ...]:
         """Every event type name netsky knows, sorted."""
-        return tuple(
-            sorted(v for k, v in vars(cls).items() if k.isupper() and isinstance(v, str))
-        )
+        return tuple(sorted(v for k, v in vars(cls).items() if k.isupper() and isinstance(v, str)))
 
     @classmethod
     def resolve(cls, name: str) -> str | None:

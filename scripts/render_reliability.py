@@ -64,7 +64,9 @@ def main() -> None:
             )
     if losses:
         out.append("\n## Loss paths\n")
-        out.append("| item | scenario | backend | faults injected | sent | stored | lost | duplicated | result |")
+        out.append(
+            "| item | scenario | backend | faults injected | sent | stored | lost | duplicated | result |"
+        )
         out.append("| ---: | --- | --- | --- | --- | ---: | ---: | ---: | --- |")
         for r in losses:
             scenario = r["test"].split(": ", 1)[-1]

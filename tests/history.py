@@ -2104,4 +2104,3 @@ def _build_manifest(
     m.files = st.stats
     m.features = dict(sorted(st.features.items()))
     return m
-

@@ -76,4 +76,3 @@ def test_a_noted_file_is_read_from_the_note_without_parsing_toml(
     assert light_settings(config_path=path).data == first
     note = tmp_path / "state" / "netsky" / "config-checked"
     assert note.stat().st_mode & 0o777 == 0o600
-

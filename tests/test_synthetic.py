@@ -585,8 +585,6 @@ def test_manifest_round_trip(tree: tuple[Path, Manifest]) -> None:
     assert "claude" in m.summary() and "codex" in m.summary()
 
 
-
-
 def test_parse_size() -> None:
     assert parse_size("500M") == 500_000_000
     assert parse_size("2G") == 2_000_000_000

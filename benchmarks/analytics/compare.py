@@ -229,7 +229,12 @@ def main(argv: list[str] | None = None) -> int:
     def load(tables: list[str] | None, sql: str | None, native: bool) -> Callable[[], object]:
         def run() -> None:
             con = open_analytics(  # the load paths themselves: no mirror
-                url, tables, sql=sql, native=native, prune=sql is not None, timezone="UTC",
+                url,
+                tables,
+                sql=sql,
+                native=native,
+                prune=sql is not None,
+                timezone="UTC",
                 mirror=False,
             )
             if sql is not None:

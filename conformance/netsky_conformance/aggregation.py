@@ -22,7 +22,8 @@ from .base import StorageFixtures
 from .strategies import batchings, events, property_settings
 
 _PROPERTY = property_settings(
-    int(__import__("os").environ.get("NETSKY_HYPOTHESIS_EXAMPLES", "40")), HealthCheck.data_too_large
+    int(__import__("os").environ.get("NETSKY_HYPOTHESIS_EXAMPLES", "40")),
+    HealthCheck.data_too_large,
 )
 
 

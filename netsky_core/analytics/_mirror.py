@@ -497,9 +497,7 @@ def _log(raw: str | None) -> list[list[Any]]:
         return []
     try:
         log = orjson.loads(raw)
-        return [
-            [int(e[0]), str(e[1]), _id(e[2]), _id(e[3]) if len(e) > 3 else None] for e in log
-        ]
+        return [[int(e[0]), str(e[1]), _id(e[2]), _id(e[3]) if len(e) > 3 else None] for e in log]
     except (orjson.JSONDecodeError, TypeError, ValueError, IndexError, KeyError):
         return [[-1, raw, 0, None]]  # not a log: a rebuild, once
 
@@ -523,9 +521,7 @@ def _last(raw: str | None) -> list[Any] | None:
     return log[-1][:2] if log else None
 
 
-def _plan(
-    state: dict[str, Any], version: Any
-) -> tuple[str | None, int | None, int | None]:
+def _plan(state: dict[str, Any], version: Any) -> tuple[str | None, int | None, int | None]:
     """Why a mirror in ``state`` does not equal the store at ``version`` (None: it
     does); the smallest id from which loading the rows again makes it equal (None: a
     rebuild); and the smallest id from which rows the store no longer holds are to be

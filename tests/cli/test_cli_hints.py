@@ -117,4 +117,6 @@ def test_every_hook_flag_is_in_the_readme() -> None:
     flags = [f for f in USAGE.replace("[", " ").replace("]", " ").split() if f.startswith("--")]
     assert len(flags) >= 6
     for flag in [*flags, "PAYLOAD_JSON"]:
-        assert f"`{flag}" in readme or f" {flag}" in readme.split("`netsky hook [", 1)[1][:900], flag
+        assert f"`{flag}" in readme or f" {flag}" in readme.split("`netsky hook [", 1)[1][:900], (
+            flag
+        )

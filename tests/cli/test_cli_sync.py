@@ -145,7 +145,7 @@ def test_watch_json_reports_a_failing_target_as_a_line_and_keeps_going(
         second = proc.stdout.readline()
     finally:
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
+        _out, err = proc.communicate(timeout=30)
     for line in (first, second):
         round_ = json.loads(line)
         assert round_["target"] == "postgresql://netsky:***@127.0.0.1:1/none"

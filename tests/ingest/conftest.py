@@ -61,6 +61,19 @@ def wait_for_drainers(home: Path) -> None:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+def drainer_running(lock: Path) -> bool:
+    """Whether a process holds this drainer lock (taken and given back at once)."""
+    import fcntl
+
+    with open(lock, "rb") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        fcntl.flock(fh, fcntl.LOCK_UN)
+        return False
+
+
 def run_netsky(
     args: list[str], env: dict[str, str], *, stdin: bytes | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[bytes]:

@@ -5,7 +5,6 @@ process importing netsky."""
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import select
@@ -16,7 +15,7 @@ from pathlib import Path
 
 from netsky_core import EventQuery, open_storage
 
-from .conftest import isolated_env, run_netsky, spool_of, wait_for_drainers
+from .conftest import drainer_running, isolated_env, run_netsky, spool_of, wait_for_drainers
 
 
 def _payload(n: int) -> bytes:
@@ -29,17 +28,6 @@ def _payload(n: int) -> bytes:
             "tool_input": {"command": f"echo {n}"},
         }
     ).encode()
-
-
-def _held(lock: Path) -> bool:
-    """Whether some process holds this drainer lock."""
-    with open(lock, "rb") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            return True
-        fcntl.flock(fh, fcntl.LOCK_UN)
-        return False
 
 
 def _wait_stored(db: str, n: int, seconds: float = 60) -> int:
@@ -81,7 +69,7 @@ def test_the_next_hook_is_stored_by_the_lingering_drainer(tmp_path: Path) -> Non
     assert _wait_stored(db, 1) == 1
     spool = spool_of(env)
     lock = spool.folder / ".drainer"
-    assert _held(lock)  # stored, and still running: lingering
+    assert drainer_running(lock)  # stored, and still running: lingering
     drainer = _holder(lock)
     wake = spool.folder / ".wake"
     assert stat.S_ISFIFO(wake.lstat().st_mode) and stat.S_IMODE(wake.lstat().st_mode) == 0o600
@@ -122,7 +110,7 @@ def test_the_drainer_exits_when_the_linger_is_over(tmp_path: Path) -> None:
     assert run_netsky(["hook"], env, stdin=_payload(1)).returncode == 0
     assert _wait_stored(db, 1) == 1
     wait_for_drainers(Path(env["NETSKY_HOME"]))  # returns once the drainer has exited
-    assert not _held(spool_of(env, config=str(config)).folder / ".drainer")
+    assert not drainer_running(spool_of(env, config=str(config)).folder / ".drainer")
 
 
 def test_a_bad_linger_is_a_config_error(tmp_path: Path) -> None:

@@ -287,7 +287,10 @@ def test_a_sender_naming_its_machine_id_gets_its_events_stored_under_it(prices):
 def test_an_unusable_sender_machine_id_makes_its_records_malformed(prices, bad):
     record = log_record(None, claude_attrs("tool_decision", "s", T0, tool_name="Bash"))
     result = decode_logs(
-        _with_resource([record], **{"netsky.machine_id": bad}), PROTOBUF, machine_id=M, prices=prices
+        _with_resource([record], **{"netsky.machine_id": bad}),
+        PROTOBUF,
+        machine_id=M,
+        prices=prices,
     )
     assert (result.accepted, result.malformed) == (0, 1)
     assert bad not in str(result.problems)

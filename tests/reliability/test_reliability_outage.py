@@ -49,7 +49,7 @@ from netsky_core import (
 )
 from netsky_core.hooks.spool import Spool
 from tests.fix_postgres import ENV_REQUIRE, PostgresServer, ServerUnavailable, _start_server
-from tests.ingest.conftest import NETSKY, isolated_env, spool_of
+from tests.ingest.conftest import NETSKY, drainer_running, isolated_env, spool_of
 
 from .hooks import run_hook
 from .recorder import record, scale
@@ -150,15 +150,7 @@ def _spool_idle(spool: Spool) -> bool:
     lock = spool.folder / ".drainer"
     if spool.count():
         return False
-    if not lock.exists():
-        return True
-    with open(lock, "rb") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            return False
-        fcntl.flock(fh, fcntl.LOCK_UN)
-    return True
+    return not lock.exists() or not drainer_running(lock)
 
 
 def _wait(condition: Any, timeout: float, what: str) -> float:

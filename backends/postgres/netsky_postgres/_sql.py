@@ -106,8 +106,6 @@ def event_params(e: Event) -> tuple[Any, ...]:
     )
 
 
-
-
 def event_from_row(row: Sequence[Any]) -> Event:
     """An Event from ``(id, *EVENT_FIELDS)``."""
     return trusted_event(row)

@@ -59,8 +59,7 @@ def _backfill(conn: Any) -> None:
     from ._rows import dt
 
     rows = conn.execute(
-        f"SELECT {', '.join(PROJECT_BACKFILL_COLUMNS)} FROM events "
-        "WHERE event_type = 'ApiRequest'"
+        f"SELECT {', '.join(PROJECT_BACKFILL_COLUMNS)} FROM events WHERE event_type = 'ApiRequest'"
     )
     deltas = project_backfill((dt(r[0]), *r[1:]) for r in rows)
     conn.executemany(_ADD, [(*_key_row(k), *d) for k, d in deltas.items()])

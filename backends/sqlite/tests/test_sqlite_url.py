@@ -7,7 +7,6 @@ from urllib.parse import parse_qsl, unquote
 
 from hypothesis import given
 from hypothesis import strategies as st
-
 from netsky_sqlite._url import sqlite_file
 
 text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="?"), min_size=1)

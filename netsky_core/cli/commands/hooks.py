@@ -365,7 +365,9 @@ def run_install(ctx: Context) -> int:
     return 0
 
 
-def _printed(ctx: Context, info: dict[str, Any], plan: Any, path: Any, *, diff: bool = True) -> bool:
+def _printed(
+    ctx: Context, info: dict[str, Any], plan: Any, path: Any, *, diff: bool = True
+) -> bool:
     """Print ``info`` as JSON, or a dry run's diff (``diff``: the plan has one); True when
     that is all there is to print. A dry run's ``info`` carries the diff."""
     dry = bool(ctx.args.dry_run) and diff
