@@ -19,7 +19,7 @@ import attrs
 
 from .._records import Event, EventType
 from .._results import ProjectUsage
-from .usage import merged, summed, window_sums
+from .usage import VALUE_FIELDS, merged, summed, window_sums
 
 __all__ = [
     "PROJECT_BACKFILL_COLUMNS",
@@ -71,25 +71,11 @@ def apply_project_usage(
     )
 
 
-PROJECT_BACKFILL_COLUMNS = (
-    "timestamp",
-    "cwd",
-    "git_branch",
-    "cost_usd",
-    "tokens_input",
-    "tokens_output",
-    "tokens_cache_read",
-    "tokens_cache_write",
-    "tokens_reasoning",
-)
+PROJECT_BACKFILL_COLUMNS = ("timestamp", "cwd", "git_branch", *VALUE_FIELDS)
 """The ``events`` columns :func:`project_backfill` reads, in its order."""
 
-_Stored = namedtuple(  # what the rule reads of an event
-    "_Stored",
-    "event_type timestamp cwd git_branch cost_usd tokens_input tokens_output "
-    "tokens_cache_read tokens_cache_write tokens_reasoning",
-)
-assert _Stored._fields[1:] == PROJECT_BACKFILL_COLUMNS
+# what the rule reads of an event (fields computed, so mypy cannot check them)
+_Stored = namedtuple("_Stored", ("event_type", *PROJECT_BACKFILL_COLUMNS))  # type: ignore[misc]
 
 
 def project_backfill(rows: Iterable[Sequence[Any]]) -> dict[ProjectKey, list[int]]:

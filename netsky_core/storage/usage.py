@@ -22,6 +22,7 @@ __all__ = [
     "USAGE_FIELDS",
     "USAGE_SUMS",
     "USAGE_WINDOW_US",
+    "VALUE_FIELDS",
     "UsageKey",
     "apply_usage",
     "merge_deltas",
@@ -50,7 +51,7 @@ _WINDOW = timedelta(microseconds=USAGE_WINDOW_US)
 _TS = attrgetter("timestamp")
 _TYPE = attrgetter("event_type")
 _KEY = attrgetter("machine_id", "framework", "model")
-_VALUES = attrgetter(
+VALUE_FIELDS = (
     "cost_usd",
     "tokens_input",
     "tokens_output",
@@ -58,6 +59,8 @@ _VALUES = attrgetter(
     "tokens_cache_write",
     "tokens_reasoning",
 )
+"""The ``Event`` fields :func:`window_sums` sums, in the order it reads them."""
+_VALUES = attrgetter(*VALUE_FIELDS)
 _PICO_F = float(PICO)  # exact: round(cost * PICO) == round(_PICO_F * cost)
 
 
