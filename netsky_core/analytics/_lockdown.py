@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -25,23 +26,17 @@ def lock_down(
         connection.execute(f"SET {setting}")
 
 
-_scratch = None  # threading.local, made on first use
+_scratch = threading.local()
 
 
 def scratch_connection() -> Any:
     """This thread's locked-down, empty in-memory DuckDB connection, for parsing and
     binding SQL before anything is loaded (one per thread: each new DuckDB database
     costs about 15 ms)."""
-    global _scratch
-    import threading
-
-    import duckdb
-
-    if _scratch is None:
-        _scratch = threading.local()
     connection = getattr(_scratch, "connection", None)
     if connection is None:
-        connection = duckdb.connect()
+        import duckdb
+
+        connection = _scratch.connection = duckdb.connect()
         lock_down(connection)
-        _scratch.connection = connection
     return connection

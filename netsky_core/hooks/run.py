@@ -396,46 +396,43 @@ def _drainer(spool: Any, *, once: bool = False) -> None:
 def _drain_spool(spool: Any, *, once: bool) -> None:
     from .._errors import NetskyError
 
+    wake: int | None = None  # the FIFO a lingering drainer waits on
     try:
-        config = spool.load_config()
-    except NetskyError as exc:
-        _log(f"configuration error, events stay spooled: {exc}")
-        spool.release_drainer()
-        return
-    linger = 0.0 if once else _linger(config)
-    wake = spool.open_wake() if linger > 0 else None
-    while True:
-        try:
-            while True:
-                # each pass opens the store afresh (under a millisecond once imported),
-                # so a lingering drainer sees a migration or a restored file
-                _stored, failed = drain(config, spool)
-                # linger: a hook soon after finds this drainer running and wakes it,
-                # so its event is stored in milliseconds, without imports
-                if failed or wake is None or not spool.wait_for_records(wake, linger):
-                    break
-                try:  # read again: a change (redaction turned on, say) applies now
-                    config = spool.load_config()
-                except NetskyError as exc:
-                    _log(f"configuration error, events stay spooled: {exc}")
-                    return
-        finally:
-            if wake is not None:
-                os.close(wake)
-                wake = None
-            spool.release_drainer()
-        # an event spooled while we were finishing (its hook saw us running) is ours
-        # to store; after a failure the events wait for a later hook or a replay
-        if failed or not spool.pending() or not spool.try_drainer():
-            return
-        if once and hasattr(os, "fork"):
-            if _detach():
-                try:
-                    _drain_spool(spool, once=False)
-                finally:
-                    os._exit(0)
-            spool.forget_drainer()
-            return
+        while True:
+            try:
+                while True:
+                    try:  # read for each pass: a change (redaction turned on) applies now
+                        config = spool.load_config()
+                    except NetskyError as exc:
+                        _log(f"configuration error, events stay spooled: {exc}")
+                        return
+                    linger = 0.0 if once else _linger(config)
+                    if wake is None and linger > 0:
+                        wake = spool.open_wake()
+                    # each pass opens the store afresh (under a millisecond once
+                    # imported), so a lingering drainer sees a migration or a restore
+                    _stored, failed = drain(config, spool)
+                    # linger: a hook soon after finds this drainer running and wakes
+                    # it, so its event is stored in milliseconds, without imports
+                    if failed or wake is None or not spool.wait_for_records(wake, linger):
+                        break
+            finally:
+                spool.release_drainer()
+            # an event spooled while we were finishing (its hook saw us running) is
+            # ours to store; after a failure the events wait for a later hook or a replay
+            if failed or not spool.pending() or not spool.try_drainer():
+                return
+            if once and hasattr(os, "fork"):
+                if _detach():
+                    try:
+                        _drain_spool(spool, once=False)
+                    finally:
+                        os._exit(0)
+                spool.forget_drainer()
+                return
+    finally:
+        if wake is not None:
+            os.close(wake)
 
 
 DEFAULT_LINGER = "30s"

@@ -338,20 +338,16 @@ class Spool:
         path = self._file(WAKE)
         try:
             if not stat.S_ISFIFO(os.lstat(path).st_mode):
-                os.unlink(path)  # not ours to read: made again as a FIFO
-                raise FileNotFoundError(path)
+                os.unlink(path)  # not a FIFO: made again as one
+            return os.open(path, os.O_RDWR | os.O_NONBLOCK)  # an earlier drainer's FIFO
         except FileNotFoundError:
-            try:
-                os.mkfifo(path, 0o600)
-            except FileExistsError:  # another drainer (of an older lock holder) made it
-                pass
-            except (AttributeError, OSError):
-                return None
+            pass
         except OSError:
             return None
         try:
+            os.mkfifo(path, 0o600)
             return os.open(path, os.O_RDWR | os.O_NONBLOCK)
-        except OSError:
+        except (AttributeError, OSError):  # no FIFOs here, or a race with another drainer
             return None
 
     def wait_for_records(self, wake: int, seconds: float) -> bool:
