@@ -130,3 +130,22 @@ def test_an_error_in_the_parsing_process_is_raised_here(tmp_path: Path) -> None:
         pytest.raises(LookupError, match="redactor broke"),
     ):
         ingest(store, sources, machine_id="m", redact=broken, parallel=True)
+
+
+def test_a_parsing_process_killed_in_the_middle_of_a_message_fails_with_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import struct
+
+    def torn_send(self: object) -> None:  # (runs in the forked parsing process)
+        conn = self.conn  # type: ignore[attr-defined]
+        os.write(conn.fileno(), struct.pack("!i", 1000) + b"\x80" * 10)  # 10 of 1,000 bytes
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    monkeypatch.setattr(scan._Outbox, "_send", torn_send)
+    sources = discover(environ=_history(tmp_path, 300_000))
+    with (
+        open_storage(f"sqlite:///{tmp_path}/s.db") as store,
+        pytest.raises(ParseProcessError, match="ended early"),
+    ):
+        ingest(store, sources, machine_id="m", parallel=True)
