@@ -55,6 +55,8 @@ import orjson
 
 from .._errors import NetskyError
 from .._records import Event, FilePosition, event_from_row, event_row
+from ..sources._common import SourceUnavailable
+from ..sources._sqlite import database_signature
 from ..storage.protocol import Storage
 from .claude import ClaudeParser
 from .codex import CodexParser
@@ -231,6 +233,8 @@ def _call_reader(source: Source, call: Callable[[], Any]) -> Any:
         return call()
     except SourceFailure:
         raise
+    except SourceUnavailable as exc:
+        raise SourceFailure(str(exc)) from exc
     except Exception as exc:
         raise SourceFailure(f"source {source.kind!r} failed: {type(exc).__name__}: {exc}") from exc
 
@@ -257,16 +261,6 @@ def _state_of(pos: FilePosition | None) -> dict[str, Any]:
     except orjson.JSONDecodeError:
         return {}
     return state if isinstance(state, dict) else {}
-
-
-def _wal_signature(path: str) -> list[Any]:
-    """(size, mtime) of a database's ``-wal`` (None when absent): rows committed there
-    change it, not the main file."""
-    try:
-        st = os.stat(f"{path}-wal")
-    except OSError:
-        return [None]
-    return [st.st_size, st.st_mtime_ns]
 
 
 def _inode(st: os.stat_result) -> int:
@@ -529,7 +523,7 @@ class _FileIngest:
         source = self.source
         path = source.path
         database = source.format == "database"
-        extra = _wal_signature(path) if database else None
+        extra = database_signature(path) if database else None
         saved = _state_of(pos)
         same_file = (
             pos is not None
@@ -561,9 +555,9 @@ class _FileIngest:
                 summary.files_unchanged += 1  # touched, not changed
                 self._save_whole(st, data_len=len(data), digest=digest, extra=None, events=[])
                 return
+            # rewritten while read (len(data) != st.st_size): the file as it was before
+            # the read is what is kept as read, so the next ingest reads it again
             result = _call_reader(source, lambda: source.reader(data, path=path, **options))
-            if len(data) != st.st_size:  # rewritten while read: read again next time
-                st = os.stat(path)
         summary.files_read += 1
         events = list(result.events)
         if self.on_progress is not None:

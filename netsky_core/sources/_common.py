@@ -27,7 +27,14 @@ from ..ingest.pricing import PriceTable, Usage
 from ._files import discover_all
 from ._values import Tokens, decode_json, json_text, text
 
-__all__ = ["DocumentResult", "EventFactory", "LineParser", "SourceSpec", "collect"]
+__all__ = [
+    "DocumentResult",
+    "EventFactory",
+    "LineParser",
+    "SourceSpec",
+    "SourceUnavailable",
+    "collect",
+]
 
 Redact = Callable[[str], str] | None
 KINDS = ("lines", "document", "database")
@@ -62,6 +69,11 @@ class SourceSpec:
         value = env.get(self.env_var, "")
         parts = [p.strip() for p in value.split(",") if p.strip()] if value.strip() else []
         return [Path(p).expanduser() for p in (parts or self.default_roots)]
+
+
+class SourceUnavailable(Exception):
+    """A source file that cannot be read now for a passing reason; the ingest counts it
+    as failed with this one-line message and reads it again next time."""
 
 
 @attrs.define(kw_only=True)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from ..ingest.pricing import PriceTable
-from ._common import DocumentResult, EventFactory, Redact, SourceSpec
+from ._common import DocumentResult, EventFactory, Redact, SourceSpec, SourceUnavailable
 from ._sqlite import open_database
 from ._values import decode_json
 
@@ -100,22 +100,37 @@ def object_reader(
     return document_reader(spec, read, doc)
 
 
+# SQLite's primary result codes of a read that may work later: BUSY, LOCKED, NOMEM,
+# INTERRUPT, IOERR, FULL, CANTOPEN, PROTOCOL
+_PASSING = frozenset({5, 6, 7, 9, 10, 13, 14, 15})
+
+
 def database_reader(
     spec: SourceSpec,
     body: Callable[[sqlite3.Connection, EventFactory, DocumentResult], None],
     doc: str,
 ) -> DatabaseRead:
     """``read_database`` of ``spec``: ``body`` reads the tables over a connection from
-    ``open_database``; a file that is no database (empty, corrupt) or cannot be read is
-    malformed."""
+    ``open_database``; a file that is no database (empty, corrupt) or of a schema the
+    body cannot read is malformed. One that cannot be read for a passing reason (busy,
+    locked, an I/O error, no room for the private copy) raises ``SourceUnavailable``:
+    the file is not marked read, so the next ingest reads it."""
 
     def read_database(path: str, **options: Any) -> DocumentResult:
         def read(f: EventFactory, result: DocumentResult) -> None:
             try:
                 with open_database(path) as conn:
                     body(conn, f, result)
-            except (sqlite3.Error, OSError):
-                result.malformed += 1
+            except OSError as exc:
+                raise SourceUnavailable(
+                    f"cannot be read now, read again next ingest: {exc}"
+                ) from exc
+            except sqlite3.Error as exc:
+                if getattr(exc, "sqlite_errorcode", 0) & 0xFF in _PASSING:
+                    raise SourceUnavailable(
+                        f"cannot be read now, read again next ingest: {exc}"
+                    ) from exc
+                result.malformed += 1  # not a database, corrupt, or another schema
 
         return _read(spec, read, path, options)
 

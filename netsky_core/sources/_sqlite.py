@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-__all__ = ["open_database", "select_rows", "table_columns"]
+__all__ = ["database_signature", "open_database", "select_rows", "table_columns"]
 
 
 def _writable(path: Path) -> bool:
@@ -44,6 +44,45 @@ def _size(path: Path) -> int:
         return 0
 
 
+_COPY_ATTEMPTS = 5
+
+
+def _header(path: str, start: int, size: int) -> bytes | None:
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(start)
+            return fh.read(size)
+    except OSError:
+        return None
+
+
+def database_signature(path: str) -> list[Any]:
+    """What every commit to an SQLite database changes, taken before the database is
+    read (so a commit after it changes it again):
+
+    - the change counter in the main file's header: in rollback-journal mode a commit
+      rewrites pages in place, often keeping the size and, within a tick of the file
+      system's clock, the mtime;
+    - the ``-wal``'s size and mtime;
+    - the WAL index header at the start of ``-shm``, whose change counter and last
+      frame move with each commit only once it is visible: a commit grows the ``-wal``
+      first, so a reader in between sees a grown ``-wal`` without its rows. The header
+      is kept twice; copies that differ (caught mid-write) give a signature that
+      matches nothing, so the next ingest reads again.
+    """
+    counter = _header(path, 24, 4)
+    try:
+        st = os.stat(f"{path}-wal")
+        wal: list[Any] = [st.st_size, st.st_mtime_ns]
+    except OSError:
+        wal = [None]
+    index = _header(f"{path}-shm", 0, 96)
+    shm: str | None = None
+    if index is not None and len(index) == 96:
+        shm = index[:48].hex() if index[:48] == index[48:] else f"mid-write {os.urandom(8).hex()}"
+    return [*wal, counter.hex() if counter else None, shm]
+
+
 def _connect(path: Path, query: str) -> sqlite3.Connection:
     conn = sqlite3.connect(f"file:{quote(str(path))}?{query}", uri=True, timeout=0.2)
     try:
@@ -55,26 +94,26 @@ def _connect(path: Path, query: str) -> sqlite3.Connection:
     return conn
 
 
-def _signature(paths: tuple[Path, ...]) -> tuple[tuple[int, int] | None, ...]:
-    out: list[tuple[int, int] | None] = []
-    for path in paths:
+def _signature(db: Path, extras: tuple[Path, ...]) -> list[Any]:
+    out: list[Any] = database_signature(str(db))
+    for path in (db, *extras):
         try:
             st = path.stat()
         except OSError:
             out.append(None)
         else:
             out.append((st.st_size, st.st_mtime_ns))
-    return tuple(out)
+    return out
 
 
 def _copy_files(db: Path, extras: tuple[Path, ...], dest: Path) -> Path:
     """Copy ``db`` and the ``extras`` beside it that exist into ``dest``; retried (a
-    few times) while the owner changes them during the copy. A plain file read takes no
+    few times) while the owner commits during the copy, then ``OSError`` (a copy
+    caught mid-commit may hold pages of two versions). A plain file read takes no
     lock."""
     copy = dest / db.name
-    files = (db, *extras)
-    for _attempt in range(3):
-        before = _signature(files)
+    for _attempt in range(_COPY_ATTEMPTS):
+        before = _signature(db, extras)
         shutil.copyfile(db, copy)
         for extra in extras:
             target = Path(f"{copy}{extra.name[len(db.name) :]}")
@@ -82,9 +121,9 @@ def _copy_files(db: Path, extras: tuple[Path, ...], dest: Path) -> Path:
                 shutil.copyfile(extra, target)
             except FileNotFoundError:
                 target.unlink(missing_ok=True)
-        if _signature(files) == before:
-            break
-    return copy
+        if _signature(db, extras) == before:
+            return copy
+    raise OSError(f"{db} changed during each of {_COPY_ATTEMPTS} copies")
 
 
 @contextlib.contextmanager

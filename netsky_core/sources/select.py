@@ -146,9 +146,10 @@ def file_status(path: str, position: FilePosition | None) -> str:
         return "changed"
     state: Any = position.state
     if state and '"wal"' in state:
-        from ..ingest.scan import _state_of, _wal_signature
+        from ..ingest.scan import _state_of
+        from ._sqlite import database_signature
 
-        if _state_of(position).get("wal") != _wal_signature(path):
+        if _state_of(position).get("wal") != database_signature(path):
             return "changed"
     return "read"
 

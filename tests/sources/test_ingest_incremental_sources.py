@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import sqlite3
+import sys
 import threading
 from pathlib import Path
 
@@ -191,4 +192,159 @@ def test_a_database_gaining_rows_while_netsky_reads_it(tmp_path: Path, store) ->
     assert seen == 2 * 21  # each new session: its SessionStart and its ApiRequest, once
     assert run(store, "hermes", db.parent).events == 0  # nothing new: nothing read
     assert sorted(p.name for p in db.parent.iterdir()) == files
+    owner.close()
+
+
+def test_a_commit_whose_frames_are_written_before_its_index_is_read_when_visible(
+    tmp_path: Path, store
+) -> None:
+    """A WAL commit grows the ``-wal`` first and shows in the ``-shm`` index after; an
+    ingest between the two sees the grown ``-wal`` but not the rows. The next ingest,
+    once the index shows them, reads them (the ``-wal`` itself has not changed since)."""
+    db = wal_copy(sample_root("hermes") / "state.db", tmp_path / "hermes")
+    set_wal(db)
+    owner = sqlite3.connect(db, isolation_level=None)
+    owner.execute("PRAGMA journal_mode=WAL")
+    run(store, "hermes", db.parent)
+    shm = Path(f"{db}-shm")
+    index_before = shm.read_bytes()
+    _add_session(owner, 0)
+    index_after = shm.read_bytes()
+    assert index_after != index_before
+    with open(shm, "r+b") as fh:  # the moment between the owner's two writes
+        fh.write(index_before)
+    assert run(store, "hermes", db.parent).inserted == 0  # not visible yet
+    with open(shm, "r+b") as fh:  # the commit shows in the index
+        fh.write(index_after)
+    assert run(store, "hermes", db.parent).inserted == 2
+    assert run(store, "hermes", db.parent).files_unchanged == 1
+    owner.close()
+
+
+def test_a_rollback_journal_commit_keeping_size_and_mtime_is_read(tmp_path: Path, store) -> None:
+    """In rollback-journal mode a commit rewrites pages in place: the size may not change
+    and, within one tick of the file system's clock, neither does the mtime."""
+    db = wal_copy(sample_root("hermes") / "state.db", tmp_path / "hermes")
+    owner = sqlite3.connect(db, isolation_level=None)
+    assert owner.execute("PRAGMA journal_mode=DELETE").fetchone()[0] == "delete"
+    run(store, "hermes", db.parent)
+    (sid,) = owner.execute(
+        "SELECT id FROM sessions WHERE model IS NOT NULL AND model != '' "
+        "AND output_tokens > 0 ORDER BY id LIMIT 1"
+    ).fetchone()
+    before = {row[1]: row[3] for row in stored(store) if row[0] == sid}
+    st = db.stat()
+    owner.execute("UPDATE sessions SET output_tokens = output_tokens + 7 WHERE id = ?", (sid,))
+    assert db.stat().st_size == st.st_size
+    os.utime(db, ns=(st.st_atime_ns, st.st_mtime_ns))  # the same tick
+    again = run(store, "hermes", db.parent)
+    assert again.files_read == 1
+    after = {row[1]: row[3] for row in stored(store) if row[0] == sid}
+    assert after[f"api:hermes:{sid}"] == before[f"api:hermes:{sid}"] + 7
+    owner.close()
+
+
+def test_a_database_that_cannot_be_read_now_is_read_next_time(
+    tmp_path: Path, store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read that fails for a passing reason (here the private copy a rollback-journal
+    database is read from cannot be made) is a failed file with one line, not a file
+    read: the next ingest reads it."""
+    import tempfile
+
+    db = wal_copy(sample_root("hermes") / "state.db", tmp_path / "hermes")
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA journal_mode=DELETE").fetchone()[0] == "delete"
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "no-such-folder"))
+    failed = run(store, "hermes", db.parent)
+    assert (failed.files_failed, failed.inserted, failed.malformed_lines) == (1, 0, 0)
+    (error,) = failed.errors
+    assert "\n" not in error and "read again" in error and "no-such-folder" in error
+    monkeypatch.undo()
+    later = run(store, "hermes", db.parent)
+    assert later.files_read == 1 and later.inserted > 0 and later.files_failed == 0
+
+
+def test_a_json_document_rewritten_while_read_is_read_again(
+    tmp_path: Path, store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The agent rewrites the document while netsky reads it: the read gets part of
+    the new version, and the writer is done before netsky looks at the file again. What
+    netsky keeps as read is the file as it was before the read, so the next ingest
+    reads the new version."""
+    src = next(sample_root("gemini").rglob("session-2026-03-30T20-25-*.json"))
+    doc = json.loads(src.read_bytes())
+    root = tmp_path / "gemini"
+    live = root / "p" / "chats" / src.name
+    live.parent.mkdir(parents=True)
+    live.write_text(json.dumps(dict(doc, messages=doc["messages"][:2]), indent=2))
+    run(store, "gemini", root)
+    new = json.dumps(doc, indent=2).encode()
+    real_stat = os.stat
+    calls = 0
+
+    def write(part: bytes) -> None:
+        with open(live, "r+b") as fh:
+            fh.write(part)
+            fh.truncate()
+
+    def stat_while_the_agent_writes(path, *args, **kwargs):
+        nonlocal calls
+        if os.fspath(path) != str(live) or not sys._getframe(1).f_code.co_filename.endswith(
+            "scan.py"
+        ):
+            return real_stat(path, *args, **kwargs)
+        calls += 1
+        if calls == 1:  # netsky looks at a file half written, then reads more of it
+            write(new[: len(new) // 2])
+            out = real_stat(path, *args, **kwargs)
+            write(new[: len(new) * 3 // 4])
+            return out
+        write(new)  # the writer is done before netsky looks again, if it does
+        return real_stat(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "stat", stat_while_the_agent_writes)
+    torn = run(store, "gemini", root)
+    monkeypatch.undo()
+    if live.read_bytes() != new:  # netsky did not look again: the writer is done now
+        write(new)
+    assert torn.inserted == 0
+    again = run(store, "gemini", root)
+    assert again.files_read == 1 and again.inserted > 0
+    with open_storage(f"sqlite:///{tmp_path / 'once.db'}") as once:
+        run(once, "gemini", root)
+        assert stored(store) == stored(once)
+
+
+def test_a_database_committing_during_every_copy_is_read_next_time(
+    tmp_path: Path, store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rollback-journal database is read from a private copy; a commit during the
+    copy (same size, same mtime tick: only the header's change counter tells) makes
+    another copy, and a database that changes during every copy is a failed file with
+    one line, read by the next ingest."""
+    db = wal_copy(sample_root("hermes") / "state.db", tmp_path / "hermes")
+    owner = sqlite3.connect(db, isolation_level=None)
+    assert owner.execute("PRAGMA journal_mode=DELETE").fetchone()[0] == "delete"
+    real_copy = shutil.copyfile
+    copies = 0
+
+    def copy_while_the_owner_commits(src, dst, *args, **kwargs):
+        nonlocal copies
+        out = real_copy(src, dst, *args, **kwargs)
+        if os.fspath(src) == str(db):
+            copies += 1
+            st = db.stat()
+            owner.execute("UPDATE sessions SET output_tokens = output_tokens + 1")
+            os.utime(db, ns=(st.st_atime_ns, st.st_mtime_ns))
+        return out
+
+    monkeypatch.setattr(shutil, "copyfile", copy_while_the_owner_commits)
+    busy = run(store, "hermes", db.parent)
+    monkeypatch.undo()
+    assert copies > 1 and (busy.files_failed, busy.inserted, busy.malformed_lines) == (1, 0, 0)
+    (error,) = busy.errors
+    assert "\n" not in error and "changed during each" in error and "read again" in error
+    later = run(store, "hermes", db.parent)
+    assert later.files_read == 1 and later.inserted > 0 and later.files_failed == 0
     owner.close()
