@@ -754,6 +754,11 @@ def main(argv: list[str] | None = None) -> int:
 
         with open_storage(url, read_only=True) as store:
             events = store.count()
+    if not events and only & {"query", "report"}:
+        notes.append(
+            f"query, report: no store at {work / 'ingest.db'} yet: rows skipped "
+            "(run with `--only ingest,query,report` once)"
+        )
     if "query" in only and events:
         print("query group-by vs DuckDB ...", flush=True)
         bench_query(ctx, url, events, args.runs, rows, notes)

@@ -83,16 +83,27 @@ def test_a_rejected_batch_stores_neither_its_events_nor_its_positions(tmp_path: 
         assert [p.offset for p in store.query_transcript_positions()] == [20]
 
 
-def test_bulk_load_checkpoints_once_and_leaves_other_connections_alone(tmp_path: Path) -> None:
+def test_bulk_load_checkpoints_seldom_and_leaves_other_connections_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """During a big load the WAL is checkpointed every ``BULK_CHECKPOINT_BYTES``
+    (here made small), so it is reused instead of growing to the size of the load."""
+    from netsky_sqlite import _engine
+
+    monkeypatch.setattr(_engine, "BULK_CHECKPOINT_BYTES", 64 * 4096)
     db = tmp_path / "s.db"
+    wal = tmp_path / "s.db-wal"
     env = _history(tmp_path)
     with open_storage(f"sqlite:///{db}") as store, open_storage(f"sqlite:///{db}") as other:
         conn = store.engine._conn
         before = conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
         with store.bulk_load():
-            assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+            assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 64
             assert other.engine._conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == before
             ingest(store, discover(environ=env), machine_id="m", batch_size=50)
+            assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 64
+            # the WAL stays near 64 pages (plus a transaction); the database holds the rest
+            assert wal.stat().st_size < 4 * 64 * 4096 < db.stat().st_size
         assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == before
         assert other.count() == store.count() > 0
     check = apsw.Connection(str(db))

@@ -45,6 +45,14 @@ T = TypeVar("T")
 
 BULK_CACHE_KIB = 64 << 10
 """Page cache of a connection during ``bulk_load`` (KiB)."""
+BULK_CHECKPOINT_BYTES = 64 << 20
+"""WAL written between automatic checkpoints during ``bulk_load``. The default (1,000
+pages, 4 MiB) checkpoints too often for a big load; none until the end grows the WAL to
+the size of everything loaded, and each write into a new block of the file costs the
+kernel a zeroing of its partial pages (WAL frames are not block aligned). A checkpoint
+every 64 MiB lets SQLite start the WAL again from its beginning, over blocks it already
+has: 1 GB of history, 417,200 events, 17.9-20.1 s -> 12.8-13.9 s, system time 7.1-8.9 s
+-> 3.3-3.6 s (measured interleaved with 16, 32 and 256 MiB, which were slower)."""
 _SYNCHRONOUS = {"OFF", "NORMAL", "FULL", "EXTRA"}
 _CAPABILITIES = frozenset(
     {
@@ -360,9 +368,10 @@ class SqliteEngine:
 
     @contextmanager
     def bulk_load(self) -> Iterator[None]:
-        """A big load on this connection: no automatic WAL checkpoints (one at the
-        end) and a larger page cache. Other connections keep their own settings; a
-        read-only engine is unchanged."""
+        """A big load on this connection: an automatic WAL checkpoint every
+        ``BULK_CHECKPOINT_BYTES`` instead of every 1,000 pages (and one at the end), and
+        a larger page cache. Other connections keep their own settings; a read-only
+        engine is unchanged."""
         if self.read_only:
             yield
             return
@@ -373,9 +382,11 @@ class SqliteEngine:
                 lambda: (
                     one_row(conn.execute("PRAGMA wal_autocheckpoint"))[0],
                     one_row(conn.execute("PRAGMA cache_size"))[0],
+                    one_row(conn.execute("PRAGMA page_size"))[0],
                 )
             )
-            conn.execute("PRAGMA wal_autocheckpoint = 0")
+            pages = max(BULK_CHECKPOINT_BYTES // int(saved[2]), 1)
+            conn.execute(f"PRAGMA wal_autocheckpoint = {pages}")
             conn.execute(f"PRAGMA cache_size = {-BULK_CACHE_KIB}")
         try:
             yield
