@@ -88,9 +88,11 @@ def test_bulk_load_checkpoints_seldom_and_leaves_other_connections_alone(
 ) -> None:
     """During a big load the WAL is checkpointed every ``BULK_CHECKPOINT_BYTES``
     (here made small), so it is reused instead of growing to the size of the load."""
-    from netsky_sqlite import _engine
+    from netsky_sqlite import _engine, _schema
 
-    monkeypatch.setattr(_engine, "BULK_CHECKPOINT_BYTES", 64 * 4096)
+    pages = 16
+    threshold = pages * _schema.PAGE_SIZE
+    monkeypatch.setattr(_engine, "BULK_CHECKPOINT_BYTES", threshold)
     db = tmp_path / "s.db"
     wal = tmp_path / "s.db-wal"
     env = _history(tmp_path)
@@ -98,12 +100,12 @@ def test_bulk_load_checkpoints_seldom_and_leaves_other_connections_alone(
         conn = store.engine._conn
         before = conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
         with store.bulk_load():
-            assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 64
+            assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == pages
             assert other.engine._conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == before
             ingest(store, discover(environ=env), machine_id="m", batch_size=50)
-            assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 64
-            # the WAL stays near 64 pages (plus a transaction); the database holds the rest
-            assert wal.stat().st_size < 4 * 64 * 4096 < db.stat().st_size
+            assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == pages
+            # the WAL stays near the threshold (plus a transaction); the database holds the rest
+            assert wal.stat().st_size < 4 * threshold < db.stat().st_size
         assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == before
         assert other.count() == store.count() > 0
     check = apsw.Connection(str(db))

@@ -331,11 +331,23 @@ def verify(conn: Any, path: str) -> None:
             )
 
 
+PAGE_SIZE = 16384
+"""Page size of a new store. Events carry their payload (about 1 KB on average, up to
+many): with SQLite's default 4 KiB a big ingest writes four times the pages and WAL
+frames, each a system call and, in a new block of the WAL, a zeroing of partial pages
+by the kernel. 1 GB cold ingest, interleaved: 14.0 / 15.2 / 15.9 s with 4 KiB, 11.7 /
+13.6 / 15.3 s with 16 KiB (8 KiB: 14.1 / 17.7 / 16.3 s). A store made earlier keeps its
+page size (``VACUUM`` does not change it in WAL mode)."""
+
+
 def migrate(conn: Any, path: str) -> tuple[int, int]:
     """Bring the schema to ``LATEST`` inside ``BEGIN IMMEDIATE``; returns (from, to).
 
     The caller holds no transaction. Busy errors propagate for the caller to retry.
+    A new (empty) database is made with pages of ``PAGE_SIZE`` bytes.
     """
+    if conn.execute("PRAGMA page_count").fetchone()[0] == 0:
+        conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
     conn.execute("BEGIN IMMEDIATE")
     try:
         before = read_version(conn, path)

@@ -153,3 +153,30 @@ def test_repr_and_info_show_the_path(tmp_path: Path) -> None:
         assert info.backend == "sqlite" and info.details["path"] == str(tmp_path / "s.db")
         assert info.size_bytes and info.size_bytes > 0
         assert store.engine.integrity_check() == ["ok"]
+
+
+def test_a_new_store_has_large_pages_and_an_older_one_keeps_its_own(tmp_path: Path) -> None:
+    from netsky_core import Event, EventType
+
+    new = tmp_path / "new.db"
+    open_storage(f"sqlite:///{new}").close()
+    assert pragma(new, "page_size") == _schema.PAGE_SIZE == 16384
+    old = tmp_path / "old.db"
+    conn = apsw.Connection(str(old))
+    conn.execute("PRAGMA page_size = 4096; CREATE TABLE t (a); DROP TABLE t")
+    conn.close()
+    with open_storage(f"sqlite:///{old}") as store:  # the schema made in 4 KiB pages
+        from datetime import UTC, datetime
+
+        store.insert(
+            Event(
+                machine_id="m",
+                session_id="s",
+                event_type=EventType.USER_PROMPT_SUBMIT,
+                timestamp=datetime(2026, 1, 1, tzinfo=UTC),
+                framework="claude",
+            )
+        )
+        assert store.count() == 1
+    assert pragma(old, "page_size") == 4096
+    assert pragma(old, "integrity_check") == "ok"
