@@ -20,8 +20,10 @@ __all__ = [
     "config_dir",
     "data_dir",
     "ensure_private_dir",
+    "replace_private_file",
     "state_dir",
     "state_path",
+    "write_all",
 ]
 
 APP = "netsky"
@@ -119,3 +121,40 @@ def ensure_private_dir(path: str | os.PathLike[str]) -> str | os.PathLike[str]:
         finally:
             os.umask(old)
     return path
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """``os.write`` until every byte is written (a short count is not the end)."""
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        if n <= 0:  # pragma: no cover - regular files raise instead
+            import errno
+
+            raise OSError(errno.ENOSPC, f"no progress writing {fd}")
+        view = view[n:]
+
+
+def replace_private_file(path: str | os.PathLike[str], data: bytes, *, sync: bool = False) -> None:
+    """Make ``path`` hold ``data`` (0600) at once: written to a temporary file beside it,
+    then renamed over it (``sync``: flushed to disk first). When that fails (a full disk)
+    the temporary file is removed before the error is raised: a failure, repeated by
+    every hook, leaves nothing behind, and ``path`` keeps what it held."""
+    path = os.fspath(path)
+    folder, name = os.path.split(path)
+    tmp = os.path.join(folder, f".{name}.{os.getpid()}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            write_all(fd, data)
+            if sync:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

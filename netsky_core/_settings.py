@@ -187,15 +187,13 @@ def _read_checked(path: str) -> dict[str, Any]:
     same_file = stamp.split("\0", 1)[0] + "\0"
     others = [line for line in stamps if not line.startswith(same_file)]
     try:
-        from ._paths import ensure_private_dir
+        from ._paths import ensure_private_dir, replace_private_file
 
         ensure_private_dir(state_path())
-        tmp = f"{stamp_file}.{os.getpid()}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it holds the config
-        with open(fd, "w", encoding="utf-8") as fh:  # the newest few files, newest last
-            fh.writelines([*others[-(_CHECKED_KEEP - 1) :], f"{stamp}{note}\n"])
-        os.replace(tmp, stamp_file)
-    except OSError:
+        text = "".join([*others[-(_CHECKED_KEEP - 1) :], f"{stamp}{note}\n"])
+        # 0600: it holds the config; the newest few files, newest last
+        replace_private_file(stamp_file, text.encode("utf-8"))
+    except (OSError, UnicodeError):  # a full disk, a path that is not UTF-8
         pass  # validated again next time
     return data
 

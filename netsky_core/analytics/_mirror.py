@@ -41,6 +41,7 @@ from typing import Any
 import attrs
 import orjson
 
+from .._paths import replace_private_file
 from .._records import Capability
 from ._errors import AnalyticsError
 from ._tables import RAW_SCHEMA, TableRequest, base_columns
@@ -202,11 +203,7 @@ class Mirror:
         return {"format": FORMAT, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
 
     def _write_seal(self) -> None:
-        tmp = self.seal_path.with_name(self.seal_path.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(orjson.dumps(self._seal()))
-        os.replace(tmp, self.seal_path)
+        replace_private_file(self.seal_path, orjson.dumps(self._seal()))
 
     def _sealed(self) -> str | None:
         """Why the file cannot be trusted (None: it matches its seal)."""

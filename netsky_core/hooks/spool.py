@@ -27,7 +27,8 @@ from __future__ import annotations
 import os
 
 from .._jsonc import dumps, loads
-from .._paths import ensure_private_dir, state_path
+from .._paths import ensure_private_dir, replace_private_file, state_path
+from .._paths import write_all as _write_all
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # the hook's fast path imports neither typing nor pathlib
@@ -72,18 +73,6 @@ def _lock(fd: int, exclusive: bool) -> None:
 
 def _open_private(path: str | os.PathLike[str], flags: int) -> int:
     return os.open(path, flags | os.O_CREAT, 0o600)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    """``os.write`` until every byte is written (a short count is not the end)."""
-    view = memoryview(data)
-    while view:
-        n = os.write(fd, view)
-        if n <= 0:  # pragma: no cover - regular files raise instead
-            import errno
-
-            raise OSError(errno.ENOSPC, "no progress writing the spool")
-        view = view[n:]
 
 
 def absolute_store_url(url: str, cwd: str | os.PathLike[str] | None = None) -> str:
@@ -291,14 +280,7 @@ class Spool:
         except FileNotFoundError:
             pass
         ensure_private_dir(self._dir)
-        tmp = self._file(f".{TARGET}.{os.getpid()}.tmp")
-        fd = _open_private(tmp, os.O_WRONLY | os.O_TRUNC)
-        try:
-            _write_all(fd, wanted)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
+        replace_private_file(path, wanted, sync=True)
 
     def try_drainer(self) -> bool:
         """Become the one drainer (non-blocking ``flock``); False if one is running."""

@@ -137,7 +137,7 @@ def _keep_limits(opts: dict[str, Any]) -> None:
     if not windows or not isinstance(session_id, str) or not session_id:
         return
     from .._jsonc import dumps, loads
-    from .._paths import ensure_private_dir, state_path
+    from .._paths import ensure_private_dir, replace_private_file, state_path
 
     target = f"{opts['db'] or ''}\0{opts['config'] or ''}"
     folder = state_path()
@@ -151,10 +151,7 @@ def _keep_limits(opts: dict[str, Any]) -> None:
         return
     seen[target] = windows
     ensure_private_dir(folder)
-    tmp = f"{path}.{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(dumps(seen))
-    os.replace(tmp, path)
+    replace_private_file(path, dumps(seen).encode())
     record = {
         "hook_event_name": "PlanLimits",
         "session_id": session_id,

@@ -103,6 +103,11 @@ def translate(
         )
     if is_connection_error(exc, conn):
         return connection_lost(target, detail, committing=committing)
+    if isinstance(exc, pg.DiskFull):
+        return StorageConnectionError(
+            f"the PostgreSQL server of {target.masked} has no room left: {detail}",
+            hint="make room on the server and run again: what was stored is kept whole",
+        )
     if isinstance(exc, pg.LockNotAvailable):
         return StorageConnectionError(
             f"the store at {target.masked} stayed locked by another writer: {detail}",

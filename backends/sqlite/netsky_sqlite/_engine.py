@@ -84,7 +84,13 @@ def _translate(exc: apsw.Error, path: str) -> StorageError:
             f"{path} is damaged: {text}",
             hint="check it with `sqlite3 FILE 'PRAGMA integrity_check'`",
         )
-    if isinstance(exc, (apsw.CantOpenError, apsw.IOError, apsw.FullError, apsw.PermissionsError)):
+    if isinstance(exc, apsw.FullError):
+        return StorageConnectionError(
+            f"the disk holding {path} is full: {text}",
+            hint="make room and run again: what was stored is kept whole, "
+            "and files are read on from where it ended",
+        )
+    if isinstance(exc, (apsw.CantOpenError, apsw.IOError, apsw.PermissionsError)):
         return StorageConnectionError(f"cannot use {path}: {text}")
     if _is_busy(exc):
         return StorageConnectionError(
