@@ -13,7 +13,11 @@
 2. **Sessions** whose local summary holds a fact the target's lacks (git context, the
    latest prompt ...), joined into the target's with ``restore_sessions`` (every
    local session is compared with the target's, one query per machine).
-3. **File positions** written since the last sync, unless the target's is newer.
+3. **File positions** the target lacks, unless the target's is newer: every local one
+   is compared with the target's (one per file). Not only those stamped after the
+   newest sent last time: a position is stamped before its transaction takes the
+   store's write lock, so with two writers one stamped earlier can commit after a sync
+   saw one stamped later.
 
 Ids of a server store (PostgreSQL) are handed out at insert, not at commit, so an event
 can become visible behind one with a larger id. Each run therefore re-reads
@@ -92,7 +96,8 @@ class SyncMark:
     events_sent: int = 0
     """Events the target stored from this store, over every run."""
     positions_since: datetime | None = None
-    """``updated_at`` of the newest file position sent."""
+    """``updated_at`` of the newest file position seen (kept for reference; every
+    position is compared at each run)."""
     synced_at: datetime | None = None
     """When a run last completed."""
 
@@ -181,7 +186,7 @@ def sync_store(
         if progress is not None:
             progress(sum(1 for e in batch if e.id is not None and e.id > previous))
     sessions_restored = _push_sessions(local, target)
-    positions_restored, newest = _push_positions(local, target, mark.positions_since)
+    positions_restored, newest = _push_positions(local, target)
     mark = attrs.evolve(
         mark,
         positions_since=newest or mark.positions_since,
@@ -217,16 +222,10 @@ def _push_sessions(local: Storage, target: Storage) -> int:
     return len(behind)
 
 
-def _push_positions(
-    local: Storage, target: Storage, since: datetime | None
-) -> tuple[int, datetime | None]:
-    """Write the local positions updated after ``since`` unless the target's is newer;
-    the count written and the newest ``updated_at`` seen."""
-    positions = [
-        p
-        for p in local.query_transcript_positions()
-        if since is None or p.updated_at is None or p.updated_at >= since
-    ]
+def _push_positions(local: Storage, target: Storage) -> tuple[int, datetime | None]:
+    """Write the local positions the target lacks unless the target's is newer; the
+    count written and the newest ``updated_at`` seen."""
+    positions = local.query_transcript_positions()
     if not positions:
         return 0, None
     stored = {(p.machine_id, p.path): p for p in target.query_transcript_positions()}

@@ -197,6 +197,22 @@ def test_positions_and_session_facts_follow(stores) -> None:
     assert (r3.positions_restored, r3.sessions_restored, r3.events.inserted) == (0, 0, 0)
 
 
+def test_a_position_stamped_before_a_newer_one_but_committed_after_it_is_pushed(stores) -> None:
+    """A position is stamped before its transaction takes the store's write lock, so
+    with two writers (an ingest and a hook's drainer) one stamped earlier can commit
+    after a sync has seen one stamped later. It is pushed all the same."""
+    local, target, url = stores
+    local.set_transcript_position(
+        FilePosition(machine_id="laptop", path="/t/b.jsonl", offset=20, updated_at=at(50))
+    )
+    assert sync_store(local, target, url=url).positions_restored == 1
+    late = FilePosition(machine_id="laptop", path="/t/a.jsonl", offset=10, updated_at=at(40))
+    local.set_transcript_position(late)  # stamped at 40, committed after the sync
+    assert sync_store(local, target, url=url).positions_restored == 1
+    assert target.get_transcript_position("laptop", "/t/a.jsonl") == late
+    assert sync_store(local, target, url=url).positions_restored == 0
+
+
 events_st = st.lists(
     st.tuples(st.sampled_from(["m1", "m2"]), st.integers(0, 2), st.integers(0, 30), st.booleans()),
     min_size=1,
