@@ -375,6 +375,29 @@ class Spool:
         except FileNotFoundError:
             return False
 
+    def drainer_running(self) -> bool | None:
+        """Whether a drainer holds this spool's lock (a lingering one waits for hooks),
+        read from ``/proc/locks`` without taking the lock: a hook that found it taken
+        by a look like this one would leave its event to a drainer that is not there.
+        None where that cannot be told (no ``/proc/locks``)."""
+        try:
+            st = os.stat(self._file(DRAINER_LOCK))
+        except FileNotFoundError:
+            return False
+        except OSError:
+            return None
+        try:
+            with open("/proc/locks", "rb") as fh:
+                lines = fh.read().decode("ascii", "replace").splitlines()
+        except OSError:
+            return None
+        # "1: FLOCK  ADVISORY  WRITE 1234 fe:00:2148840 0 EOF" ("->": waiting for it)
+        inode = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+        return any(
+            "FLOCK" in parts and "->" not in parts and inode in parts
+            for parts in (line.split() for line in lines)
+        )
+
     def release_drainer(self) -> None:
         """Stop being the drainer."""
         fd, self._drainer_fd = self._drainer_fd, None

@@ -71,6 +71,12 @@ def test_the_next_hook_is_stored_by_the_lingering_drainer(tmp_path: Path) -> Non
     lock = spool.folder / ".drainer"
     assert drainer_running(lock)  # stored, and still running: lingering
     drainer = _holder(lock)
+    # `spool status` tells, without taking the lock (a hook would then leave its event)
+    (shown,) = json.loads(run_netsky(["spool", "status", "--json"], env).stdout)["targets"]
+    assert shown["drainer_running"] is True
+    table = run_netsky(["spool", "status"], env).stdout.decode()
+    assert "drainer" in table and "running" in table
+    assert _holder(lock) == drainer
     wake = spool.folder / ".wake"
     assert stat.S_ISFIFO(wake.lstat().st_mode) and stat.S_IMODE(wake.lstat().st_mode) == 0o600
     for n in (2, 3, 4):
@@ -81,7 +87,8 @@ def test_the_next_hook_is_stored_by_the_lingering_drainer(tmp_path: Path) -> Non
     wait_for_drainers(Path(env["NETSKY_HOME"]))
     with open_storage(db) as store:
         assert store.count() == 4
-    assert json.loads(run_netsky(["spool", "status", "--json"], env).stdout)["pending"] == 0
+    status = json.loads(run_netsky(["spool", "status", "--json"], env).stdout)
+    assert status["pending"] == 0 and status["targets"][0]["drainer_running"] is False
 
 
 def test_a_killed_lingering_drainer_loses_nothing(tmp_path: Path) -> None:

@@ -74,6 +74,7 @@ def describe_spool(spool: Any) -> dict[str, Any]:
         "config": target["config"],
         "pending": spool.count(),
         "backing_off": spool.backing_off(),
+        "drainer_running": spool.drainer_running(),
         "folder": str(spool.folder),
     }
 
@@ -115,10 +116,11 @@ def run(ctx: Context) -> int:
                     t["db"] or "(default)",
                     t["config"] or "(default)",
                     "yes" if t["backing_off"] else "",
+                    {True: "running", False: "", None: "?"}[t["drainer_running"]],
                 ]
                 for t in targets
             ]
-            table(["spool", "pending", "store", "config", "backing off"], rows)
+            table(["spool", "pending", "store", "config", "backing off", "drainer"], rows)
         return 0
     results = []
     failed = 0
