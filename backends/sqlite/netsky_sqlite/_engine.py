@@ -452,6 +452,17 @@ class SqliteEngine:
             if self._closed:
                 return
             self._closed = True
+            if not self.read_only:
+                # Copy the WAL into the database now, while readers go on. The last
+                # connection to close does that under an exclusive lock that makes a
+                # reader opening meanwhile (the statusline, a hook's budget check)
+                # wait: with this it has nothing left to copy. Readers' latency while
+                # a process stored 3,000 events and closed, 40 times: reads over 10 ms
+                # 12-18 -> 2-6 of about 1,600, 99th percentile 9.6-10.5 -> 4.5-7.5 ms.
+                try:
+                    self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except apsw.Error:
+                    pass  # busy or failing: the next checkpoint does it
             try:
                 self._conn.close()
             except apsw.Error:

@@ -180,3 +180,34 @@ def test_a_new_store_has_large_pages_and_an_older_one_keeps_its_own(tmp_path: Pa
         assert store.count() == 1
     assert pragma(old, "page_size") == 4096
     assert pragma(old, "integrity_check") == "ok"
+
+
+def test_closing_a_store_copies_its_wal_into_the_database_while_others_keep_it_open(
+    tmp_path: Path,
+) -> None:
+    """So the last connection's close, which does it under an exclusive lock that makes
+    a reader opening meanwhile wait, finds nothing left to copy."""
+    from datetime import UTC, datetime
+
+    from netsky_core import Event, EventType
+
+    db = tmp_path / "s.db"
+    with open_storage(f"sqlite:///{db}") as keeper:  # another process's connection
+        writer = open_storage(f"sqlite:///{db}")
+        writer.insert(
+            Event(
+                machine_id="m",
+                session_id="s",
+                event_type=EventType.USER_PROMPT_SUBMIT,
+                timestamp=datetime(2026, 1, 1, tzinfo=UTC),
+                framework="claude",
+            )
+        )
+        check = apsw.Connection(str(db))
+        _busy, frames, copied = check.execute("PRAGMA wal_checkpoint(NOOP)").fetchone()
+        assert frames > copied  # the commit is in the WAL only
+        writer.close()
+        _busy, frames, copied = check.execute("PRAGMA wal_checkpoint(NOOP)").fetchone()
+        assert frames == copied > 0  # copied at close, though the store stays open
+        check.close()
+        assert keeper.count() == 1
