@@ -9,19 +9,18 @@ file is replaced by a folder.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import resource
 import shutil
 import subprocess
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from netsky_core import EventQuery, open_storage
+from tests.disks import fill, small_tmpfs
 from tests.loss_paths import loss_row
 
 from .conftest import NETSKY, isolated_env, run_netsky, spool_of, wait_for_drainers
@@ -194,40 +193,6 @@ def test_records_spooled_before_targets_go_to_the_default_store(tmp_path: Path) 
 
 
 # -- item 3: a spool that cannot be written ------------------------------------------
-
-
-@contextlib.contextmanager
-def small_tmpfs(path: Path, size: str = "1m") -> Iterator[Path]:
-    path.mkdir(parents=True, exist_ok=True)
-    try:
-        mounted = subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
-            capture_output=True,
-            check=False,
-        )
-    except OSError as exc:
-        pytest.skip(f"cannot mount a tmpfs: {exc}")
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs: {mounted.stderr.decode(errors='replace').strip()}")
-    try:
-        yield path
-    finally:
-        subprocess.run(["umount", "-l", str(path)], check=False)
-
-
-def fill(folder: Path, leave: int = 0) -> Path:
-    """Fill ``folder``'s file system, then free ``leave`` bytes."""
-    filler = folder / "filler"
-    fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with contextlib.suppress(OSError):
-            while os.write(fd, b"\0" * 65536):
-                pass
-    finally:
-        os.close(fd)
-    size = filler.stat().st_size
-    os.truncate(filler, max(0, size - leave))
-    return filler
 
 
 @pytest.mark.loss_path

@@ -9,13 +9,13 @@ test, filled by `netsky ingest` or full before `netsky hook` runs.
   room the next hook's event is stored.
 
 Mounting needs root (and a kernel that lets the sandbox mount tmpfs); elsewhere these
-tests skip, saying so.
+tests skip, saying so. (A full state folder under a healthy store is loss path 3, in
+``tests/ingest/test_hook_loss.py``.)
 """
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import time
 import uuid
@@ -25,51 +25,17 @@ from pathlib import Path
 import apsw
 import pytest
 
+from tests.disks import fill, resize, small_tmpfs
 from tests.history import generate
 from tests.ingest.conftest import NETSKY, isolated_env
 
 SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "samples" / "hooks"
 
 
-class SmallDisk:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def resize(self, size: str) -> None:
-        subprocess.run(["mount", "-o", f"remount,size={size}", str(self.path)], check=True)
-
-    def fill(self) -> None:
-        """Take every free byte (a file of zeros grown until the disk refuses)."""
-        fd = os.open(self.path / "filler", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
-        try:
-            while os.write(fd, b"\0" * 4096):
-                pass
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
-
-    def empty_filler(self) -> None:
-        (self.path / "filler").unlink(missing_ok=True)
-
-
 @pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[SmallDisk]:
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs needs root")
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=6m,mode=0755", "netsky-test-disk", str(mount)],
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
-    try:
-        yield SmallDisk(mount)
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    with small_tmpfs(tmp_path / "disk", "6m") as disk:
+        yield disk
 
 
 def _netsky(env: dict[str, str], *args: str, stdin: str | None = None):
@@ -103,7 +69,7 @@ def _contents(db: Path) -> tuple[list[tuple], list[tuple], list[tuple]]:
 
 
 def test_ingest_filling_the_disk_keeps_what_it_stored_whole(
-    tmp_path: Path, small_disk: SmallDisk
+    tmp_path: Path, small_disk: Path
 ) -> None:
     history = tmp_path / "history"
     generate(history, target_bytes=10_000_000)
@@ -114,7 +80,7 @@ def test_ingest_filling_the_disk_keeps_what_it_stored_whole(
     assert _netsky(env, "--db", f"sqlite:///{clean}", "ingest").returncode == 0
     want_events, want_sessions, want_positions = _contents(clean)
 
-    db = small_disk.path / "store.db"
+    db = small_disk / "store.db"
     full = _netsky(env, "--db", f"sqlite:///{db}", "ingest")
     assert full.returncode == 1, full
     lines = full.stderr.strip().splitlines()
@@ -127,7 +93,7 @@ def test_ingest_filling_the_disk_keeps_what_it_stored_whole(
     assert set(positions) <= set(want_positions)
     assert {e for e in want_events if e in set(events)} == set(events)
 
-    small_disk.resize("64m")
+    resize(small_disk, "64m")
     again = _netsky(env, "--db", f"sqlite:///{db}", "ingest")
     assert again.returncode == 0, again
     assert _contents(db) == (want_events, want_sessions, want_positions)
@@ -144,10 +110,10 @@ def _payload() -> str:
 
 
 def test_a_hook_on_a_full_disk_says_its_event_is_lost_and_leaves_nothing_behind(
-    tmp_path: Path, small_disk: SmallDisk
+    tmp_path: Path, small_disk: Path
 ) -> None:
-    env = isolated_env(tmp_path, NETSKY_HOME=str(small_disk.path / "netsky-home"))
-    small_disk.fill()
+    env = isolated_env(tmp_path, NETSKY_HOME=str(small_disk / "netsky-home"))
+    filler = fill(small_disk)
     seen: list[list[Path]] = []
     for _ in range(3):
         lost = _netsky(env, "hook", stdin=_payload())
@@ -155,14 +121,14 @@ def test_a_hook_on_a_full_disk_says_its_event_is_lost_and_leaves_nothing_behind(
         lines = lost.stderr.strip().splitlines()
         assert len(lines) == 1 and "Traceback" not in lost.stderr, lost
         assert "LOST" in lines[0] and "No space left on device" in lines[0], lost
-        seen.append(sorted(p.relative_to(small_disk.path) for p in small_disk.path.rglob("*")))
+        seen.append(sorted(p.relative_to(small_disk) for p in small_disk.rglob("*")))
     assert seen[0] == seen[1] == seen[2], seen  # nothing piles up, hook after hook
     assert not [p for p in seen[-1] if ".tmp" in p.name], seen[-1]
 
-    small_disk.empty_filler()
+    filler.unlink()
     stored = _netsky(env, "hook", stdin=_payload())
     assert stored.returncode == 0 and stored.stderr == "", stored
-    db = small_disk.path / "netsky-home" / "netsky.db"
+    db = small_disk / "netsky-home" / "netsky.db"
     deadline = time.monotonic() + 30  # the detached drainer stores it
     while True:
         try:
