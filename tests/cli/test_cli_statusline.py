@@ -84,8 +84,17 @@ def test_json_gives_the_numbers(netsky: Netsky, store_url: str) -> None:
     data = json.loads(r.stdout)
     assert data["session"]["cost_picousd"] == 1_500_000_000_000
     assert data["session"]["tokens"] == 3000
-    assert data["block"]["requests"] == 3
-    assert 4 * 3600 < data["block"]["left_seconds"] <= 5 * 3600
+    block = data["block"]
+    assert block["requests"] == 3
+    # the block starts at the hour of its first response (30-32 s ago: maybe the hour
+    # before, just after a full hour) and lasts 5 hours
+    now = datetime.now(UTC)
+    first_hour = (now - timedelta(seconds=32 + 60)).replace(minute=0, second=0, microsecond=0)
+    start = datetime.fromtimestamp(block["start_us"] / 1e6, UTC)
+    assert start in (first_hour, first_hour + timedelta(hours=1)), (start, now)
+    assert block["end_us"] - block["start_us"] == 5 * 3600 * 10**6
+    end = datetime.fromtimestamp(block["end_us"] / 1e6, UTC)
+    assert abs(block["left_seconds"] - (end - now).total_seconds()) < 60
 
 
 def test_a_session_not_stored_yet_shows_claude_codes_estimate(
