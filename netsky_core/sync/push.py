@@ -95,9 +95,6 @@ class SyncMark:
     """Every local event with an id up to this one is in the target."""
     events_sent: int = 0
     """Events the target stored from this store, over every run."""
-    positions_since: datetime | None = None
-    """``updated_at`` of the newest file position seen (kept for reference; every
-    position is compared at each run)."""
     synced_at: datetime | None = None
     """When a run last completed."""
 
@@ -186,12 +183,8 @@ def sync_store(
         if progress is not None:
             progress(sum(1 for e in batch if e.id is not None and e.id > previous))
     sessions_restored = _push_sessions(local, target)
-    positions_restored, newest = _push_positions(local, target)
-    mark = attrs.evolve(
-        mark,
-        positions_since=newest or mark.positions_since,
-        synced_at=started,
-    )
+    positions_restored = _push_positions(local, target)
+    mark = attrs.evolve(mark, synced_at=started)
     local.set_sync_mark(key, mark.dumps())
     return SyncResult(
         target=mark.target,
@@ -222,12 +215,12 @@ def _push_sessions(local: Storage, target: Storage) -> int:
     return len(behind)
 
 
-def _push_positions(local: Storage, target: Storage) -> tuple[int, datetime | None]:
+def _push_positions(local: Storage, target: Storage) -> int:
     """Write the local positions the target lacks unless the target's is newer; the
-    count written and the newest ``updated_at`` seen."""
+    count written."""
     positions = local.query_transcript_positions()
     if not positions:
-        return 0, None
+        return 0
     stored = {(p.machine_id, p.path): p for p in target.query_transcript_positions()}
     written = 0
     for p in positions:
@@ -236,8 +229,7 @@ def _push_positions(local: Storage, target: Storage) -> tuple[int, datetime | No
             continue
         target.set_transcript_position(p)
         written += 1
-    stamps = [p.updated_at for p in positions if p.updated_at is not None]
-    return written, max(stamps) if stamps else None
+    return written
 
 
 def sync_status(local: Storage, urls: list[str]) -> list[SyncStatus]:

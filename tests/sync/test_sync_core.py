@@ -269,3 +269,12 @@ def test_exactly_once_whatever_the_batching_rounds_and_failures(
         return sorted(store.list_sessions(SessionQuery()), key=lambda s: s.key)
 
     assert sessions(target) == sessions(ref)
+
+
+def test_a_mark_written_by_an_earlier_netsky_still_loads() -> None:
+    """Marks saved before positions were all compared carry ``positions_since``."""
+    from netsky_core.sync.push import SyncMark
+
+    old = '{"target": "t", "after_id": 7, "events_sent": 3, "positions_since": "2026-01-01T00:00:00+00:00"}'
+    mark = SyncMark.loads(old)
+    assert (mark.target, mark.after_id, mark.events_sent) == ("t", 7, 3)
