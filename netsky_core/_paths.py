@@ -135,17 +135,22 @@ def write_all(fd: int, data: bytes) -> None:
         view = view[n:]
 
 
-def replace_private_file(path: str | os.PathLike[str], data: bytes, *, sync: bool = False) -> None:
-    """Make ``path`` hold ``data`` (0600) at once: written to a temporary file beside it,
-    then renamed over it (``sync``: flushed to disk first). When that fails (a full disk)
-    the temporary file is removed before the error is raised: a failure, repeated by
-    every hook, leaves nothing behind, and ``path`` keeps what it held."""
+def replace_private_file(
+    path: str | os.PathLike[str], data: bytes, *, sync: bool = False, mode: int = 0o600
+) -> None:
+    """Make ``path`` hold ``data`` (with ``mode``) at once: written to a temporary file
+    beside it, then renamed over it (``sync``: flushed to disk first). When that fails
+    (a full disk) the temporary file is removed before the error is raised: a failure,
+    repeated by every hook, leaves nothing behind, and ``path`` keeps what it held."""
     path = os.fspath(path)
     folder, name = os.path.split(path)
-    tmp = os.path.join(folder, f".{name}.{os.getpid()}.tmp")
+    tmp = os.path.join(folder, f".{name}.{os.getpid()}.netsky-tmp")
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+        fd = os.open(tmp, flags, 0o600)
         try:
+            if mode != 0o600:
+                os.fchmod(fd, mode)
             write_all(fd, data)
             if sync:
                 os.fsync(fd)

@@ -3,12 +3,12 @@
 import os
 import re
 import shutil
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from .._errors import NetskyError
+from .._paths import replace_private_file
 
 SCOPES: tuple[str, ...] = ("user", "project", "local")
 BACKUP_MARK = ".netsky-backup-"
@@ -77,20 +77,7 @@ def _glob_escape(name: str) -> str:
 
 
 def _atomic_write(target: Path, text: str, mode: int) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".netsky-tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    replace_private_file(target, text.encode("utf-8"), sync=True, mode=mode)
     try:
         dir_fd = os.open(target.parent, os.O_RDONLY)
     except OSError:
