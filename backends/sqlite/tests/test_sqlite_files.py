@@ -8,6 +8,7 @@ from pathlib import Path
 
 import apsw
 import pytest
+from netsky_conformance.builders import ev
 from netsky_sqlite import _schema, sqlite_path
 
 from netsky_core import (
@@ -156,8 +157,6 @@ def test_repr_and_info_show_the_path(tmp_path: Path) -> None:
 
 
 def test_a_new_store_has_large_pages_and_an_older_one_keeps_its_own(tmp_path: Path) -> None:
-    from netsky_core import Event, EventType
-
     new = tmp_path / "new.db"
     open_storage(f"sqlite:///{new}").close()
     assert pragma(new, "page_size") == _schema.PAGE_SIZE == 16384
@@ -166,17 +165,7 @@ def test_a_new_store_has_large_pages_and_an_older_one_keeps_its_own(tmp_path: Pa
     conn.execute("PRAGMA page_size = 4096; CREATE TABLE t (a); DROP TABLE t")
     conn.close()
     with open_storage(f"sqlite:///{old}") as store:  # the schema made in 4 KiB pages
-        from datetime import UTC, datetime
-
-        store.insert(
-            Event(
-                machine_id="m",
-                session_id="s",
-                event_type=EventType.USER_PROMPT_SUBMIT,
-                timestamp=datetime(2026, 1, 1, tzinfo=UTC),
-                framework="claude",
-            )
-        )
+        store.insert(ev())
         assert store.count() == 1
     assert pragma(old, "page_size") == 4096
     assert pragma(old, "integrity_check") == "ok"
@@ -187,22 +176,10 @@ def test_closing_a_store_copies_its_wal_into_the_database_while_others_keep_it_o
 ) -> None:
     """So the last connection's close, which does it under an exclusive lock that makes
     a reader opening meanwhile wait, finds nothing left to copy."""
-    from datetime import UTC, datetime
-
-    from netsky_core import Event, EventType
-
     db = tmp_path / "s.db"
     with open_storage(f"sqlite:///{db}") as keeper:  # another process's connection
         writer = open_storage(f"sqlite:///{db}")
-        writer.insert(
-            Event(
-                machine_id="m",
-                session_id="s",
-                event_type=EventType.USER_PROMPT_SUBMIT,
-                timestamp=datetime(2026, 1, 1, tzinfo=UTC),
-                framework="claude",
-            )
-        )
+        writer.insert(ev())
         check = apsw.Connection(str(db))
         _busy, frames, copied = check.execute("PRAGMA wal_checkpoint(NOOP)").fetchone()
         assert frames > copied  # the commit is in the WAL only
