@@ -22,7 +22,7 @@ file's size, mtime and inode when it was read.
   events came from (and of the files read since the last batch), so a run killed at
   any moment resumes without loss, and repeats are dedup'd.
 * Past ``BULK_BYTES`` read in one run the store is put in its bulk-load mode
-  (``Store.bulk_load``: SQLite checkpoints its WAL every 64 MiB, not every 4 MiB).
+  (``Store.bulk_load``: SQLite checkpoints its WAL every 64 MiB, not every 1,000 pages).
 * With ``PARALLEL_BYTES`` or more to read (and more than one CPU, on a system that
   forks), the files are read and parsed in a second process while this one stores:
   the same batches, with their positions, in the same order as when one process does

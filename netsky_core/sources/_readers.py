@@ -121,12 +121,9 @@ def database_reader(
             try:
                 with open_database(path) as conn:
                     body(conn, f, result)
-            except OSError as exc:
-                raise SourceUnavailable(
-                    f"cannot be read now, read again next ingest: {exc}"
-                ) from exc
-            except sqlite3.Error as exc:
-                if getattr(exc, "sqlite_errorcode", 0) & 0xFF in _PASSING:
+            except (OSError, sqlite3.Error) as exc:
+                code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+                if isinstance(exc, OSError) or code in _PASSING:
                     raise SourceUnavailable(
                         f"cannot be read now, read again next ingest: {exc}"
                     ) from exc

@@ -191,7 +191,8 @@ class Store:
     def bulk_load(self) -> AbstractContextManager[None]:
         """A context for a big load (``netsky ingest``): the backend may trade
         durability points it does not need for speed on this connection only (SQLite
-        checkpoints its WAL every 64 MiB instead of every 4 MiB). Other connections are unaffected."""
+        checkpoints its WAL every 64 MiB instead of every 1,000 pages). Other
+        connections are unaffected."""
         self._check_open()
         native = getattr(self._engine, "bulk_load", None)
         return native() if native is not None else nullcontext()

@@ -47,7 +47,7 @@ BULK_CACHE_KIB = 64 << 10
 """Page cache of a connection during ``bulk_load`` (KiB)."""
 BULK_CHECKPOINT_BYTES = 64 << 20
 """WAL written between automatic checkpoints during ``bulk_load``. The default (1,000
-pages, 4 MiB) checkpoints too often for a big load; none until the end grows the WAL to
+pages: 4 MiB of 4 KiB pages) checkpoints too often for a big load; none until the end grows the WAL to
 the size of everything loaded, and each write into a new block of the file costs the
 kernel a zeroing of its partial pages (WAL frames are not block aligned). A checkpoint
 every 64 MiB lets SQLite start the WAL again from its beginning, over blocks it already
