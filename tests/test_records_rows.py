@@ -9,10 +9,16 @@ from datetime import UTC, datetime, timedelta, timezone
 import attrs
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 from netsky_conformance.strategies import events
 
 from netsky_core import Event
-from netsky_core._records import _EVENT_ROW_ORDER, event_from_row
+from netsky_core._records import (
+    _EVENT_ROW_ORDER,
+    event_columns,
+    event_from_row,
+    events_from_columns,
+)
 
 row_of = operator.attrgetter(*_EVENT_ROW_ORDER)
 
@@ -45,3 +51,39 @@ def test_a_shorter_row_leaves_the_missing_fields_unset() -> None:
     assert built.payload is None
     with pytest.raises(AttributeError):
         _ = built.metadata
+
+
+wide_times = st.datetimes(
+    min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.just(UTC)
+).map(lambda at: at.replace(fold=0))  # fold means nothing in UTC; equality ignores it
+
+
+@given(st.lists(st.tuples(events(), wide_times, st.integers(0, 2**40)), max_size=30))
+def test_events_sent_as_columns_come_back_equal(drawn: list[tuple[Event, datetime, int]]) -> None:
+    """The parsing process sends a batch as columns; what the storing process rebuilds
+    is the same events, any timestamp and id kept to the microsecond."""
+    sent = [attrs.evolve(e, timestamp=at, id=row_id or None) for e, at, row_id in drawn]
+    columns = pickle.loads(pickle.dumps(event_columns(sent), pickle.HIGHEST_PROTOCOL))
+    got = events_from_columns(columns)
+    assert got == sent
+    assert all(type(e) is Event and e.timestamp.tzinfo is UTC for e in got)
+    assert [repr(e) for e in got] == [repr(e) for e in sent]
+
+
+def test_columns_share_one_string_per_repeated_name() -> None:
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    sent = [
+        Event(
+            machine_id="m",
+            session_id="".join(["s", "1"]),  # equal strings, separate objects
+            event_type="Stop",
+            timestamp=at,
+            transcript_path="".join(["/t/", "1.jsonl"]),
+        )
+        for _ in range(3)
+    ]
+    assert len({id(e.session_id) for e in sent}) == 3
+    columns = event_columns(sent)
+    for name in ("session_id", "transcript_path"):
+        assert len({id(v) for v in columns[_EVENT_ROW_ORDER.index(name)]}) == 1
+    assert events_from_columns(columns) == sent

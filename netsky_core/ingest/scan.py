@@ -54,7 +54,7 @@ import attrs
 import orjson
 
 from .._errors import NetskyError
-from .._records import Event, FilePosition, event_from_row, event_row
+from .._records import Event, FilePosition, event_columns, events_from_columns
 from ..sources._common import SourceUnavailable
 from ..sources._sqlite import database_signature
 from ..storage.protocol import Storage
@@ -845,7 +845,7 @@ def _parse_and_send(
     known: dict[str, FilePosition] | None,
     other_end: Any,
 ) -> None:
-    """The parsing process: read every file, send each batch (as rows, with its
+    """The parsing process: read every file, send each batch (as columns, with its
     positions and the files and bytes read since the last one), then the summary."""
     other_end.close()  # else a killed storing process would leave this one blocked
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the storing process decides
@@ -856,7 +856,7 @@ def _parse_and_send(
     outbox = _Outbox(conn)
 
     def send(events: list[Event], positions: list[FilePosition]) -> None:
-        outbox.put(("batch", [event_row(e) for e in events], positions, started[:], read[0]))
+        outbox.put(("batch", event_columns(events), positions, started[:], read[0]))
         started.clear()
         read[0] = 0
 
@@ -931,9 +931,9 @@ def _store_parsed_elsewhere(
                 ) from None
             kind = message[0]
             if kind == "batch":
-                _, rows, positions, started, read = message
+                _, columns, positions, started, read = message
                 advance(started, read)
-                batcher.store_batch([event_from_row(r) for r in rows], positions)
+                batcher.store_batch(events_from_columns(columns), positions)
                 batcher.remember(positions)
             elif kind == "done":
                 _, parsed, started, read = message
