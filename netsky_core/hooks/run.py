@@ -12,7 +12,9 @@ hook does only cheap, stdlib-only work before it exits:
    spooled record in the configured store (the same event and git context as at
    receipt), and ingests the transcript incrementally after Stop / SubagentStop /
    PreCompact / SessionEnd. Only one drainer runs at a time; a burst of hooks is
-   stored by the one already running.
+   stored by the one already running. When none runs, it is started as soon as the
+   payload is valid: its imports and the opening of the store overlap steps 2 and 3,
+   and it stores once the record is spooled.
 
 Whatever happens it exits 0. When the store is unreachable the records simply stay
 in the spool (the error goes to the hook log) until a later drainer or
@@ -299,8 +301,9 @@ def _ingest_pending(store: Any, config: Any, machine_id: str) -> None:
         _log(f"pending history: {'; '.join(summary.errors[:3])}")
 
 
-def drain(config: Any, spool: Any) -> tuple[int, bool]:
-    """Store everything in the spool, then ingest the transcripts Stop-like events name.
+def drain(config: Any, spool: Any, store: Any = None) -> tuple[int, bool]:
+    """Store everything in the spool, then ingest the transcripts Stop-like events name
+    (``store``: the store of ``config`` opened already, closed here).
 
     Records that cannot be stored stay in the spool. Returns (records stored, whether
     the store was unreachable).
@@ -311,7 +314,6 @@ def drain(config: Any, spool: Any) -> tuple[int, bool]:
 
     machine_id = resolve_machine_id(config).value
     redact = redactor(config)
-    store = None
     stored_total = 0
     failed = False
     transcripts: dict[str, str] = {}
@@ -367,10 +369,11 @@ def drain(config: Any, spool: Any) -> tuple[int, bool]:
     return stored_total, failed
 
 
-def _drainer(spool: Any, *, once: bool = False) -> None:
+def _drainer(spool: Any, *, once: bool = False, first: tuple[Any, Any] | None = None) -> None:
     """Drain while holding the drainer lock (in the detached child, or in-process
     with ``once``: one pass, then what other hooks spooled meanwhile goes to a
-    detached drainer, so a foreground hook's wait stays bounded).
+    detached drainer, so a foreground hook's wait stays bounded). ``first``: the
+    config and open store of the first pass (see :func:`_prepare`).
 
     Records spooled by a netsky without targets are moved to the default target's
     spool first, and drained too when this drainer can take that spool."""
@@ -382,7 +385,7 @@ def _drainer(spool: Any, *, once: bool = False) -> None:
         legacy = None
         _log(f"old spool records not moved: {exc}")
     try:
-        _drain_spool(spool, once=once)
+        _drain_spool(spool, once=once, first=first)
     finally:
         if (
             legacy is not None
@@ -393,7 +396,7 @@ def _drainer(spool: Any, *, once: bool = False) -> None:
             _drain_spool(legacy, once=once)
 
 
-def _drain_spool(spool: Any, *, once: bool) -> None:
+def _drain_spool(spool: Any, *, once: bool, first: tuple[Any, Any] | None = None) -> None:
     from .._errors import NetskyError
 
     wake: int | None = None  # the FIFO a lingering drainer waits on
@@ -401,17 +404,21 @@ def _drain_spool(spool: Any, *, once: bool) -> None:
         while True:
             try:
                 while True:
-                    try:  # read for each pass: a change (redaction turned on) applies now
-                        config = spool.load_config()
-                    except NetskyError as exc:
-                        _log(f"configuration error, events stay spooled: {exc}")
-                        return
+                    store = None
+                    if first is not None:  # read and opened while the hook spooled
+                        (config, store), first = first, None
+                    else:
+                        try:  # read for each pass: a change (redaction turned on) applies now
+                            config = spool.load_config()
+                        except NetskyError as exc:
+                            _log(f"configuration error, events stay spooled: {exc}")
+                            return
                     linger = 0.0 if once else _linger(config)
                     if wake is None and linger > 0:
                         wake = spool.open_wake()
                     # each pass opens the store afresh (under a millisecond once
                     # imported), so a lingering drainer sees a migration or a restore
-                    _stored, failed = drain(config, spool)
+                    _stored, failed = drain(config, spool, store)
                     # linger: a hook soon after finds this drainer running and wakes
                     # it, so its event is stored in milliseconds, without imports
                     if failed or wake is None or not spool.wait_for_records(wake, linger):
@@ -453,17 +460,104 @@ def _linger(config: Any) -> float:
         return 0.0
 
 
+def _start_drainer(spool: Any) -> list[int]:
+    """Start this spool's drainer before the record is spooled, when none runs and
+    the store was not just unreachable: a detached child that reads the config and
+    opens the store, then waits for :func:`_spooled` on the pipe returned (``[fd]``).
+    ``[]`` when it did not start (one runs, or no fork): the hook then goes on as
+    before, starting a drainer once it spooled."""
+    if not hasattr(os, "fork"):
+        return []
+    try:
+        if spool.backing_off() or not spool.try_drainer():
+            return []
+    except OSError:  # an unwritable spool: the append says what becomes of the event
+        return []
+    try:
+        ready, spooled = os.pipe()
+    except OSError as exc:
+        spool.release_drainer()
+        _log(f"drainer not started early: {exc}")
+        return []
+    try:
+        sys.stdout.flush()
+        pid = os.fork()
+    except OSError as exc:
+        os.close(ready)
+        os.close(spooled)
+        spool.release_drainer()
+        _log(f"drainer not started early: {exc}")
+        return []
+    if pid:
+        os.close(ready)
+        spool.forget_drainer()  # the child holds the lock now
+        return [spooled]
+    try:
+        _detached()
+        os.close(spooled)
+        _drain_once_spooled(spool, ready)
+    except BaseException as exc:
+        _log(f"drainer failed: {type(exc).__name__}: {exc}")
+    finally:
+        os._exit(0)
+
+
+def _spooled(fd: int) -> bool:
+    """Tell the drainer :func:`_start_drainer` started that the record is spooled;
+    False if it is gone (it failed: a drainer is started as without it)."""
+    try:
+        os.write(fd, b"1")
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def _drain_once_spooled(spool: Any, ready: int) -> None:
+    """In the drainer started early: read the config and open the store, wait for the
+    hook's word that its record is spooled, then drain. When the hook spooled nothing
+    (it stored the event itself, or failed first), the pipe closes without a word and
+    this drainer ends, as a hook that spooled nothing starts none."""
+    first = _prepare(spool)
+    try:
+        word = os.read(ready, 1)
+    finally:
+        os.close(ready)
+    if word != b"1":
+        if first is not None:
+            first[1].close()
+        spool.release_drainer()
+        return
+    _drainer(spool, first=first)
+
+
+def _prepare(spool: Any) -> tuple[Any, Any] | None:
+    """The config and open store of a drainer's first pass, or None when either
+    fails (the pass then reads and opens again, and says why)."""
+    try:
+        config = spool.load_config()
+        return config, _open(config)
+    except Exception:
+        return None
+
+
 def _detach() -> bool:
     """Fork a detached child; True in the child. False in the parent (or no fork)."""
     sys.stdout.flush()
     pid = os.fork()
     if pid:
         return False
+    _detached()
+    return True
+
+
+def _detached() -> None:
+    """Leave the agent's session and its pipes (in a forked child)."""
     os.setsid()
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
-    return True
 
 
 def main(argv: list[str]) -> int:
@@ -595,7 +689,7 @@ def _budget_check(
 
 def _run(opts: dict[str, Any], raw_bytes: bytes, received_at: str) -> int:
     from .._jsonc import loads
-    from .payload import HookInputError, agent_process, check_payload
+    from .payload import HookInputError, check_payload
     from .spool import hook_spool
 
     raw = raw_bytes.decode("utf-8", errors="replace")
@@ -606,6 +700,27 @@ def _run(opts: dict[str, Any], raw_bytes: bytes, received_at: str) -> int:
         if raw_bytes.strip():
             _reject(raw_bytes, str(exc))
         return 0
+    spool = hook_spool(opts["db"], opts["config"])
+    # the drainer starts now, when none runs: its imports and the store's opening (most
+    # of its time) overlap this process's own work, and it stores once we spooled
+    early = [] if opts["foreground"] else _start_drainer(spool)
+    try:
+        event = (event_type, session_id, payload, raw, received_at)
+        return _spool_event(opts, event, spool, early)
+    finally:
+        for fd in early:  # not spooled (a failure): the drainer ends, storing nothing
+            os.close(fd)
+
+
+def _spool_event(
+    opts: dict[str, Any], event: tuple[str, str, Any, str, str], spool: Any, early: list[int]
+) -> int:
+    """Spool the event (type, session id, payload, raw text, receipt time), then make
+    sure a drainer stores it (``early``: the pipe of the drainer :func:`_start_drainer`
+    started, if it did)."""
+    from .payload import agent_process
+
+    event_type, session_id, payload, raw, received_at = event
     pid, start = agent_process()
     record: dict[str, Any] = {
         "v": 1,
@@ -623,15 +738,17 @@ def _run(opts: dict[str, Any], raw_bytes: bytes, received_at: str) -> int:
     git = _git(payload.get("cwd"))
     if git is not None:
         record["git"] = git
-    spool = hook_spool(opts["db"], opts["config"])
     try:
         spool.append(record)
     except OSError as exc:  # a full or unwritable state dir: store it now instead
         _store_now(spool, record, exc)
         return 0
+    started = bool(early) and _spooled(early.pop())
     if event_type in BUDGET_EVENTS and opts["framework"] == "claude":
         branch = None if git is None else git.get("git_branch")
         _budget_check(opts, event_type, session_id, machine, payload.get("cwd"), branch)
+    if started:
+        return 0
     if opts["foreground"] or not hasattr(os, "fork"):
         if spool.try_drainer():
             _drainer(spool, once=True)
