@@ -11,7 +11,6 @@ reaches the caller.
 from __future__ import annotations
 
 import os
-import random
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -106,6 +105,12 @@ def _translate(exc: apsw.Error, path: str) -> StorageError:
     return StorageQueryError(f"{path}: {text}")
 
 
+def _jitter() -> float:
+    """A factor in [0.5, 1.5) for a retry's sleep (from ``os.urandom``: ``random``
+    costs every drainer a millisecond of imports for two sleeps it rarely takes)."""
+    return 0.5 + int.from_bytes(os.urandom(2), "little") / 65536
+
+
 def _busy_handler(timeout_s: float) -> Callable[[int], bool]:
     """Wait for a lock in short jittered sleeps (SQLite's default sleeps grow to 100 ms,
     which lets a steady stream of writers starve one of them)."""
@@ -117,7 +122,7 @@ def _busy_handler(timeout_s: float) -> Callable[[int], bool]:
             state["deadline"] = now + timeout_s
         elif now >= state["deadline"]:
             return False
-        time.sleep(min(0.0005 * (1 + attempt) ** 0.5, 0.004) * (0.5 + random.random()))
+        time.sleep(min(0.0005 * (1 + attempt) ** 0.5, 0.004) * _jitter())
         return True
 
     return handler
@@ -332,7 +337,7 @@ class SqliteEngine:
             except apsw.Error as exc:
                 if not _is_busy(exc) or time.monotonic() >= deadline:
                     raise _translate(exc, self._name) from None
-            time.sleep(delay * (0.5 + random.random()))
+            time.sleep(delay * _jitter())
             delay = min(delay * 2, 0.25)
 
     def write(self, work: Callable[[Any], T]) -> T:
