@@ -515,20 +515,15 @@ def _spooled(fd: int) -> bool:
 
 
 def _drain_once_spooled(spool: Any, ready: int) -> None:
-    """In the drainer started early: read the config and open the store, wait for the
-    hook's word that its record is spooled, then drain. When the hook spooled nothing
-    (it stored the event itself, or failed first), the pipe closes without a word and
-    this drainer ends, as a hook that spooled nothing starts none."""
+    """In the drainer started early: read the config and open the store, wait until
+    the hook has spooled its record (its word, or the pipe closing: it stored the
+    event itself, or failed), then drain. It drains either way: another hook may have
+    spooled a record meanwhile, finding this drainer running."""
     first = _prepare(spool)
     try:
-        word = os.read(ready, 1)
+        os.read(ready, 1)
     finally:
         os.close(ready)
-    if word != b"1":
-        if first is not None:
-            first[1].close()
-        spool.release_drainer()
-        return
     _drainer(spool, first=first)
 
 
@@ -702,13 +697,13 @@ def _run(opts: dict[str, Any], raw_bytes: bytes, received_at: str) -> int:
         return 0
     spool = hook_spool(opts["db"], opts["config"])
     # the drainer starts now, when none runs: its imports and the store's opening (most
-    # of its time) overlap this process's own work, and it stores once we spooled
+    # of its time) overlap this process's own work, and it drains once we spooled
     early = [] if opts["foreground"] else _start_drainer(spool)
     try:
         event = (event_type, session_id, payload, raw, received_at)
         return _spool_event(opts, event, spool, early)
     finally:
-        for fd in early:  # not spooled (a failure): the drainer ends, storing nothing
+        for fd in early:  # not spooled (a failure): the drainer drains what others spooled
             os.close(fd)
 
 

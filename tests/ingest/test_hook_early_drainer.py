@@ -1,6 +1,6 @@
 """The drainer a hook starts when none runs is started before the hook spools its
 record: its imports and the opening of the store overlap the hook's own work, and it
-stores the record once the hook has spooled it (and nothing if it could not)."""
+drains once the hook has spooled it."""
 
 from __future__ import annotations
 
