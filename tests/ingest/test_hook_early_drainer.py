@@ -62,3 +62,49 @@ def test_the_drainer_opens_the_store_while_the_hook_spools(tmp_path: Path) -> No
     with open_storage(db, read_only=True) as store:
         assert store.count() == 1
     assert not spool.pending()
+
+
+_HOOK_THAT_SPOOLS_NOTHING = """
+import os, sys
+from netsky_core.hooks import run
+from netsky_core.hooks.spool import hook_spool
+early = run._start_drainer(hook_spool(None, None))
+print(len(early), flush=True)
+sys.stdin.readline()  # another hook runs meanwhile
+for fd in early:  # this hook spooled nothing (it stored its event itself, or failed)
+    os.close(fd)
+"""
+
+
+def test_a_record_spooled_while_the_early_drainer_waits_is_stored(tmp_path: Path) -> None:
+    """A hook that started the drainer early and then spooled nothing still leaves a
+    drainer that stores what another hook spooled meanwhile (that hook found it
+    running, so it started none)."""
+    db_file = tmp_path / "s.db"
+    db = f"sqlite:///{db_file}"
+    env = isolated_env(tmp_path, NETSKY_DATABASE_URL=db)
+    first = subprocess.Popen(
+        [str(NETSKY.parent / "python"), "-c", _HOOK_THAT_SPOOLS_NOTHING],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
+    assert first.stdin is not None and first.stdout is not None
+    try:
+        assert first.stdout.readline().strip() == "1"  # the early drainer started
+        second = subprocess.run(
+            [str(NETSKY), "hook"], input=_payload(), capture_output=True, env=env, timeout=60
+        )
+        assert second.returncode == 0, second.stderr
+        assert spool_of(env).pending()  # left to the drainer that runs
+        first.stdin.write("go\n")
+        first.stdin.flush()
+        assert first.wait(60) == 0
+    finally:
+        if first.poll() is None:
+            first.kill()
+    wait_for_drainers(Path(env["NETSKY_HOME"]))
+    with open_storage(db, read_only=True) as store:
+        assert store.count() == 1
+    assert not spool_of(env).pending()
