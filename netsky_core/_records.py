@@ -349,25 +349,14 @@ def event_from_row(row: Any) -> Event:
 
 _TS_COLUMN = _EVENT_ROW_ORDER.index("timestamp")
 _COLUMN_GETTERS = tuple(attrgetter(name) for name in _EVENT_ROW_ORDER)
+_PER_EVENT_TEXT = frozenset({"uuid", "tool_use_id", "payload", "metadata"})
 _SHARED_COLUMNS = frozenset(
     _EVENT_ROW_ORDER.index(name)
-    for name in (
-        "machine_id",
-        "session_id",
-        "event_type",
-        "framework",
-        "source",
-        "tool_name",
-        "spawned_agent_id",
-        "subagent_type",
-        "permission_mode",
-        "transcript_path",
-        "cwd",
-        "git_branch",
-        "model",
-    )
+    for name in ("machine_id", "session_id", "event_type", *_EVENT_TEXT_FIELDS)
+    if name not in _PER_EVENT_TEXT
 )
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+"""The Unix epoch, UTC: stores keep times as integer microseconds since it."""
 _US = timedelta(microseconds=1)
 
 
@@ -385,7 +374,7 @@ def event_columns(events: list[Event]) -> list[list[Any]]:
         if i in _SHARED_COLUMNS:
             column = list(map(share, column, column))
         elif i == _TS_COLUMN:
-            column = list(map(floordiv, map(sub, column, repeat(_EPOCH)), repeat(_US)))
+            column = list(map(floordiv, map(sub, column, repeat(EPOCH)), repeat(_US)))
         columns.append(column)
     return columns
 
@@ -394,7 +383,7 @@ def events_from_columns(columns: list[list[Any]]) -> list[Event]:
     """The Events :func:`event_columns` was given (trusted: not validated again)."""
     columns = list(columns)
     columns[_TS_COLUMN] = list(
-        map(_EPOCH.__add__, map(timedelta, repeat(0), repeat(0), columns[_TS_COLUMN]))
+        map(EPOCH.__add__, map(timedelta, repeat(0), repeat(0), columns[_TS_COLUMN]))
     )
     return list(map(_build_event, zip(*columns)))
 

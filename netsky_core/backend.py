@@ -38,11 +38,11 @@ its own distribution; ``backends/memory`` is another, over Python dicts.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import attrs
 
-from ._records import Event, FilePosition, Session, event_from_row
+from ._records import EPOCH, Event, FilePosition, Session, event_from_row
 from .storage.billing import BILLABLE_TYPES, billing_key
 from .storage.engine import (
     Engine,
@@ -141,7 +141,6 @@ __all__ = [
     "usage_filter",
 ]
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
 
 EVENT_FIELDS: tuple[str, ...] = tuple(f.name for f in attrs.fields(Event) if f.name != "id")

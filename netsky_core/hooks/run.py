@@ -480,20 +480,18 @@ def _start_drainer(spool: Any) -> list[int]:
         _log(f"drainer not started early: {exc}")
         return []
     try:
-        sys.stdout.flush()
-        pid = os.fork()
+        child = _detach()
     except OSError as exc:
         os.close(ready)
         os.close(spooled)
         spool.release_drainer()
         _log(f"drainer not started early: {exc}")
         return []
-    if pid:
+    if not child:
         os.close(ready)
         spool.forget_drainer()  # the child holds the lock now
         return [spooled]
     try:
-        _detached()
         os.close(spooled)
         _drain_once_spooled(spool, ready)
     except BaseException as exc:
@@ -543,16 +541,11 @@ def _detach() -> bool:
     pid = os.fork()
     if pid:
         return False
-    _detached()
-    return True
-
-
-def _detached() -> None:
-    """Leave the agent's session and its pipes (in a forked child)."""
     os.setsid()
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
+    return True
 
 
 def main(argv: list[str]) -> int:
